@@ -1,0 +1,73 @@
+import { existsSync } from "node:fs";
+import { z } from "zod";
+
+/**
+ * The only reader of process.env. Every variable the bot knows is declared here, validated
+ * at startup, and documented in README.md and .env.example.
+ */
+
+const httpUrl = z
+	.url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+	.transform((value) => value.replace(/\/+$/, ""));
+
+const configSchema = z.object({
+	DISCORD_TOKEN: z
+		.string({ error: "is required: put your bot token in .env (see .env.example)" })
+		.regex(/^[\w-]+\.[\w-]+\.[\w-]+$/, "does not look like a Discord bot token (three dot-separated parts)"),
+	DISCORD_API_URL: httpUrl.default("https://discord.com/api"),
+	DISCORD_DEV_GUILD_ID: z
+		.string()
+		.regex(/^\d{17,20}$/, "must be a guild id (a snowflake of 17 to 20 digits)")
+		.optional(),
+	IMGPILE_API_URL: httpUrl.default("https://imgpile.com/api/v1"),
+	IMGPILE_UPLOAD_URL: httpUrl.default("https://cdn.imgpile.com/api/v1/media"),
+	STORE_URL: z
+		.string()
+		.regex(/^sqlite:\/\/.+/, "must be a sqlite:// URL, e.g. sqlite://data/imgpile-bot.sqlite")
+		.default("sqlite://data/imgpile-bot.sqlite"),
+	DATA_DIR: z.string().min(1).default("data"),
+	TOKEN_ENCRYPTION_KEY: z
+		.string()
+		.regex(
+			/^(?:[0-9a-fA-F]{64}|[A-Za-z0-9+/_-]{43}=?)$/,
+			"must be 32 random bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)",
+		)
+		.optional(),
+	LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = z.output<typeof configSchema>;
+
+/** Names of every variable, in the order .env.example lists them. */
+export const CONFIG_VARIABLES = Object.keys(configSchema.shape) as (keyof Config)[];
+
+export class ConfigError extends Error {
+	override name = "ConfigError";
+}
+
+/** Validates an environment; throws ConfigError whose message is one line naming each bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+	// An empty value (`FOO=` in .env) means "not set", so the default applies.
+	const cleaned = Object.fromEntries(
+		CONFIG_VARIABLES.map((name) => [name, env[name]?.trim() ? env[name]?.trim() : undefined]),
+	);
+	const result = configSchema.safeParse(cleaned);
+	if (result.success) return result.data;
+	const problems = result.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
+	throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+}
+
+/**
+ * Reads `.env` (when present; real environment variables win) and validates it. On a bad
+ * value prints one clear line and exits 1: a bot must not start half-configured.
+ */
+export function loadConfig(envFile = ".env"): Config {
+	if (existsSync(envFile)) process.loadEnvFile(envFile);
+	try {
+		return parseConfig(process.env);
+	} catch (error) {
+		if (!(error instanceof ConfigError)) throw error;
+		console.error(error.message);
+		process.exit(1);
+	}
+}
