@@ -1,0 +1,35 @@
+/**
+ * Errors raised by the store. None of them ever carries a token (plain or sealed) or a key.
+ */
+
+/** The encryption key is missing, malformed or unreadable (a configuration problem, fatal at startup). */
+export class StoreKeyError extends Error {
+	override name = "StoreKeyError";
+}
+
+export type TokenDecryptReason = "key_mismatch" | "auth_failed" | "malformed";
+
+/**
+ * A stored token could not be decrypted. Callers should treat the token as unusable (ask the user to
+ * link it again) rather than as absent: `reason` tells whether the whole key changed (`key_mismatch`)
+ * or this one record is damaged or was moved to another record (`auth_failed`, `malformed`).
+ */
+export class TokenDecryptError extends Error {
+	override name = "TokenDecryptError";
+	readonly reason: TokenDecryptReason;
+
+	constructor(reason: TokenDecryptReason, message: string, options?: ErrorOptions) {
+		super(message, options);
+		this.reason = reason;
+	}
+}
+
+/** The store URL or options are not usable (unsupported scheme, bad path). */
+export class StoreConfigError extends Error {
+	override name = "StoreConfigError";
+}
+
+/** A repository was asked to store a value that breaks its rules (programming error in the caller). */
+export class StoreValidationError extends Error {
+	override name = "StoreValidationError";
+}

@@ -1,0 +1,115 @@
+import { StoreValidationError } from "./errors.js";
+import type { Kv } from "./kv.js";
+import { asNumberArray } from "./util.js";
+
+export interface FeedCursor {
+	/** ISO timestamps, or null. */
+	lastPolledAt: string | null;
+	backoffUntil: string | null;
+	/** Consecutive failed polls. */
+	failures: number;
+	slowedUntil: string | null;
+}
+
+export const EMPTY_CURSOR: Readonly<FeedCursor> = Object.freeze({
+	lastPolledAt: null,
+	backoffUntil: null,
+	failures: 0,
+	slowedUntil: null,
+});
+
+export interface FeedStateOptions {
+	/** Seen post ids kept per query (most recently marked win). Default 5,000. */
+	seenRetention?: number;
+}
+
+interface StoredSeen {
+	v: 1;
+	/** Oldest-marked first. */
+	ids: number[];
+}
+
+/**
+ * Per-query poll state (keys: `seen:<queryKey>`, `cursor:<queryKey>`). The seen set is a bounded
+ * window of the most recently marked post ids: marking an id again moves it to the newest end, and
+ * the ids marked longest ago fall out first.
+ */
+export class FeedStateRepository {
+	readonly seenRetention: number;
+	readonly #kv: Kv;
+
+	constructor(kv: Kv, options: FeedStateOptions = {}) {
+		const retention = options.seenRetention ?? 5_000;
+		if (!Number.isSafeInteger(retention) || retention < 1) {
+			throw new StoreValidationError(`seenRetention must be a positive integer, got ${retention}`);
+		}
+		this.#kv = kv;
+		this.seenRetention = retention;
+	}
+
+	async getSeen(queryKey: string): Promise<Set<number>> {
+		const stored = await this.#kv.get<StoredSeen>(seenKey(queryKey));
+		return new Set(asNumberArray(stored?.ids));
+	}
+
+	/**
+	 * Adds ids to the query's seen window (also marks the query as seeded, even with no ids).
+	 * Call only after the outbox entries for these posts exist.
+	 */
+	async markSeen(queryKey: string, postIds: readonly number[]): Promise<void> {
+		for (const id of postIds) {
+			if (!Number.isSafeInteger(id)) {
+				throw new StoreValidationError(`post ids must be integers, got ${id}`);
+			}
+		}
+		const retention = this.seenRetention;
+		await this.#kv.modify<StoredSeen, void>(seenKey(queryKey), (current) => {
+			const fresh = new Set(postIds);
+			const kept = asNumberArray(current?.ids).filter((id) => !fresh.has(id));
+			const ids = [...kept, ...fresh];
+			return {
+				value: { v: 1, ids: ids.length > retention ? ids.slice(ids.length - retention) : ids },
+				result: undefined,
+			};
+		});
+	}
+
+	/** Whether the query has been polled (and its existing posts marked) at least once. */
+	async isSeeded(queryKey: string): Promise<boolean> {
+		return this.#kv.has(seenKey(queryKey));
+	}
+
+	async getCursor(queryKey: string): Promise<FeedCursor> {
+		return { ...EMPTY_CURSOR, ...(await this.#kv.get<Partial<FeedCursor>>(cursorKey(queryKey))) };
+	}
+
+	/** Merges `patch` into the cursor and returns the result. */
+	async setCursor(queryKey: string, patch: Partial<FeedCursor>): Promise<FeedCursor> {
+		const clean = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
+		return this.#kv.modify<FeedCursor, FeedCursor>(cursorKey(queryKey), (current) => {
+			const next = { ...EMPTY_CURSOR, ...current, ...clean };
+			return { value: next, result: next };
+		});
+	}
+
+	/** Drops the query's seen set and cursor (no subscription uses it any more). */
+	async forget(queryKey: string): Promise<void> {
+		await this.#kv.locked(seenKey(queryKey), () => this.#kv.delete(seenKey(queryKey)));
+		await this.#kv.locked(cursorKey(queryKey), () => this.#kv.delete(cursorKey(queryKey)));
+	}
+}
+
+function checkQueryKey(queryKey: string): string {
+	if (typeof queryKey !== "string" || queryKey.length === 0 || queryKey.length > 1024) {
+		throw new StoreValidationError("queryKey must be a non-empty string (see queryKeyOf)");
+	}
+	return queryKey;
+}
+
+function seenKey(queryKey: string): string {
+	return `seen:${checkQueryKey(queryKey)}`;
+}
+
+function cursorKey(queryKey: string): string {
+	return `cursor:${checkQueryKey(queryKey)}`;
+}

@@ -1,0 +1,56 @@
+export {
+	KEY_ENV_NAME,
+	KEY_FILE_NAME,
+	keyIdOf,
+	type LoadKeyOptions,
+	loadOrCreateKey,
+	parseKey,
+	TokenCipher,
+} from "./crypto.js";
+export {
+	StoreConfigError,
+	StoreKeyError,
+	StoreValidationError,
+	TokenDecryptError,
+	type TokenDecryptReason,
+} from "./errors.js";
+export { EMPTY_CURSOR, type FeedCursor, type FeedStateOptions, FeedStateRepository } from "./feed-state.js";
+export {
+	DEFAULT_GUILD_SETTINGS,
+	type GuildSettings,
+	type GuildSettingsPatch,
+	GuildSettingsRepository,
+	isValidTimeZone,
+	type RehostReply,
+	type ServerTokenInfo,
+} from "./guilds.js";
+export { KeyedMutex } from "./mutex.js";
+export {
+	type OutboxEntry,
+	type OutboxOptions,
+	type OutboxPut,
+	OutboxRepository,
+	type OutboxState,
+	outboxKeyOf,
+	type PendingQuery,
+	parseOutboxKey,
+} from "./outbox.js";
+export {
+	openStore,
+	parseStoreUrl,
+	STORE_NAMESPACES,
+	type Store,
+	type StoreLocation,
+	type StoreOptions,
+} from "./store.js";
+export {
+	type FeedFilters,
+	type FeedMode,
+	type FeedSubscription,
+	type FeedSubscriptionPatch,
+	type NewFeedSubscription,
+	queryKeyOf,
+	SubscriptionRepository,
+} from "./subscriptions.js";
+export { type LinkedToken, type LinkedTokenInfo, type TokenRef, TokenRepository, type TokenScope } from "./tokens.js";
+export type { Clock } from "./util.js";

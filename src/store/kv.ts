@@ -1,0 +1,79 @@
+import type { Keyv } from "keyv";
+import type { KeyedMutex } from "./mutex.js";
+
+/**
+ * One keyv namespace as the repositories see it: typed get/set/delete/has plus a per-key lock.
+ * Only keyv's public get/set/delete/has are used, so any keyv adapter (SQLite now, Redis later)
+ * works. Keyv instances must be created with `throwOnErrors: true`: otherwise a failing backend
+ * reads as "key absent" and a failed write as success.
+ */
+export class Kv {
+	readonly namespace: string;
+	readonly #keyv: Keyv;
+	readonly #mutex: KeyedMutex;
+
+	constructor(keyv: Keyv, mutex: KeyedMutex) {
+		if (!keyv.namespace) {
+			throw new Error("Kv needs a namespaced Keyv instance");
+		}
+		this.namespace = keyv.namespace;
+		this.#keyv = keyv;
+		this.#mutex = mutex;
+	}
+
+	/** The stored value, or undefined. Values are JSON: callers store ISO strings / numbers, never Dates. */
+	async get<T>(key: string): Promise<T | undefined> {
+		const value: unknown = await this.#keyv.get(key);
+		return value === undefined || value === null ? undefined : (value as T);
+	}
+
+	/** Several keys at once, in order (undefined where absent). Plain gets, so errors always surface. */
+	async getAll<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+		return Promise.all(keys.map((key) => this.get<T>(key)));
+	}
+
+	async set(key: string, value: unknown): Promise<void> {
+		if (value === undefined) {
+			throw new Error(`refusing to store undefined under ${this.namespace}:${key}`);
+		}
+		const ok = await this.#keyv.set(key, value);
+		if (ok === false) {
+			throw new Error(`store write failed for ${this.namespace}:${key}`);
+		}
+	}
+
+	async delete(key: string): Promise<boolean> {
+		return this.#keyv.delete(key);
+	}
+
+	async has(key: string): Promise<boolean> {
+		return this.#keyv.has(key);
+	}
+
+	/** Runs `fn` while holding this process's lock on `key` (scoped to this namespace). */
+	async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+		return this.#mutex.run(`${this.namespace}\u0000${key}`, fn);
+	}
+
+	/**
+	 * Read-modify-write of one key under its lock. `update` returns the new value, or undefined to
+	 * delete; returning `current` itself (same reference) writes nothing.
+	 */
+	async modify<T, R>(key: string, update: (current: T | undefined) => { value: T | undefined; result: R }): Promise<R> {
+		return this.locked(key, async () => {
+			const current = await this.get<T>(key);
+			const { value, result } = update(current);
+			if (value === current) {
+				return result;
+			}
+			if (value === undefined) {
+				if (current !== undefined) {
+					await this.delete(key);
+				}
+			} else {
+				await this.set(key, value);
+			}
+			return result;
+		});
+	}
+}

@@ -1,0 +1,178 @@
+import { access, chmod, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { KeyvSqlite } from "@keyv/sqlite";
+import { Keyv } from "keyv";
+import type { Logger } from "pino";
+import type { TokenCipher } from "./crypto.js";
+import { StoreConfigError } from "./errors.js";
+import { FeedStateRepository } from "./feed-state.js";
+import { GuildSettingsRepository } from "./guilds.js";
+import { Kv } from "./kv.js";
+import { KeyedMutex } from "./mutex.js";
+import { OutboxRepository } from "./outbox.js";
+import { SubscriptionRepository } from "./subscriptions.js";
+import { TokenRepository } from "./tokens.js";
+import { type Clock, systemClock } from "./util.js";
+
+/** keyv namespace of each repository (prefixed by `namespacePrefix`). */
+export const STORE_NAMESPACES = {
+	tokens: "tokens",
+	guilds: "guilds",
+	subscriptions: "feeds",
+	feedState: "feedstate",
+	outbox: "outbox",
+} as const;
+
+export interface StoreOptions {
+	/** `sqlite://data/imgpile-bot.sqlite` (relative to the cwd), `sqlite:///abs/path.sqlite` or `sqlite://:memory:`. */
+	url: string;
+	cipher: TokenCipher;
+	logger: Logger;
+	/** Prepended to every namespace (e.g. to share one database between bots). */
+	namespacePrefix?: string;
+	/** Seen post ids kept per feed query (default 5,000). */
+	seenRetention?: number;
+	/** Delivered post ids remembered per subscription by the outbox (default 10,000). */
+	doneRetention?: number;
+	/** Time source for the timestamps the repositories write (default Date.now). */
+	clock?: Clock;
+}
+
+export interface Store {
+	readonly tokens: TokenRepository;
+	readonly guilds: GuildSettingsRepository;
+	readonly subscriptions: SubscriptionRepository;
+	readonly feedState: FeedStateRepository;
+	readonly outbox: OutboxRepository;
+	/** Where the data lives, for logs (never contains credentials). */
+	readonly location: string;
+	/** Waits for in-flight locked writes, then closes the backend. Idempotent. */
+	close(): Promise<void>;
+}
+
+export type StoreLocation = { scheme: "sqlite"; file: string };
+
+/**
+ * Parses the store URL. Only `sqlite:` is supported for now; the path is resolved against the cwd
+ * (`sqlite://data/x.sqlite`) unless absolute (`sqlite:///var/lib/x.sqlite`).
+ */
+export function parseStoreUrl(url: string, cwd: string = process.cwd()): StoreLocation {
+	const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+	if (scheme !== "sqlite") {
+		// Only the scheme is echoed: other URLs (redis://user:pass@…) may hold credentials.
+		throw new StoreConfigError(
+			scheme === undefined
+				? "Store URL must look like sqlite://data/imgpile-bot.sqlite"
+				: `Store URL scheme "${scheme}:" is not supported yet: only sqlite:// is (e.g. sqlite://data/imgpile-bot.sqlite)`,
+		);
+	}
+	const rest = url.slice("sqlite:".length);
+	if (!rest.startsWith("//")) {
+		throw new StoreConfigError(
+			"Store URL must look like sqlite://data/imgpile-bot.sqlite or sqlite:///abs/path.sqlite",
+		);
+	}
+	const file = decodeURIComponent(rest.slice(2));
+	if (file.length === 0 || file.includes("?") || file.endsWith("/")) {
+		throw new StoreConfigError("Store URL must name a database file, e.g. sqlite://data/imgpile-bot.sqlite");
+	}
+	return { scheme: "sqlite", file: file === ":memory:" ? file : path.resolve(cwd, file) };
+}
+
+/** Opens the store: creates the database (and its directory) on first start, checks it is usable. */
+export async function openStore(options: StoreOptions): Promise<Store> {
+	const { cipher, logger } = options;
+	const clock = options.clock ?? systemClock;
+	const prefix = options.namespacePrefix ?? "";
+	if (!/^[A-Za-z0-9_.-]*$/.test(prefix)) {
+		throw new StoreConfigError("namespacePrefix may only contain letters, digits, '_', '.', '-'");
+	}
+	const location = parseStoreUrl(options.url);
+	const backend = await openSqliteBackend(location.file, logger);
+
+	const mutex = new KeyedMutex();
+	const kv = (namespace: string) => new Kv(backend.keyv(`${prefix}${namespace}`), mutex);
+	const store: Store = {
+		tokens: new TokenRepository(kv(STORE_NAMESPACES.tokens), cipher, clock),
+		guilds: new GuildSettingsRepository(kv(STORE_NAMESPACES.guilds), cipher, clock),
+		subscriptions: new SubscriptionRepository(kv(STORE_NAMESPACES.subscriptions), clock),
+		feedState: new FeedStateRepository(kv(STORE_NAMESPACES.feedState), { seenRetention: options.seenRetention }),
+		outbox: new OutboxRepository(kv(STORE_NAMESPACES.outbox), { doneRetention: options.doneRetention }, clock),
+		location: `sqlite:${location.file}`,
+		close: once(async () => {
+			await mutex.idle();
+			await backend.close();
+			logger.debug({ store: "sqlite", path: location.file }, "store closed");
+		}),
+	};
+	logger.info({ store: "sqlite", path: location.file, keyId: cipher.keyId }, "store opened");
+	return store;
+}
+
+interface Backend {
+	/** A Keyv bound to one namespace; only get/set/delete/has are used on it. */
+	keyv(namespace: string): Keyv;
+	close(): Promise<void>;
+}
+
+/**
+ * One SQLite file, one connection (one KeyvSqlite adapter) shared by a Keyv per namespace. Keyv
+ * prefixes each key with its own namespace (`tokens:guild:1:2`), so the instances never see each
+ * other's keys, and one connection means no SQLITE_BUSY between them. Caveat of sharing an adapter:
+ * Keyv stores "the" namespace on the adapter for iterator()/clear(), which are therefore not used
+ * here (listings go through index keys). A Redis backend would create one adapter per namespace.
+ */
+async function openSqliteBackend(file: string, logger: Logger): Promise<Backend> {
+	let created = false;
+	if (file !== ":memory:") {
+		try {
+			await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+		} catch (error) {
+			throw new StoreConfigError(`Cannot create the store directory for ${file}: ${(error as Error).message}`, {
+				cause: error,
+			});
+		}
+		created = !(await exists(file));
+	}
+	// busyTimeout: wait rather than fail if another process (a backup, the sqlite3 CLI) holds the lock.
+	const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 10_000 });
+	const keyv = (namespace: string) => {
+		const instance = new Keyv({ store: adapter, namespace, throwOnErrors: true });
+		instance.on("error", (error: unknown) => logger.debug({ err: error, namespace }, "keyv reported an error"));
+		return instance;
+	};
+	const probe = keyv("probe");
+	try {
+		await probe.has("probe"); // waits for the connection and the table
+	} catch (error) {
+		await adapter.disconnect().catch(() => {});
+		throw new StoreConfigError(`Cannot open the SQLite store at ${file}: ${(error as Error).message}`, {
+			cause: error,
+		});
+	}
+	if (created) {
+		// Tokens are encrypted, but settings and subscriptions are nobody else's business either.
+		await chmod(file, 0o600).catch((error: unknown) => logger.debug({ err: error, path: file }, "chmod failed"));
+	}
+	return {
+		keyv,
+		close: () => adapter.disconnect(),
+	};
+}
+
+async function exists(file: string): Promise<boolean> {
+	try {
+		await access(file);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+	let running: Promise<void> | undefined;
+	return () => {
+		running ??= fn();
+		return running;
+	};
+}

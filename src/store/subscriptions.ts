@@ -1,0 +1,237 @@
+import { StoreValidationError } from "./errors.js";
+import type { Kv } from "./kv.js";
+import { asStringArray, assertId, type Clock, isoAt, randomId, systemClock } from "./util.js";
+
+export interface FeedFilters {
+	tag: string | null;
+	username: string | null;
+	nsfw: boolean;
+}
+
+export type FeedMode = "live" | "digest";
+
+export interface FeedSubscription {
+	id: string;
+	guildId: string;
+	channelId: string;
+	filters: FeedFilters;
+	mode: FeedMode;
+	/** Digest period in ms (digest mode), else null. */
+	everyMs: number | null;
+	/** Digest time of day "HH:MM" in the guild's time zone (digest mode), else null. */
+	at: string | null;
+	/** How many recent posts to deliver when the subscription starts. */
+	backfill: number;
+	createdBy: string;
+	/** ISO timestamp. */
+	createdAt: string;
+	paused: boolean;
+	/** Why delivery stopped (missing permissions, channel deleted…), null while healthy. */
+	disabledReason: string | null;
+	lastDeliveryAt: string | null;
+	nextDigestAt: string | null;
+}
+
+/** What `create` needs; the state fields are optional and default to a fresh, active subscription. */
+export type NewFeedSubscription = Omit<
+	FeedSubscription,
+	"id" | "createdAt" | "paused" | "disabledReason" | "lastDeliveryAt" | "nextDigestAt"
+> &
+	Partial<Pick<FeedSubscription, "paused" | "disabledReason" | "lastDeliveryAt" | "nextDigestAt">>;
+
+/** Everything but identity and provenance may change. */
+export type FeedSubscriptionPatch = Partial<Omit<FeedSubscription, "id" | "guildId" | "createdBy" | "createdAt">>;
+
+const INDEX_ALL = "index:all";
+const indexOfGuild = (guildId: string) => `index:guild:${guildId}`;
+const recordKey = (id: string) => `sub:${id}`;
+
+/**
+ * Stable key of the imgpile query behind a set of filters: subscriptions with equal keys share one
+ * poll and one seen set. Values are trimmed, lowercased and URI-encoded (so `|` and `=` cannot collide),
+ * e.g. `tag=cats|user=|nsfw=0`.
+ */
+export function queryKeyOf(filters: FeedFilters): string {
+	const norm = (value: string | null) => encodeURIComponent((value ?? "").trim().toLowerCase());
+	return `tag=${norm(filters.tag)}|user=${norm(filters.username)}|nsfw=${filters.nsfw ? 1 : 0}`;
+}
+
+/**
+ * Feed subscriptions. Keys: `sub:<id>` (the record), `index:all` and `index:guild:<guildId>` (id lists,
+ * so listing never scans the store). Lock order: `sub:<id>`, then `index:guild:<g>`, then `index:all`.
+ * Listings skip ids whose record is missing (a crash between the two writes leaves at most that).
+ */
+export class SubscriptionRepository {
+	readonly #kv: Kv;
+	readonly #clock: Clock;
+
+	constructor(kv: Kv, clock: Clock = systemClock) {
+		this.#kv = kv;
+		this.#clock = clock;
+	}
+
+	async create(input: NewFeedSubscription): Promise<FeedSubscription> {
+		assertId("guildId", input.guildId);
+		assertId("channelId", input.channelId);
+		assertId("createdBy", input.createdBy);
+		const subscription = checkSubscription({
+			id: "",
+			guildId: input.guildId,
+			channelId: input.channelId,
+			filters: normalizeFilters(input.filters),
+			mode: input.mode,
+			everyMs: input.everyMs,
+			at: input.at,
+			backfill: input.backfill,
+			createdBy: input.createdBy,
+			createdAt: isoAt(this.#clock),
+			paused: input.paused ?? false,
+			disabledReason: input.disabledReason ?? null,
+			lastDeliveryAt: input.lastDeliveryAt ?? null,
+			nextDigestAt: input.nextDigestAt ?? null,
+		});
+		for (let attempt = 0; ; attempt++) {
+			const id = randomId(10);
+			const created = await this.#kv.locked(recordKey(id), async () => {
+				if (await this.#kv.has(recordKey(id))) {
+					return undefined;
+				}
+				const record = { ...subscription, id };
+				// Record first, then the indexes: a crash in between leaves an unlisted record, never a dangling id.
+				await this.#kv.set(recordKey(id), record);
+				await this.#addToIndex(indexOfGuild(record.guildId), id);
+				await this.#addToIndex(INDEX_ALL, id);
+				return record;
+			});
+			if (created) {
+				return created;
+			}
+			if (attempt >= 5) {
+				throw new Error("could not allocate a unique subscription id");
+			}
+		}
+	}
+
+	async get(id: string): Promise<FeedSubscription | undefined> {
+		if (!isPlausibleId(id)) {
+			return undefined;
+		}
+		return this.#kv.get<FeedSubscription>(recordKey(id));
+	}
+
+	/** Applies `patch` and returns the new subscription; undefined if it does not exist (e.g. removed meanwhile). */
+	async update(id: string, patch: FeedSubscriptionPatch): Promise<FeedSubscription | undefined> {
+		if (!isPlausibleId(id)) {
+			return undefined;
+		}
+		const clean = Object.fromEntries(
+			Object.entries(patch).filter(([field, value]) => value !== undefined && MUTABLE.has(field)),
+		) as FeedSubscriptionPatch;
+		if (clean.channelId !== undefined) {
+			assertId("channelId", clean.channelId);
+		}
+		if (clean.filters !== undefined) {
+			clean.filters = normalizeFilters(clean.filters);
+		}
+		return this.#kv.locked(recordKey(id), async () => {
+			const current = await this.#kv.get<FeedSubscription>(recordKey(id));
+			if (!current) {
+				return undefined;
+			}
+			const next = checkSubscription({ ...current, ...clean });
+			await this.#kv.set(recordKey(id), next);
+			return next;
+		});
+	}
+
+	/** Deletes the subscription; true if it existed. (Its outbox entries are the outbox's business.) */
+	async remove(id: string): Promise<boolean> {
+		if (!isPlausibleId(id)) {
+			return false;
+		}
+		return this.#kv.locked(recordKey(id), async () => {
+			const current = await this.#kv.get<FeedSubscription>(recordKey(id));
+			if (current) {
+				await this.#removeFromIndex(indexOfGuild(current.guildId), id);
+			}
+			await this.#removeFromIndex(INDEX_ALL, id);
+			return this.#kv.delete(recordKey(id));
+		});
+	}
+
+	/** The guild's subscriptions, oldest first. */
+	async listByGuild(guildId: string): Promise<FeedSubscription[]> {
+		assertId("guildId", guildId);
+		return this.#list(indexOfGuild(guildId));
+	}
+
+	/** Every subscription, oldest first. */
+	async listAll(): Promise<FeedSubscription[]> {
+		return this.#list(INDEX_ALL);
+	}
+
+	async #list(indexKey: string): Promise<FeedSubscription[]> {
+		const ids = asStringArray(await this.#kv.get<string[]>(indexKey));
+		const records = await this.#kv.getAll<FeedSubscription>(ids.map(recordKey));
+		return records.filter((record): record is FeedSubscription => record !== undefined);
+	}
+
+	async #addToIndex(indexKey: string, id: string): Promise<void> {
+		await this.#kv.modify<string[], void>(indexKey, (current) => {
+			const ids = asStringArray(current);
+			return { value: ids.includes(id) ? current : [...ids, id], result: undefined };
+		});
+	}
+
+	async #removeFromIndex(indexKey: string, id: string): Promise<void> {
+		await this.#kv.modify<string[], void>(indexKey, (current) => {
+			const ids = asStringArray(current).filter((other) => other !== id);
+			return { value: ids.length > 0 ? ids : undefined, result: undefined };
+		});
+	}
+}
+
+/** Fields `update` may change; anything else in a patch (id, guildId, createdBy, createdAt, junk) is ignored. */
+const MUTABLE = new Set<string>([
+	"channelId",
+	"filters",
+	"mode",
+	"everyMs",
+	"at",
+	"backfill",
+	"paused",
+	"disabledReason",
+	"lastDeliveryAt",
+	"nextDigestAt",
+] satisfies Array<keyof FeedSubscriptionPatch>);
+
+function isPlausibleId(id: string): boolean {
+	return typeof id === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(id);
+}
+
+function normalizeFilters(filters: FeedFilters): FeedFilters {
+	const clean = (value: string | null | undefined) => {
+		const trimmed = (value ?? "").trim();
+		return trimmed.length > 0 ? trimmed : null;
+	};
+	return { tag: clean(filters.tag), username: clean(filters.username), nsfw: filters.nsfw === true };
+}
+
+const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+function checkSubscription(sub: FeedSubscription): FeedSubscription {
+	const fail = (message: string): never => {
+		throw new StoreValidationError(`invalid feed subscription: ${message}`);
+	};
+	if (sub.mode !== "live" && sub.mode !== "digest") fail(`mode must be "live" or "digest"`);
+	if (sub.everyMs !== null && (!Number.isSafeInteger(sub.everyMs) || sub.everyMs <= 0)) {
+		fail("everyMs must be a positive integer or null");
+	}
+	if (sub.at !== null && !HH_MM.test(sub.at)) fail(`at must be "HH:MM" or null`);
+	if (!Number.isSafeInteger(sub.backfill) || sub.backfill < 0) fail("backfill must be a non-negative integer");
+	if (typeof sub.paused !== "boolean") fail("paused must be a boolean");
+	for (const field of ["disabledReason", "lastDeliveryAt", "nextDigestAt"] as const) {
+		if (sub[field] !== null && typeof sub[field] !== "string") fail(`${field} must be a string or null`);
+	}
+	return sub;
+}

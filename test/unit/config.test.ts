@@ -1,0 +1,68 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../../src/config.js";
+
+const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB";
+
+describe("config", () => {
+	it("applies documented defaults", () => {
+		const config = parseConfig({ DISCORD_TOKEN: TOKEN });
+		expect(config).toMatchObject({
+			DISCORD_API_URL: "https://discord.com/api",
+			IMGPILE_API_URL: "https://imgpile.com/api/v1",
+			IMGPILE_UPLOAD_URL: "https://cdn.imgpile.com/api/v1/media",
+			STORE_URL: "sqlite://data/imgpile-bot.sqlite",
+			DATA_DIR: "data",
+			LOG_LEVEL: "info",
+		});
+		expect(config.TOKEN_ENCRYPTION_KEY).toBeUndefined();
+	});
+
+	it("treats empty values as unset and trims trailing slashes", () => {
+		const config = parseConfig({ DISCORD_TOKEN: TOKEN, LOG_LEVEL: "", IMGPILE_API_URL: "http://127.0.0.1:9/api/v1/" });
+		expect(config.LOG_LEVEL).toBe("info");
+		expect(config.IMGPILE_API_URL).toBe("http://127.0.0.1:9/api/v1");
+	});
+
+	it.each([
+		[{}, "DISCORD_TOKEN is required"],
+		[{ DISCORD_TOKEN: "nope" }, "DISCORD_TOKEN does not look like a Discord bot token"],
+		[{ DISCORD_TOKEN: TOKEN, IMGPILE_API_URL: "ftp://x" }, "IMGPILE_API_URL must be an http(s) URL"],
+		[{ DISCORD_TOKEN: TOKEN, LOG_LEVEL: "loud" }, "LOG_LEVEL"],
+		[{ DISCORD_TOKEN: TOKEN, TOKEN_ENCRYPTION_KEY: "short" }, "TOKEN_ENCRYPTION_KEY must be 32 random bytes"],
+		[{ DISCORD_TOKEN: TOKEN, DISCORD_DEV_GUILD_ID: "abc" }, "DISCORD_DEV_GUILD_ID must be a guild id"],
+		[{ DISCORD_TOKEN: TOKEN, STORE_URL: "redis://x" }, "STORE_URL must be a sqlite:// URL"],
+	])("refuses %o with a message naming the variable", (env, expected) => {
+		expect(() => parseConfig(env)).toThrow(ConfigError);
+		expect(() => parseConfig(env)).toThrow(expected);
+	});
+
+	it("never echoes a secret value in its message", () => {
+		const secret = "not-a-real-token-but-secret";
+		expect(() => parseConfig({ DISCORD_TOKEN: secret })).toThrow(/^(?!.*not-a-real-token).*$/);
+	});
+
+	it("the bot exits 1 with one clear line when DISCORD_TOKEN is missing", async () => {
+		const cwd = await mkdtemp(join(tmpdir(), "imgpile-config-"));
+		try {
+			await writeFile(join(cwd, ".env"), "LOG_LEVEL=info\n");
+			const env = { PATH: process.env.PATH ?? "", HOME: cwd };
+			const entry = resolve("src/index.ts");
+			const tsx = resolve("node_modules/.bin/tsx");
+			const failure = await promisify(execFile)(tsx, [entry], { cwd, env }).then(
+				() => undefined,
+				(error: { code: number; stderr: string; stdout: string }) => error,
+			);
+			expect(failure?.code).toBe(1);
+			const lines = failure?.stderr.trim().split("\n") ?? [];
+			expect(lines).toHaveLength(1);
+			expect(lines[0]).toMatch(/DISCORD_TOKEN is required/);
+		} finally {
+			await rm(cwd, { recursive: true, force: true });
+		}
+	});
+});
