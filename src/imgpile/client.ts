@@ -95,7 +95,7 @@ export class ImgpileClient {
 		return body.media;
 	}
 
-	listMedia(query: ListQuery = {}, options: CallOptions = {}): Promise<Page<Media>> {
+	async listMedia(query: ListQuery = {}, options: CallOptions = {}): Promise<Page<Media>> {
 		return this.#get("/media", listParams(query), options);
 	}
 
@@ -104,17 +104,17 @@ export class ImgpileClient {
 		return data;
 	}
 
-	updateMedia(slug: string, body: UpdateMediaBody, options: CallOptions = {}): Promise<MessageResponse> {
+	async updateMedia(slug: string, body: UpdateMediaBody, options: CallOptions = {}): Promise<MessageResponse> {
 		return this.#write("PATCH", `/media/${seg(slug)}`, body, options);
 	}
 
-	deleteMedia(slug: string, options: CallOptions = {}): Promise<MessageResponse> {
+	async deleteMedia(slug: string, options: CallOptions = {}): Promise<MessageResponse> {
 		return this.#write("DELETE", `/media/${seg(slug)}`, undefined, options);
 	}
 
 	// ── Posts ────────────────────────────────────────────────────────────────
 
-	listPosts(query: ListQuery = {}, options: CallOptions = {}): Promise<Page<Post>> {
+	async listPosts(query: ListQuery = {}, options: CallOptions = {}): Promise<Page<Post>> {
 		return this.#get("/posts", listParams(query), options);
 	}
 
@@ -132,14 +132,14 @@ export class ImgpileClient {
 		return post;
 	}
 
-	updatePost(slug: string, body: UpdatePostBody, options: CallOptions = {}): Promise<UpdatePostResponse> {
+	async updatePost(slug: string, body: UpdatePostBody, options: CallOptions = {}): Promise<UpdatePostResponse> {
 		if (body.title && body.title.length > IMGPILE_LIMITS.maxTitleLength) {
 			throw new RangeError(`title is longer than ${IMGPILE_LIMITS.maxTitleLength} characters`);
 		}
 		return this.#write("PATCH", `/posts/${seg(slug)}`, body, options);
 	}
 
-	deletePost(slug: string, options: CallOptions = {}): Promise<MessageResponse> {
+	async deletePost(slug: string, options: CallOptions = {}): Promise<MessageResponse> {
 		return this.#write("DELETE", `/posts/${seg(slug)}`, undefined, options);
 	}
 
@@ -159,55 +159,55 @@ export class ImgpileClient {
 		return response.comment;
 	}
 
-	deleteComment(id: number, options: CallOptions = {}): Promise<DeleteCommentResponse> {
+	async deleteComment(id: number, options: CallOptions = {}): Promise<DeleteCommentResponse> {
 		return this.#write("DELETE", `/comments/${seg(id)}`, undefined, options);
 	}
 
 	// ── Votes (each call toggles) ────────────────────────────────────────────
 
-	upvotePost(post: PostRef, options: CallOptions = {}): Promise<VoteResponse> {
+	async upvotePost(post: PostRef, options: CallOptions = {}): Promise<VoteResponse> {
 		return this.#write("POST", `/posts/${seg(post)}/upvote`, undefined, options);
 	}
 
-	downvotePost(post: PostRef, options: CallOptions = {}): Promise<VoteResponse> {
+	async downvotePost(post: PostRef, options: CallOptions = {}): Promise<VoteResponse> {
 		return this.#write("POST", `/posts/${seg(post)}/downvote`, undefined, options);
 	}
 
-	upvoteComment(id: number, options: CallOptions = {}): Promise<VoteResponse> {
+	async upvoteComment(id: number, options: CallOptions = {}): Promise<VoteResponse> {
 		return this.#write("POST", `/comments/${seg(id)}/upvote`, undefined, options);
 	}
 
-	downvoteComment(id: number, options: CallOptions = {}): Promise<VoteResponse> {
+	async downvoteComment(id: number, options: CallOptions = {}): Promise<VoteResponse> {
 		return this.#write("POST", `/comments/${seg(id)}/downvote`, undefined, options);
 	}
 
 	// ── Users ────────────────────────────────────────────────────────────────
 
-	userPosts(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<Post>> {
+	async userPosts(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<Post>> {
 		return this.#get(`/users/${seg(username)}/posts`, listParams(query), options);
 	}
 
-	userMedia(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<Media>> {
+	async userMedia(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<Media>> {
 		return this.#get(`/users/${seg(username)}/media`, listParams(query), options);
 	}
 
-	userComments(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<Comment>> {
+	async userComments(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<Comment>> {
 		return this.#get(`/users/${seg(username)}/comments`, listParams(query), options);
 	}
 
-	followers(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<UserSummary>> {
+	async followers(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<UserSummary>> {
 		return this.#get(`/users/${seg(username)}/followers`, listParams(query), options);
 	}
 
-	following(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<UserSummary>> {
+	async following(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<UserSummary>> {
 		return this.#get(`/users/${seg(username)}/following`, listParams(query), options);
 	}
 
-	follow(username: string, options: CallOptions = {}): Promise<MessageResponse> {
+	async follow(username: string, options: CallOptions = {}): Promise<MessageResponse> {
 		return this.#write("POST", `/users/${seg(username)}/follow`, undefined, options);
 	}
 
-	unfollow(username: string, options: CallOptions = {}): Promise<MessageResponse> {
+	async unfollow(username: string, options: CallOptions = {}): Promise<MessageResponse> {
 		return this.#write("DELETE", `/users/${seg(username)}/follow`, undefined, options);
 	}
 

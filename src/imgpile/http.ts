@@ -152,6 +152,10 @@ export class ImgpileHttp {
 	async send<T>(req: HttpRequest): Promise<HttpResponse<T>> {
 		const info: RequestInfo = { method: req.method, path: req.url.pathname };
 		const lane = this.lane(req.token);
+		// imgpile asked this token to wait longer than we would: tell the caller now, send nothing.
+		if (lane.blockedForMs > this.#retry.maxRetryAfterMs) {
+			throw new ImgpileRateLimitError(429, { message: "Too Many Attempts." }, info, lane.blockedForMs);
+		}
 		for (let attempt = 0; ; attempt++) {
 			const started = performance.now();
 			let failure: ImgpileError;

@@ -18,7 +18,7 @@ export interface UploadFile {
 /** An UploadFile that streams a file from disk, with its size. */
 export async function fileFromPath(path: string, contentType?: string): Promise<UploadFile> {
 	const { size } = await stat(path);
-	return { stream: createReadStream(path, { highWaterMark: 256 * 1024 }), filename: basename(path), contentType, size };
+	return { stream: createReadStream(path, { highWaterMark: 64 * 1024 }), filename: basename(path), contentType, size };
 }
 
 export interface MultipartBody {

@@ -13,7 +13,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 	const text = (Array.isArray(value) ? value[0] : value)?.trim();
 	if (!text) return undefined;
 	if (/^\d+(\.\d+)?$/.test(text)) return Math.ceil(Number(text) * 1000);
-	const date = Date.parse(text);
+	// An HTTP date names its day and month ("Thu, 26 Nov 2026 12:00:30 GMT").
+	const date = /[a-z]{3}/i.test(text) ? Date.parse(text) : Number.NaN;
 	if (Number.isNaN(date)) return undefined;
 	return Math.max(0, date - now);
 }
@@ -40,6 +41,8 @@ interface Waiter {
 }
 
 export class Lane {
+	/** What we were configured with: imgpile's header may lower the budget, never raise it above this. */
+	readonly #configured: number;
 	#capacity: number;
 	#tokens: number;
 	#lastRefill: number;
@@ -51,6 +54,7 @@ export class Lane {
 	#timer: NodeJS.Timeout | undefined;
 
 	constructor(options: LaneOptions) {
+		this.#configured = options.perMinute;
 		this.#capacity = options.perMinute;
 		this.#tokens = options.perMinute;
 		this.#maxConcurrent = options.maxConcurrent;
@@ -65,6 +69,11 @@ export class Lane {
 
 	get queued(): number {
 		return this.#waiters.length;
+	}
+
+	/** How long imgpile told this lane to wait from now (0 when it may go). */
+	get blockedForMs(): number {
+		return Math.max(0, this.#blockedUntil - this.#now());
 	}
 
 	/** Waits for a slot; the caller must call `release()` once its request is over. */
@@ -99,9 +108,9 @@ export class Lane {
 	/** Brings the local budget in line with what imgpile says is left. */
 	observe(limit: number | undefined, remaining: number | undefined): void {
 		this.#refill();
-		if (limit !== undefined && limit > 0 && limit !== this.#capacity) {
-			this.#capacity = limit;
-			this.#tokens = Math.min(this.#tokens, limit);
+		if (limit !== undefined && limit > 0) {
+			this.#capacity = Math.min(this.#configured, limit);
+			this.#tokens = Math.min(this.#tokens, this.#capacity);
 		}
 		if (remaining !== undefined) this.#tokens = Math.min(this.#tokens, remaining);
 	}
