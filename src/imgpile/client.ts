@@ -1,3 +1,4 @@
+import { ImgpileNotFoundError, ImgpileUnauthorizedError } from "./errors.js";
 import { ImgpileHttp, type ImgpileHttpOptions, type RetryPolicy } from "./http.js";
 import { multipartBody, type UploadFile } from "./multipart.js";
 import type {
@@ -209,6 +210,23 @@ export class ImgpileClient {
 
 	async unfollow(username: string, options: CallOptions = {}): Promise<MessageResponse> {
 		return this.#write("DELETE", `/users/${seg(username)}/follow`, undefined, options);
+	}
+
+	// ── Tokens ───────────────────────────────────────────────────────────────
+
+	/**
+	 * Whether imgpile accepts this client's token, with a request that changes nothing: a PATCH
+	 * of a media slug that cannot exist (slugs are 7 alphanumerics). 401 → false, 404 → true.
+	 */
+	async verifyToken(options: CallOptions = {}): Promise<boolean> {
+		try {
+			await this.#write("PATCH", "/media/token-check", {}, options);
+			return true;
+		} catch (error) {
+			if (error instanceof ImgpileUnauthorizedError) return false;
+			if (error instanceof ImgpileNotFoundError) return true;
+			throw error;
+		}
 	}
 
 	// ── Pagination ───────────────────────────────────────────────────────────

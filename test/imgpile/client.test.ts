@@ -369,6 +369,13 @@ describe("errors, retries and limits", () => {
 		expect(`${String(error)} ${(error as Error).stack} ${JSON.stringify(error)}`).not.toContain(bad);
 	});
 
+	it("verifies a token without changing anything", async () => {
+		const before = emu.requests.length;
+		expect(await imgpile.as(ALICE).verifyToken()).toBe(true);
+		expect(await imgpile.as("no-such-token-000000").verifyToken()).toBe(false);
+		expect(emu.requests.slice(before).map((r) => `${r.method} ${r.status}`)).toEqual(["PATCH 404", "PATCH 401"]);
+	});
+
 	it("retries a GET after 5xx answers, then succeeds", async () => {
 		const before = emu.requests.length;
 		emu.injectFault({ method: "GET", path: "/api/v1/posts", status: 503, times: 2 });

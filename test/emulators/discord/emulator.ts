@@ -1,0 +1,1170 @@
+/**
+ * The emulator: listeners (REST + gateway on one port, CDN on another), request dispatch
+ * (auth, rate limits, body, route, recording) and the driver API tests use to act as users.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Cdn, readAttachment } from "./cdn.js";
+import { type Clock, Snowflakes, systemClock } from "./clock.js";
+import { Gateway, type GatewayLogEntry } from "./gateway.js";
+import { type Ctx, DiscordError, errors, type RequestBody, readRequestBody, sendError, sendJson } from "./http.js";
+import { Interaction, InteractionType } from "./interactions.js";
+import { basePermissions, P, type PermissionInput, permissionNames } from "./permissions.js";
+import { type ForcedRateLimit, normalizeRouteKey, RateLimiter, type RateLimitOptions } from "./ratelimit.js";
+import { type BotEvent, type RecordedRequest, Recorder, type Violation } from "./recording.js";
+import { buildRoutes, type CommandRec, type RestCore } from "./rest.js";
+import type { RouteRequest, Router } from "./router.js";
+import {
+	type AttachmentRec,
+	type AttachmentSpec,
+	attachmentToAPI,
+	Channel,
+	Guild,
+	Intents,
+	type Json,
+	Member,
+	Message,
+	Role,
+	User,
+	World,
+} from "./state.js";
+
+export interface DiscordEmulatorOptions {
+	/** Default: a random token-looking string. */
+	botToken?: string;
+	/** Default: a fresh snowflake. The bot user has the same id (as for real applications). */
+	applicationId?: string;
+	botUsername?: string;
+	/** Time for ids, timestamps, the 15-minute token life and CDN url expiry. Default: Date.now. */
+	clock?: Clock;
+	/** How long the bot has to acknowledge an interaction (default 3000 ms, real time and clock time). */
+	interactionAckTimeoutMs?: number;
+	/** Interaction token life for followups and @original (default 15 minutes, clock time). */
+	interactionTokenLifetimeMs?: number;
+	/** HELLO heartbeat_interval (default 41250). */
+	heartbeatIntervalMs?: number;
+	rateLimits?: RateLimitOptions;
+	/** Where uploads are stored; default a fresh temp dir removed on close(). */
+	storageDir?: string;
+	/** Upload limit per request (default 10 MiB, Discord's limit for unboosted guilds). */
+	uploadLimitBytes?: number;
+	/** Lifetime of signed CDN urls (default 24 h). */
+	attachmentUrlTtlMs?: number;
+	/** Privileged intents enabled "in the developer portal" (default none): others close IDENTIFY with 4014. */
+	privilegedIntents?: { guildMembers?: boolean; presences?: boolean; messageContent?: boolean };
+	host?: string;
+	port?: number;
+	cdnPort?: number;
+}
+
+export type OptionValue = string | number | boolean | User | Member | Channel | Role | AttachmentSpec;
+
+export interface SlashInput {
+	user: User;
+	channel: Channel;
+	command: string;
+	subcommand?: string;
+	group?: string;
+	options?: Record<string, OptionValue>;
+	/** Attachment options by option name. */
+	attachments?: Record<string, AttachmentSpec>;
+	locale?: string;
+}
+
+export interface AutocompleteInput extends Omit<SlashInput, "attachments"> {
+	/** Name of the option being typed in. */
+	focused: string;
+	timeoutMs?: number;
+}
+
+export interface ButtonInput {
+	user: User;
+	message: Message;
+	label?: string;
+	customId?: string;
+	locale?: string;
+}
+
+export interface SelectInput {
+	user: User;
+	message: Message;
+	customId?: string;
+	values: string[];
+	locale?: string;
+}
+
+export interface ModalInput {
+	user?: User;
+	from: Interaction;
+	/** Text input (or select) custom_id -> value (string[] for selects). */
+	fields: Record<string, string | string[]>;
+	locale?: string;
+}
+
+export interface UserMessageInput {
+	user: User;
+	channel: Channel;
+	content?: string;
+	embeds?: Json[];
+	attachments?: AttachmentSpec[];
+	/** Reply to this message. */
+	replyTo?: Message;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export class DiscordEmulator implements RestCore {
+	readonly botToken: string;
+	readonly applicationId: string;
+	readonly clock: Clock;
+	readonly ids: Snowflakes;
+	readonly world: World;
+	readonly recorder = new Recorder();
+	readonly commands = new Map<string, CommandRec>();
+	readonly interactions = new Map<string, Interaction>();
+	/** Every gateway frame in and out (op, t, s), plus closes. */
+	readonly gatewayLog: GatewayLogEntry[] = [];
+	/** Errors inside the emulator itself (bugs): a 500 was answered. */
+	readonly internalErrors: Error[] = [];
+	readonly cdn: Cdn;
+	readonly limiter: RateLimiter;
+	readonly gateway: Gateway;
+	readonly messageContentIntent: boolean;
+	readonly guildMembersIntent: boolean;
+	private readonly router: Router;
+	private readonly ackTimeoutMs: number;
+	private readonly tokenLifetimeMs: number;
+	private readonly uploadLimitBytes: number;
+	private readonly storageDir: string;
+	private readonly ownsStorage: boolean;
+	private readonly verifyKey = randomBytes(32).toString("hex");
+	private restServer: Server | null = null;
+	private cdnServer: Server | null = null;
+	restUrl = "";
+	cdnUrl = "";
+	gatewayUrl = "";
+
+	private constructor(opts: DiscordEmulatorOptions) {
+		this.clock = opts.clock ?? systemClock;
+		this.ids = new Snowflakes(this.clock);
+		this.applicationId = opts.applicationId ?? this.ids.next();
+		this.botToken =
+			opts.botToken ??
+			`${Buffer.from(this.applicationId).toString("base64url")}.${randomBytes(4).toString("base64url")}.${randomBytes(27).toString("base64url")}`;
+		this.ackTimeoutMs = opts.interactionAckTimeoutMs ?? 3000;
+		this.tokenLifetimeMs = opts.interactionTokenLifetimeMs ?? 15 * 60_000;
+		this.uploadLimitBytes = opts.uploadLimitBytes ?? 10 * 1024 * 1024;
+		this.messageContentIntent = opts.privilegedIntents?.messageContent ?? false;
+		this.guildMembersIntent = opts.privilegedIntents?.guildMembers ?? false;
+		this.ownsStorage = opts.storageDir === undefined;
+		this.storageDir = opts.storageDir ?? mkdtempSync(join(tmpdir(), "discord-emulator-"));
+		this.cdn = new Cdn(
+			this.clock,
+			this.ids,
+			(id) => this.world.attachments.get(id),
+			opts.attachmentUrlTtlMs ?? 24 * 3600_000,
+		);
+		this.world = new World(
+			this.ids,
+			this.clock,
+			{
+				dispatch: (t, d, scope) => {
+					this.gateway.dispatch(t, d, scope.intent);
+				},
+				attachmentUrls: (att) => this.cdn.urls(att),
+			},
+			{ id: this.applicationId, username: opts.botUsername ?? "imgpile" },
+		);
+		this.limiter = new RateLimiter(opts.rateLimits);
+		const privileged = {
+			guildMembers: opts.privilegedIntents?.guildMembers ?? false,
+			presences: opts.privilegedIntents?.presences ?? false,
+			messageContent: opts.privilegedIntents?.messageContent ?? false,
+		};
+		this.gateway = new Gateway({
+			botToken: this.botToken,
+			heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41250,
+			privilegedIntents: privileged,
+			readyPayload: (sessionId, shard) => this.readyPayload(sessionId, shard),
+			guildCreates: () => this.liveGuilds().map((g) => g.toGatewayCreate()),
+			log: (e) => this.gatewayLog.push(e),
+			violation: (message) =>
+				this.recorder.violation({
+					at: this.clock.now(),
+					kind: "gateway",
+					request: "gateway",
+					status: 0,
+					code: null,
+					message,
+				}),
+			changed: () => this.recorder.changed(),
+		});
+		this.router = buildRoutes(this);
+	}
+
+	static async start(opts: DiscordEmulatorOptions = {}): Promise<DiscordEmulator> {
+		const emu = new DiscordEmulator(opts);
+		await emu.listen(opts.host ?? "127.0.0.1", opts.port ?? 0, opts.cdnPort ?? 0);
+		return emu;
+	}
+
+	private async listen(host: string, port: number, cdnPort: number): Promise<void> {
+		const rest = createServer((req, res) => {
+			void this.onRest(req, res);
+		});
+		rest.on("upgrade", (req, socket, head) => {
+			const path = new URL(req.url ?? "/", "http://x").pathname.replace(/\/+$/, "");
+			if (path === "/gateway") this.gateway.handleUpgrade(req, socket, head);
+			else socket.destroy();
+		});
+		const cdn = createServer((req, res) => {
+			void this.cdn
+				.handle(req, res, () => undefined)
+				.catch((err: unknown) => {
+					this.internalErrors.push(err as Error);
+					if (!res.headersSent) res.writeHead(500);
+					res.end();
+				});
+		});
+		await Promise.all([
+			new Promise<void>((resolve) => rest.listen(port, host, resolve)),
+			new Promise<void>((resolve) => cdn.listen(cdnPort, host, resolve)),
+		]);
+		this.restServer = rest;
+		this.cdnServer = cdn;
+		const h = host.includes(":") ? `[${host}]` : host;
+		const restPort = (rest.address() as AddressInfo).port;
+		this.restUrl = `http://${h}:${restPort}/api`;
+		this.gatewayUrl = `ws://${h}:${restPort}/gateway`;
+		this.cdnUrl = `http://${h}:${(cdn.address() as AddressInfo).port}`;
+		this.cdn.baseUrl = this.cdnUrl;
+	}
+
+	// ------------------------------------------------------------------ HTTP dispatch
+
+	private async onRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+		const url = new URL(req.url ?? "/", "http://x");
+		const method = (req.method ?? "GET").toUpperCase();
+		let path = url.pathname;
+		const ctx: Ctx = { req, res, method, path, query: url.searchParams, headers: req.headers, responseHeaders: {} };
+		const record: RecordedRequest = {
+			at: this.clock.now(),
+			method,
+			path,
+			route: null,
+			query: Object.fromEntries(url.searchParams),
+			status: 0,
+			code: null,
+			files: [],
+			headers: { ...req.headers, authorization: req.headers.authorization ? "[redacted]" : undefined },
+		};
+		let body: RequestBody = { json: undefined, files: [], multipart: false, raw: null };
+		let bodyRead = false;
+		try {
+			if (!path.startsWith("/api/")) throw errors.notFoundRoute();
+			path = path.slice(4);
+			const version = /^\/v(\d+)(\/.*)$/.exec(path);
+			if (version) {
+				if (version[1] !== "10" && version[1] !== "9")
+					throw new DiscordError(400, { message: "Invalid API version", code: 50041 }, "unknown-route");
+				path = version[2] ?? "/";
+			}
+			ctx.path = path;
+			record.path = path;
+			const match = this.router.match(method, path);
+			if (match.kind === "none") {
+				console.warn(
+					`[discord-emulator] UNKNOWN ROUTE ${method} ${path} (answered 404; add it to test/emulators/discord/rest.ts if the bot needs it)`,
+				);
+				throw errors.notFoundRoute();
+			}
+			if (match.kind === "method") throw errors.methodNotAllowed();
+			const routeKey = `${match.route.method} ${match.route.template}`;
+			record.route = routeKey;
+			if (match.route.auth) {
+				const auth = req.headers.authorization;
+				if (auth !== `Bot ${this.botToken}`) throw errors.unauthorized();
+			}
+			ctx.responseHeaders = this.limiter.take(normalizeRouteKey(routeKey), match.params.major());
+			if (method === "POST" || method === "PUT" || method === "PATCH") {
+				body = await readRequestBody(ctx, this.storageDir, this.uploadLimitBytes);
+			} else {
+				req.resume();
+			}
+			bodyRead = true;
+			record.body = body.json;
+			record.files = body.files.map((f) => ({
+				field: f.field,
+				filename: f.filename,
+				size: f.size,
+				contentType: f.contentType,
+			}));
+			const routeReq: RouteRequest = {
+				params: match.params,
+				query: url.searchParams,
+				body,
+				method,
+				path,
+				route: routeKey,
+			};
+			const result = await match.route.handler(routeReq);
+			record.status = result.status;
+			sendJson(ctx, result.status, result.body);
+		} catch (err) {
+			if (!bodyRead) req.resume();
+			if (err instanceof DiscordError) {
+				record.status = err.status;
+				record.code = typeof err.body.code === "number" ? err.body.code : null;
+				sendError(ctx, err);
+				if (err.violation) {
+					this.recorder.violation({
+						at: this.clock.now(),
+						kind: err.violation,
+						request: `${method} ${ctx.path}`,
+						status: err.status,
+						code: record.code,
+						message: String(err.body.message ?? ""),
+						...(err.body.errors ? { errors: err.body.errors } : {}),
+						...(body.json !== undefined ? { body: body.json } : {}),
+					});
+				}
+			} else {
+				const e = err instanceof Error ? err : new Error(String(err));
+				this.internalErrors.push(e);
+				console.error(`[discord-emulator] internal error on ${method} ${ctx.path}:`, e);
+				record.status = 500;
+				sendJson(ctx, 500, { message: "500: Internal Server Error", code: 0 });
+			}
+		} finally {
+			this.recorder.request(record);
+		}
+	}
+
+	// ------------------------------------------------------------------ RestCore
+
+	dispatch(t: string, d: unknown, intent?: number): void {
+		this.gateway.dispatch(t, d, intent);
+	}
+
+	interactionError(ix: Interaction, err: DiscordError, req: RouteRequest): void {
+		ix.errors.push({
+			at: this.clock.now(),
+			kind: err.violation ?? "not-found",
+			request: `${req.method} ${req.path}`,
+			status: err.status,
+			code: typeof err.body.code === "number" ? err.body.code : null,
+			message: String(err.body.message ?? ""),
+			...(err.body.errors ? { errors: err.body.errors } : {}),
+		});
+	}
+
+	applicationJson(): Json {
+		return {
+			id: this.applicationId,
+			name: this.world.botUser.username,
+			icon: null,
+			description: "",
+			summary: "",
+			type: null,
+			hook: true,
+			bot_public: true,
+			bot_require_code_grant: false,
+			verify_key: this.verifyKey,
+			flags: 0,
+			owner: {
+				id: "1000000000000000001",
+				username: "owner",
+				discriminator: "0",
+				global_name: null,
+				avatar: null,
+				public_flags: 0,
+				flags: 0,
+			},
+			team: null,
+			bot: this.world.botUser.toAPI(),
+			redirect_uris: [],
+			interactions_endpoint_url: null,
+			role_connections_verification_url: null,
+			event_webhooks_url: null,
+			event_webhooks_status: 1,
+			approximate_guild_count: this.liveGuilds().length,
+			approximate_user_install_count: 0,
+			integration_types_config: { "0": {} },
+			install_params: { scopes: ["bot", "applications.commands"], permissions: "0" },
+		};
+	}
+
+	private readyPayload(sessionId: string, shard: [number, number]): Json {
+		return {
+			v: 10,
+			user_settings: {},
+			user: { ...this.world.botUser.toAPI(), verified: true, mfa_enabled: true, email: null },
+			guilds: this.liveGuilds().map((g) => ({ id: g.id, unavailable: true })),
+			relationships: [],
+			private_channels: [],
+			presences: [],
+			guild_join_requests: [],
+			geo_ordered_rtc_regions: ["emulator"],
+			session_id: sessionId,
+			session_type: "normal",
+			resume_gateway_url: this.gatewayUrl,
+			shard,
+			application: { id: this.applicationId, flags: this.messageContentIntent ? 1 << 19 : 0 },
+			auth: {},
+			_trace: ["emulator"],
+		};
+	}
+
+	private liveGuilds(): Guild[] {
+		return [...this.world.guilds.values()].filter((g) => !g.deleted);
+	}
+
+	// ------------------------------------------------------------------ world building
+
+	get botUser(): User {
+		return this.world.botUser;
+	}
+
+	createUser(opts: { username: string; globalName?: string; locale?: string; bot?: boolean }): User {
+		return this.world.createUser(opts);
+	}
+
+	/**
+	 * A guild with @everyone (Discord's default permissions), the bot as a member with its managed
+	 * role (`botPermissions`, default: View Channels, Send Messages (+ in threads), Embed Links,
+	 * Attach Files, Read Message History, External Emojis) and an owner (created when not given).
+	 * Dispatched as GUILD_CREATE when the bot is already connected.
+	 */
+	createGuild(opts: {
+		name: string;
+		owner?: User;
+		ownerId?: string;
+		preferredLocale?: string;
+		everyonePermissions?: PermissionInput;
+		botPermissions?: PermissionInput;
+	}): Guild {
+		let owner = opts.owner ?? (opts.ownerId ? this.world.users.get(opts.ownerId) : undefined);
+		if (!owner)
+			owner = this.world.createUser({ username: `${opts.name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-owner` });
+		const guild = new Guild(this.world, this.ids.next(), opts.name, owner.id, opts.preferredLocale ?? "en-US", opts);
+		guild.members.set(owner.id, new Member(guild, owner, [], this.clock.now()));
+		this.world.guilds.set(guild.id, guild);
+		this.gateway.dispatch("GUILD_CREATE", guild.toGatewayCreate(), Intents.Guilds);
+		return guild;
+	}
+
+	/** Removes a guild (the bot was kicked): GUILD_DELETE. */
+	removeGuild(guild: Guild): void {
+		guild.deleted = true;
+		this.gateway.dispatch("GUILD_DELETE", { id: guild.id }, Intents.Guilds);
+	}
+
+	/** The DM channel between the bot and `user`. */
+	dmChannel(user: User): Channel {
+		return this.world.dmChannel(user);
+	}
+
+	// ------------------------------------------------------------------ interactions
+
+	private findCommand(name: string, type: number, channel: Channel): CommandRec {
+		const guildId = channel.guild?.id ?? null;
+		const pool = [...this.commands.values()].filter(
+			(c) => c.applicationId === this.applicationId && (c.json.type ?? 1) === type,
+		);
+		const found =
+			(guildId ? pool.find((c) => c.guildId === guildId && c.json.name === name) : undefined) ??
+			pool.find((c) => c.guildId === null && c.json.name === name);
+		if (!found) {
+			const known = pool
+				.filter((c) => c.guildId === null || c.guildId === guildId)
+				.map((c) => `${String(c.json.name)}${c.guildId ? " (guild)" : ""}`);
+			const kind = type === 1 ? "slash command" : type === 3 ? "message command" : "user command";
+			throw new Error(
+				`The bot has not registered a ${kind} named "${name}"${guildId ? ` (globally or in ${channel.guild?.name})` : ""}. Registered: ${known.length ? known.join(", ") : "none"}.`,
+			);
+		}
+		return found;
+	}
+
+	/** Throws when Discord's client would not let `user` run `cmd` in `channel`. */
+	private checkCanUse(cmd: CommandRec, user: User, channel: Channel): void {
+		const contexts = Array.isArray(cmd.json.contexts) ? (cmd.json.contexts as number[]) : [0, 1];
+		if (channel.guild) {
+			if (!contexts.includes(0))
+				throw new Error(`/${String(cmd.json.name)} is not available in guilds (contexts ${JSON.stringify(contexts)})`);
+			const member = channel.guild.members.get(user.id);
+			if (!member) throw new Error(`${user.username} is not a member of ${channel.guild.name}`);
+			const perms = channel.permissionsFor(user.id);
+			if ((perms & P.ViewChannel) === 0n) throw new Error(`${user.username} cannot see #${channel.name}`);
+			if ((perms & P.UseApplicationCommands) === 0n)
+				throw new Error(`${user.username} lacks Use Application Commands in #${channel.name}`);
+			const dmp = cmd.json.default_member_permissions;
+			if (typeof dmp === "string") {
+				const needed = BigInt(dmp);
+				const base = basePermissions(channel.guild.subject(member));
+				const ok = (base & P.Administrator) !== 0n || (needed !== 0n && (base & needed) === needed);
+				if (!ok) {
+					throw new Error(
+						`${user.username} cannot use /${String(cmd.json.name)}: it needs ${needed === 0n ? "Administrator" : permissionNames(needed).join(", ")} (default_member_permissions ${dmp})`,
+					);
+				}
+			}
+			if (cmd.json.nsfw === true && !channel.nsfw && !(channel.parent?.nsfw ?? false)) {
+				throw new Error(`/${String(cmd.json.name)} is age-restricted and #${channel.name} is not`);
+			}
+		} else if (!contexts.includes(1) || cmd.json.dm_permission === false) {
+			throw new Error(`/${String(cmd.json.name)} is not available in DMs`);
+		}
+	}
+
+	private basePayload(
+		type: number,
+		user: User,
+		channel: Channel,
+		locale?: string,
+	): { payload: Json; member: Member | null } {
+		const guild = channel.guild;
+		const member = guild ? guild.member(user) : null;
+		const id = this.ids.next();
+		const token = `aW50ZXJhY3Rpb246${Buffer.from(`${id}:${randomBytes(48).toString("hex")}`).toString("base64url")}`;
+		const userPerms = guild ? channel.permissionsFor(user.id) : P.ViewChannel | P.SendMessages;
+		const payload: Json = {
+			app_permissions: (guild
+				? channel.permissionsFor(this.botUser.id)
+				: P.ViewChannel | P.SendMessages | P.EmbedLinks | P.AttachFiles
+			).toString(),
+			application_id: this.applicationId,
+			attachment_size_limit: this.uploadLimitBytes,
+			authorizing_integration_owners: guild ? { "0": guild.id } : { "1": user.id },
+			channel: { ...channel.toAPI(), permissions: userPerms.toString() },
+			channel_id: channel.id,
+			context: guild ? 0 : 1,
+			entitlement_sku_ids: [],
+			entitlements: [],
+			id,
+			locale: locale ?? user.locale,
+			token,
+			type,
+			version: 1,
+		};
+		if (guild && member) {
+			payload.guild = { id: guild.id, locale: guild.preferredLocale, features: [] };
+			payload.guild_id = guild.id;
+			payload.guild_locale = guild.preferredLocale;
+			payload.member = { ...member.toAPI(), permissions: userPerms.toString() };
+		} else {
+			payload.user = user.toAPI();
+		}
+		return { payload, member };
+	}
+
+	private dispatchInteraction(
+		payload: Json,
+		init: {
+			user: User;
+			member: Member | null;
+			channel: Channel;
+			label: string;
+			sourceMessage?: Message | null;
+			parent?: Interaction | null;
+		},
+	): Interaction {
+		if (!this.gateway.hasSession) {
+			throw new Error(
+				`Cannot dispatch ${init.label}: the bot has no gateway session (did it log in, and wait for "ready"?)`,
+			);
+		}
+		const ix = new Interaction({
+			id: String(payload.id),
+			token: String(payload.token),
+			type: Number(payload.type),
+			applicationId: this.applicationId,
+			user: init.user,
+			member: init.member,
+			guild: init.channel.guild,
+			channel: init.channel,
+			label: init.label,
+			payload,
+			sourceMessage: init.sourceMessage ?? null,
+			parent: init.parent ?? null,
+			ackTimeoutMs: this.ackTimeoutMs,
+			tokenLifetimeMs: this.tokenLifetimeMs,
+			now: () => this.clock.now(),
+			recorder: this.recorder,
+		});
+		this.interactions.set(ix.id, ix);
+		ix.armAckTimer((expired) => {
+			this.recorder.violation({
+				at: this.clock.now(),
+				kind: "interaction",
+				request: `interaction ${expired.label}`,
+				status: 0,
+				code: 10062,
+				message: `Interaction ${expired.label} was not acknowledged within ${this.ackTimeoutMs} ms (the user sees "This interaction failed")`,
+			});
+		});
+		this.gateway.dispatch("INTERACTION_CREATE", payload);
+		return ix;
+	}
+
+	/** Builds `data.options` (and `resolved`) for a chat input command from the test's values. */
+	private buildOptions(
+		cmd: CommandRec,
+		input: {
+			subcommand?: string;
+			group?: string;
+			options?: Record<string, OptionValue>;
+			attachments?: Record<string, AttachmentSpec>;
+		},
+		channel: Channel,
+		focused?: string,
+	): { options: Json[]; resolved: Json } {
+		const resolved: Record<string, Record<string, unknown>> = {};
+		const put = (kind: string, id: string, value: unknown) => {
+			resolved[kind] ??= {};
+			(resolved[kind] as Record<string, unknown>)[id] = value;
+		};
+		const name = String(cmd.json.name);
+		let defs = (Array.isArray(cmd.json.options) ? cmd.json.options : []) as Json[];
+		const wrap: Array<(inner: Json[]) => Json[]> = [];
+		const hasSubs = defs.some((d) => d.type === 1 || d.type === 2);
+		if (input.group) {
+			const g = defs.find((d) => d.type === 2 && d.name === input.group);
+			if (!g) throw new Error(`/${name} has no subcommand group "${input.group}"`);
+			defs = (g.options ?? []) as Json[];
+			wrap.push((inner) => [{ type: 2, name: input.group, options: inner }]);
+		}
+		if (input.subcommand) {
+			const s = defs.find((d) => d.type === 1 && d.name === input.subcommand);
+			if (!s) {
+				const subs = defs.filter((d) => d.type === 1).map((d) => d.name);
+				throw new Error(
+					`/${name}${input.group ? ` ${input.group}` : ""} has no subcommand "${input.subcommand}" (has: ${subs.join(", ") || "none"})`,
+				);
+			}
+			defs = (s.options ?? []) as Json[];
+			wrap.unshift((inner) => [{ type: 1, name: input.subcommand, options: inner }]);
+		} else if (hasSubs) {
+			throw new Error(`/${name} needs a subcommand (has: ${defs.map((d) => d.name).join(", ")})`);
+		}
+		const values: Record<string, OptionValue> = { ...(input.options ?? {}), ...(input.attachments ?? {}) };
+		const out: Json[] = [];
+		for (const [optName, value] of Object.entries(values)) {
+			const def = defs.find((d) => d.name === optName);
+			if (!def)
+				throw new Error(`/${name} has no option "${optName}" (has: ${defs.map((d) => d.name).join(", ") || "none"})`);
+			const type = Number(def.type);
+			const opt: Json = { name: optName, type };
+			if (focused === optName) {
+				opt.value = String(value);
+				opt.focused = true;
+				out.push(opt);
+				continue;
+			}
+			opt.value = this.optionValue(def, value, channel, put, focused !== undefined);
+			out.push(opt);
+		}
+		if (focused === undefined) {
+			for (const d of defs) {
+				if (d.required === true && !(String(d.name) in values))
+					throw new Error(`/${name}: required option "${String(d.name)}" missing`);
+			}
+		} else if (!out.some((o) => o.focused === true)) {
+			throw new Error(`autocomplete: the focused option "${focused}" needs a value in options (the text typed so far)`);
+		}
+		let options = out;
+		for (const w of wrap) options = w(options);
+		return { options, resolved };
+	}
+
+	private optionValue(
+		def: Json,
+		value: OptionValue,
+		channel: Channel,
+		put: (kind: string, id: string, v: unknown) => void,
+		lenient: boolean,
+	): unknown {
+		const type = Number(def.type);
+		const where = `option "${String(def.name)}"`;
+		const choices = Array.isArray(def.choices) ? (def.choices as Json[]) : null;
+		switch (type) {
+			case 3: {
+				if (typeof value !== "string") throw new Error(`${where} is a string option`);
+				if (!lenient && choices && !choices.some((c) => c.value === value))
+					throw new Error(`${where}: "${value}" is not one of its choices`);
+				if (typeof def.max_length === "number" && value.length > def.max_length)
+					throw new Error(`${where}: longer than max_length ${def.max_length}`);
+				if (typeof def.min_length === "number" && value.length < def.min_length)
+					throw new Error(`${where}: shorter than min_length ${def.min_length}`);
+				return value;
+			}
+			case 4:
+			case 10: {
+				if (typeof value !== "number" || (type === 4 && !Number.isInteger(value)))
+					throw new Error(`${where} needs ${type === 4 ? "an integer" : "a number"}`);
+				if (!lenient && choices && !choices.some((c) => c.value === value))
+					throw new Error(`${where}: ${value} is not one of its choices`);
+				if (typeof def.min_value === "number" && value < def.min_value)
+					throw new Error(`${where}: below min_value ${def.min_value}`);
+				if (typeof def.max_value === "number" && value > def.max_value)
+					throw new Error(`${where}: above max_value ${def.max_value}`);
+				return value;
+			}
+			case 5:
+				if (typeof value !== "boolean") throw new Error(`${where} is a boolean option`);
+				return value;
+			case 6:
+			case 9: {
+				if (value instanceof Role && type === 9) {
+					put("roles", value.id, value.toAPI());
+					return value.id;
+				}
+				const user = value instanceof Member ? value.user : value instanceof User ? value : undefined;
+				if (!user) throw new Error(`${where} needs a User or Member`);
+				put("users", user.id, user.toAPI());
+				const member = channel.guild?.members.get(user.id);
+				if (member) {
+					const { user: _u, ...m } = member.toAPI();
+					put("members", user.id, { ...m, permissions: channel.permissionsFor(user.id).toString() });
+				}
+				return user.id;
+			}
+			case 7: {
+				if (!(value instanceof Channel)) throw new Error(`${where} needs a Channel`);
+				const types = Array.isArray(def.channel_types) ? (def.channel_types as number[]) : null;
+				if (types && !types.includes(value.type))
+					throw new Error(`${where}: channel type ${value.type} not in channel_types ${JSON.stringify(types)}`);
+				const api = value.toAPI();
+				put("channels", value.id, {
+					id: value.id,
+					name: api.name,
+					type: value.type,
+					permissions: channel.guild ? value.permissionsFor(channel.guild.ownerId).toString() : "0",
+					...(value.isThread
+						? { thread_metadata: api.thread_metadata, parent_id: value.parentId }
+						: { parent_id: value.parentId, nsfw: value.nsfw }),
+				});
+				return value.id;
+			}
+			case 8:
+				if (!(value instanceof Role)) throw new Error(`${where} needs a Role`);
+				put("roles", value.id, value.toAPI());
+				return value.id;
+			case 11: {
+				if (!isObj(value) || typeof (value as AttachmentSpec).filename !== "string")
+					throw new Error(`${where} needs an attachment spec { filename, size?, contentType?, source? }`);
+				const att = this.cdn.fromSpec(value as AttachmentSpec, `ephemeral-attachments/${this.applicationId}`, true);
+				this.world.attachments.set(att.id, att);
+				put("attachments", att.id, attachmentToAPI(att, this.world.hooks));
+				return att.id;
+			}
+			default:
+				throw new Error(`${where}: unsupported option type ${type}`);
+		}
+	}
+
+	/** A user runs a slash command. Throws when the command is not registered or the user could not run it. */
+	async slash(input: SlashInput): Promise<Interaction> {
+		const cmd = this.findCommand(input.command, 1, input.channel);
+		this.checkCanUse(cmd, input.user, input.channel);
+		const { options, resolved } = this.buildOptions(cmd, input, input.channel);
+		const { payload, member } = this.basePayload(
+			InteractionType.ApplicationCommand,
+			input.user,
+			input.channel,
+			input.locale,
+		);
+		const data: Json = { id: cmd.id, name: cmd.json.name, type: 1 };
+		if (options.length > 0) data.options = options;
+		if (Object.keys(resolved).length > 0) data.resolved = resolved;
+		if (cmd.guildId) data.guild_id = cmd.guildId;
+		payload.data = data;
+		const label = `/${[input.command, input.group, input.subcommand].filter(Boolean).join(" ")}`;
+		return this.dispatchInteraction(payload, { user: input.user, member, channel: input.channel, label });
+	}
+
+	/** A user types in an autocomplete option; resolves with the choices the bot returned. */
+	async autocomplete(input: AutocompleteInput): Promise<Array<{ name: string; value: string | number }>> {
+		const cmd = this.findCommand(input.command, 1, input.channel);
+		this.checkCanUse(cmd, input.user, input.channel);
+		const { options } = this.buildOptions(cmd, input, input.channel, input.focused);
+		const { payload, member } = this.basePayload(InteractionType.Autocomplete, input.user, input.channel, input.locale);
+		payload.data = {
+			id: cmd.id,
+			name: cmd.json.name,
+			type: 1,
+			options,
+			...(cmd.guildId ? { guild_id: cmd.guildId } : {}),
+		};
+		const ix = this.dispatchInteraction(payload, {
+			user: input.user,
+			member,
+			channel: input.channel,
+			label: `autocomplete /${input.command} ${input.focused}`,
+		});
+		const cb = await ix.response({ timeoutMs: input.timeoutMs });
+		if (cb.type !== 8)
+			throw new Error(`autocomplete: the bot answered with callback type ${cb.type}, not 8\n${ix.describe()}`);
+		return ix.choices ?? [];
+	}
+
+	/** A user runs a message context-menu command on `message`. */
+	async messageCommand(input: { user: User; message: Message; name: string; locale?: string }): Promise<Interaction> {
+		const channel = input.message.channel;
+		const cmd = this.findCommand(input.name, 3, channel);
+		this.checkCanUse(cmd, input.user, channel);
+		const { payload, member } = this.basePayload(InteractionType.ApplicationCommand, input.user, channel, input.locale);
+		payload.data = {
+			id: cmd.id,
+			name: cmd.json.name,
+			type: 3,
+			target_id: input.message.id,
+			resolved: { messages: { [input.message.id]: input.message.toAPI() } },
+			...(cmd.guildId ? { guild_id: cmd.guildId } : {}),
+		};
+		return this.dispatchInteraction(payload, {
+			user: input.user,
+			member,
+			channel,
+			label: `message command "${input.name}"`,
+		});
+	}
+
+	/** A user runs a user context-menu command on `target`. */
+	async userCommand(input: {
+		user: User;
+		target: User;
+		channel: Channel;
+		name: string;
+		locale?: string;
+	}): Promise<Interaction> {
+		const cmd = this.findCommand(input.name, 2, input.channel);
+		this.checkCanUse(cmd, input.user, input.channel);
+		const { payload, member } = this.basePayload(
+			InteractionType.ApplicationCommand,
+			input.user,
+			input.channel,
+			input.locale,
+		);
+		const resolved: Json = { users: { [input.target.id]: input.target.toAPI() } };
+		const tm = input.channel.guild?.members.get(input.target.id);
+		if (tm) {
+			const { user: _u, ...m } = tm.toAPI();
+			resolved.members = {
+				[input.target.id]: { ...m, permissions: input.channel.permissionsFor(input.target.id).toString() },
+			};
+		}
+		payload.data = {
+			id: cmd.id,
+			name: cmd.json.name,
+			type: 2,
+			target_id: input.target.id,
+			resolved,
+			...(cmd.guildId ? { guild_id: cmd.guildId } : {}),
+		};
+		return this.dispatchInteraction(payload, {
+			user: input.user,
+			member,
+			channel: input.channel,
+			label: `user command "${input.name}"`,
+		});
+	}
+
+	private componentMessageCheck(user: User, message: Message): void {
+		if (message.deleted) throw new Error(`message ${message.id} was deleted`);
+		if (message.ephemeral && message.interaction && message.interaction.user.id !== user.id) {
+			throw new Error(`${user.username} cannot see ${message.interaction.user.username}'s ephemeral message`);
+		}
+	}
+
+	/** A user clicks a button (by label or custom id) on a message. */
+	async clickButton(input: ButtonInput): Promise<Interaction> {
+		this.componentMessageCheck(input.user, input.message);
+		const buttons = findComponents(input.message.components, (c) => c.type === 2);
+		const button = buttons.find(
+			(b) =>
+				(input.customId === undefined || b.custom_id === input.customId) &&
+				(input.label === undefined || b.label === input.label),
+		);
+		if (!button || (input.label === undefined && input.customId === undefined)) {
+			const list = buttons.map((b) => `"${String(b.label ?? "")}" (${String(b.custom_id ?? b.url ?? "")})`).join(", ");
+			throw new Error(
+				`No button ${input.label ? `labelled "${input.label}"` : `with custom_id "${input.customId}"`} on message ${input.message.id}; buttons: ${list || "none"}`,
+			);
+		}
+		if (button.disabled === true) throw new Error(`Button "${String(button.label)}" is disabled`);
+		if (button.style === 5 || typeof button.custom_id !== "string")
+			throw new Error(`Button "${String(button.label)}" is a link button (no interaction)`);
+		const channel = input.message.channel;
+		const { payload, member } = this.basePayload(InteractionType.MessageComponent, input.user, channel, input.locale);
+		payload.data = {
+			custom_id: button.custom_id,
+			component_type: 2,
+			...(typeof button.id === "number" ? { id: button.id } : {}),
+		};
+		payload.message = input.message.toAPI();
+		return this.dispatchInteraction(payload, {
+			user: input.user,
+			member,
+			channel,
+			label: `button "${String(button.label ?? button.custom_id)}"`,
+			sourceMessage: input.message,
+		});
+	}
+
+	/** A user picks values in a string select menu. */
+	async selectMenu(input: SelectInput): Promise<Interaction> {
+		this.componentMessageCheck(input.user, input.message);
+		const selects = findComponents(input.message.components, (c) => c.type === 3);
+		const select = selects.find((s) => input.customId === undefined || s.custom_id === input.customId);
+		if (!select)
+			throw new Error(`No string select${input.customId ? ` "${input.customId}"` : ""} on message ${input.message.id}`);
+		const options = (Array.isArray(select.options) ? select.options : []) as Json[];
+		for (const v of input.values)
+			if (!options.some((o) => o.value === v))
+				throw new Error(`select ${String(select.custom_id)}: "${v}" is not an option`);
+		const min = typeof select.min_values === "number" ? select.min_values : 1;
+		const max = typeof select.max_values === "number" ? select.max_values : 1;
+		if (input.values.length < min || input.values.length > max)
+			throw new Error(`select ${String(select.custom_id)}: pick ${min}..${max} values`);
+		const channel = input.message.channel;
+		const { payload, member } = this.basePayload(InteractionType.MessageComponent, input.user, channel, input.locale);
+		payload.data = {
+			custom_id: select.custom_id,
+			component_type: 3,
+			values: input.values,
+			...(typeof select.id === "number" ? { id: select.id } : {}),
+		};
+		payload.message = input.message.toAPI();
+		return this.dispatchInteraction(payload, {
+			user: input.user,
+			member,
+			channel,
+			label: `select "${String(select.custom_id)}"`,
+			sourceMessage: input.message,
+		});
+	}
+
+	/** The user submits the modal the bot opened on `from`. */
+	async submitModal(input: ModalInput): Promise<Interaction> {
+		const from = input.from;
+		const modal = from.modal;
+		if (!modal) throw new Error(`The bot did not open a modal on ${from.label}\n${from.describe()}`);
+		const user = input.user ?? from.user;
+		if (user.id !== from.user.id) throw new Error("Only the user who triggered the interaction sees its modal");
+		const fields = { ...input.fields };
+		let nextId = 1;
+		const fill = (c: Json): Json => {
+			const id = typeof c.id === "number" ? c.id : nextId;
+			nextId++;
+			const customId = String(c.custom_id ?? "");
+			if (c.type === 4) {
+				const raw = fields[customId];
+				delete fields[customId];
+				const value = raw === undefined ? (typeof c.value === "string" ? c.value : "") : String(raw);
+				const required = c.required !== false;
+				if (required && value === "")
+					throw new Error(`modal ${String(modal.custom_id)}: text input "${customId}" is required`);
+				if (value !== "" && typeof c.min_length === "number" && value.length < c.min_length)
+					throw new Error(`modal: "${customId}" shorter than min_length ${c.min_length}`);
+				if (typeof c.max_length === "number" && value.length > c.max_length)
+					throw new Error(`modal: "${customId}" longer than max_length ${c.max_length}`);
+				return { type: 4, id, custom_id: customId, value };
+			}
+			if (c.type === 3) {
+				const raw = fields[customId];
+				delete fields[customId];
+				const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+				return { type: 3, id, custom_id: customId, values };
+			}
+			return { type: c.type, id };
+		};
+		const components = ((modal.components ?? []) as Json[]).map((top) => {
+			const id = typeof top.id === "number" ? top.id : nextId;
+			nextId++;
+			if (top.type === 1) return { type: 1, id, components: ((top.components ?? []) as Json[]).map(fill) };
+			if (top.type === 18 && isObj(top.component)) return { type: 18, id, component: fill(top.component) };
+			return { type: top.type, id };
+		});
+		const unknown = Object.keys(fields);
+		if (unknown.length > 0) throw new Error(`modal ${String(modal.custom_id)} has no input(s) ${unknown.join(", ")}`);
+		const channel = from.channel;
+		const { payload, member } = this.basePayload(InteractionType.ModalSubmit, user, channel, input.locale);
+		payload.data = { custom_id: modal.custom_id, components };
+		if (from.sourceMessage) payload.message = from.sourceMessage.toAPI();
+		return this.dispatchInteraction(payload, {
+			user,
+			member,
+			channel,
+			label: `modal "${String(modal.custom_id)}"`,
+			sourceMessage: from.sourceMessage,
+			parent: from,
+		});
+	}
+
+	/** A user posts a message (with CDN attachments). MESSAGE_CREATE is dispatched if the bot's intents ask for it. */
+	async postUserMessage(input: UserMessageInput): Promise<Message> {
+		const ch = input.channel;
+		if (ch.guild) {
+			const perms = ch.permissionsFor(input.user.id);
+			const need =
+				(ch.isThread ? P.SendMessagesInThreads : P.SendMessages) |
+				P.ViewChannel |
+				(input.attachments?.length ? P.AttachFiles : 0n);
+			if ((perms & need) !== need)
+				throw new Error(
+					`${input.user.username} cannot post in #${ch.name} (missing ${permissionNames(need & ~perms).join(", ")})`,
+				);
+		}
+		const msg = new Message(this.world, this.ids.next(), ch, input.user, input.replyTo ? 19 : 0);
+		msg.content = input.content ?? "";
+		msg.embeds = input.embeds ?? [];
+		msg.attachments = (input.attachments ?? []).map((spec) => {
+			const att = this.cdn.fromSpec(spec, `attachments/${ch.id}`, false);
+			this.world.attachments.set(att.id, att);
+			return att;
+		});
+		if (input.replyTo)
+			msg.messageReference = {
+				type: 0,
+				message_id: input.replyTo.id,
+				channel_id: ch.id,
+				...(ch.guild ? { guild_id: ch.guild.id } : {}),
+			};
+		this.world.addMessage(msg);
+		const botId = this.botUser.id;
+		const mentionsBot = msg.content.includes(`<@${botId}>`) || msg.content.includes(`<@!${botId}>`);
+		this.gateway.dispatch(
+			"MESSAGE_CREATE",
+			(intents: number) =>
+				msg.toAPI({
+					gateway: true,
+					hideContent: ch.guild !== null && !mentionsBot && (intents & Intents.MessageContent) === 0,
+				}),
+			ch.guild ? Intents.GuildMessages : Intents.DirectMessages,
+		);
+		return msg;
+	}
+
+	// ------------------------------------------------------------------ observation
+
+	/** Non-ephemeral messages of a channel, oldest first. */
+	messages(channel: Channel): Message[] {
+		return channel.messages();
+	}
+
+	get events(): BotEvent[] {
+		return this.recorder.events;
+	}
+
+	get violations(): Violation[] {
+		return this.recorder.violations;
+	}
+
+	get requests(): RecordedRequest[] {
+		return this.recorder.requests;
+	}
+
+	/** Throws (listing them) when the bot made requests a correct bot never makes. */
+	assertNoViolations(): void {
+		const v = this.recorder.violations;
+		if (v.length === 0 && this.internalErrors.length === 0) return;
+		const lines = v.map(
+			(x) =>
+				`  - [${x.kind}] ${x.request} -> ${x.status}${x.code !== null ? ` (${x.code})` : ""} ${x.message}${x.errors ? ` ${JSON.stringify(x.errors)}` : ""}`,
+		);
+		for (const e of this.internalErrors) lines.push(`  - [emulator bug] ${e.message}`);
+		throw new Error(`Discord emulator recorded ${lines.length} violation(s):\n${lines.join("\n")}`);
+	}
+
+	/** Returns and clears the recorded violations (for tests that provoke them on purpose). */
+	takeViolations(): Violation[] {
+		return this.recorder.violations.splice(0);
+	}
+
+	/** The commands the bot registered: global by default, or for `guildId`. */
+	registeredCommands(opts: { guildId?: string | null } = {}): Json[] {
+		const guildId = opts.guildId ?? null;
+		return [...this.commands.values()]
+			.filter((c) => c.guildId === guildId)
+			.map((c) => ({
+				...c.json,
+				id: c.id,
+				application_id: c.applicationId,
+				version: c.version,
+				...(c.guildId ? { guild_id: c.guildId } : {}),
+			}));
+	}
+
+	/** Waits until `predicate` returns something truthy (re-checked on every emulator change). */
+	waitFor<T>(
+		predicate: () => T | undefined | null | false,
+		opts: { timeoutMs?: number; what?: string } = {},
+	): Promise<T> {
+		return this.recorder.waitFor(predicate, opts);
+	}
+
+	/** Waits for the next outgoing gateway dispatch `t` (e.g. "RESUMED", "READY") after now. */
+	nextDispatch(t: string, opts: { timeoutMs?: number } = {}): Promise<GatewayLogEntry> {
+		const from = this.gatewayLog.length;
+		return this.recorder.waitFor(
+			() => this.gatewayLog.slice(from).find((e) => e.direction === "out" && e.op === 0 && e.t === t),
+			{
+				timeoutMs: opts.timeoutMs ?? 10_000,
+				what: `gateway dispatch ${t}`,
+			},
+		);
+	}
+
+	/** Drops the bot's gateway connection (see Gateway.drop). */
+	dropGateway(opts: { resumable?: boolean; code?: number } = {}): void {
+		this.gateway.drop(opts);
+	}
+
+	/** The next `times` requests to `route` ("POST /channels/{channel_id}/messages", or "*") get a 429. */
+	forceRateLimit(f: ForcedRateLimit): void {
+		this.limiter.force(f);
+	}
+
+	/** A signed CDN url for an attachment; `issuedAt`/`ttlMs` let tests craft expired ones. */
+	attachmentUrl(att: AttachmentRec, opts: { issuedAt?: number; ttlMs?: number } = {}): string {
+		return this.cdn.urls(att, opts).url;
+	}
+
+	/** The bytes of an attachment (uploaded by the bot or registered by a test). */
+	readAttachment(att: AttachmentRec): Promise<Buffer> {
+		return readAttachment(att);
+	}
+
+	async close(): Promise<void> {
+		for (const ix of this.interactions.values()) ix.disarm();
+		this.recorder.dispose();
+		await this.gateway.close();
+		for (const server of [this.restServer, this.cdnServer]) {
+			if (!server) continue;
+			server.closeAllConnections();
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+		}
+		this.restServer = null;
+		this.cdnServer = null;
+		if (this.ownsStorage) rmSync(this.storageDir, { recursive: true, force: true });
+	}
+}
+
+/** Depth-first search through action rows, sections (accessory), containers. */
+function findComponents(list: Json[], pred: (c: Json) => boolean): Json[] {
+	const out: Json[] = [];
+	const visit = (c: unknown) => {
+		if (!isObj(c)) return;
+		if (pred(c)) out.push(c);
+		for (const key of ["components", "items"]) if (Array.isArray(c[key])) (c[key] as unknown[]).forEach(visit);
+		if (isObj(c.accessory)) visit(c.accessory);
+		if (isObj(c.component)) visit(c.component);
+	};
+	list.forEach(visit);
+	return out;
+}

@@ -1,0 +1,372 @@
+/**
+ * The gateway: a `ws` server on the REST listener (path /gateway). HELLO, IDENTIFY (token and
+ * intents checked), READY + one GUILD_CREATE per guild, HEARTBEAT/ACK, sequence numbers, RESUME
+ * with replay of missed dispatches then RESUMED, INVALID_SESSION. JSON encoding; payload
+ * compression (`compress: true` in IDENTIFY) and `compress=zlib-stream` are supported too,
+ * although discord.js without zlib-sync (the default here) negotiates neither.
+ *
+ * Close codes: 4001 unknown opcode, 4002 decode error, 4003 not authenticated, 4004 bad token,
+ * 4005 already authenticated, 4009 heartbeat missed (session timed out), 4010 invalid shard,
+ * 4012 invalid API version, 4013 invalid intents, 4014 disallowed (privileged) intents.
+ */
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import zlib from "node:zlib";
+import { type WebSocket, WebSocketServer } from "ws";
+import { Intents } from "./state.js";
+
+export interface GatewayLogEntry {
+	at: number;
+	direction: "in" | "out" | "close";
+	op: number;
+	t?: string | null;
+	s?: number | null;
+	sessionId?: string;
+	code?: number;
+}
+
+export interface GatewayHost {
+	botToken: string;
+	heartbeatIntervalMs: number;
+	privilegedIntents: { guildMembers: boolean; presences: boolean; messageContent: boolean };
+	readyPayload(sessionId: string, shard: [number, number]): Record<string, unknown>;
+	guildCreates(): Array<Record<string, unknown>>;
+	log(entry: GatewayLogEntry): void;
+	violation(message: string): void;
+	changed(): void;
+}
+
+const KNOWN_INTENTS = (1 << 26) - 1;
+
+class Session {
+	seq = 0;
+	conn: Connection | null = null;
+	invalid = false;
+	readonly log: Array<{ s: number; text: string }> = [];
+
+	constructor(
+		readonly id: string,
+		readonly intents: number,
+		readonly shard: [number, number],
+	) {}
+}
+
+class Connection {
+	session: Session | null = null;
+	private watchdog: NodeJS.Timeout | null = null;
+	private deflate: zlib.Deflate | null = null;
+	private sendChain: Promise<void> = Promise.resolve();
+	payloadCompression = false;
+	closed = false;
+
+	constructor(
+		readonly ws: WebSocket,
+		readonly zlibStream: boolean,
+		private readonly onTimeout: () => void,
+		private readonly heartbeatMs: number,
+	) {
+		if (zlibStream) this.deflate = zlib.createDeflate({ chunkSize: 65535 });
+		this.armWatchdog();
+	}
+
+	armWatchdog(): void {
+		if (this.watchdog) clearTimeout(this.watchdog);
+		this.watchdog = setTimeout(() => this.onTimeout(), Math.round(this.heartbeatMs * 1.5) + 1000);
+		this.watchdog.unref();
+	}
+
+	send(payload: Record<string, unknown>): void {
+		const text = JSON.stringify(payload);
+		this.sendText(text);
+	}
+
+	sendText(text: string): void {
+		if (this.closed) return;
+		if (this.deflate) {
+			const deflate = this.deflate;
+			this.sendChain = this.sendChain.then(
+				() =>
+					new Promise<void>((resolve) => {
+						const chunks: Buffer[] = [];
+						const onData = (c: Buffer) => chunks.push(c);
+						deflate.on("data", onData);
+						deflate.write(text);
+						deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+							deflate.off("data", onData);
+							if (!this.closed) this.ws.send(Buffer.concat(chunks));
+							resolve();
+						});
+					}),
+			);
+			return;
+		}
+		if (this.payloadCompression) {
+			this.ws.send(zlib.deflateSync(text));
+			return;
+		}
+		this.ws.send(text);
+	}
+
+	close(code: number, reason = ""): void {
+		if (this.closed) return;
+		this.closed = true;
+		if (this.watchdog) clearTimeout(this.watchdog);
+		try {
+			this.ws.close(code, reason);
+		} catch {
+			this.ws.terminate();
+		}
+	}
+
+	dispose(): void {
+		this.closed = true;
+		if (this.watchdog) clearTimeout(this.watchdog);
+		this.deflate?.close();
+	}
+}
+
+export class Gateway {
+	private readonly wss = new WebSocketServer({ noServer: true });
+	private readonly sessions = new Map<string, Session>();
+	private readonly connections = new Set<Connection>();
+
+	constructor(private readonly host: GatewayHost) {}
+
+	get connected(): boolean {
+		return [...this.connections].some((c) => c.session !== null && !c.closed);
+	}
+
+	/** True when some session can receive dispatches now or on resume. */
+	get hasSession(): boolean {
+		return [...this.sessions.values()].some((s) => !s.invalid);
+	}
+
+	handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+		this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+	}
+
+	private onConnection(ws: WebSocket, req: IncomingMessage): void {
+		const url = new URL(req.url ?? "/", "http://gateway.local");
+		const compress = url.searchParams.get("compress");
+		const conn = new Connection(
+			ws,
+			compress === "zlib-stream",
+			() => {
+				this.host.log({ at: Date.now(), direction: "close", op: -1, code: 4009, sessionId: conn.session?.id });
+				conn.close(4009, "Session timed out");
+			},
+			this.host.heartbeatIntervalMs,
+		);
+		this.connections.add(conn);
+		ws.on("close", (code) => {
+			this.connections.delete(conn);
+			conn.dispose();
+			const session = conn.session;
+			if (session && session.conn === conn) {
+				session.conn = null;
+				// A normal close ends the session (Discord does not let it be resumed).
+				if (code === 1000 || code === 1001) session.invalid = true;
+			}
+			this.host.log({ at: Date.now(), direction: "close", op: -1, code, sessionId: session?.id });
+			this.host.changed();
+		});
+		ws.on("error", () => undefined);
+		const v = url.searchParams.get("v");
+		if (v !== null && v !== "10" && v !== "9") {
+			conn.close(4012, "Invalid API version");
+			return;
+		}
+		const encoding = url.searchParams.get("encoding") ?? "json";
+		if (encoding !== "json") {
+			this.host.violation(`gateway: encoding=${encoding} is not supported by the emulator (json only)`);
+			conn.close(4002, "Decode error");
+			return;
+		}
+		if (compress !== null && compress !== "zlib-stream") {
+			conn.close(4002, "Decode error");
+			return;
+		}
+		ws.on("message", (data, isBinary) => this.onMessage(conn, data as Buffer, isBinary));
+		this.out(conn, {
+			op: 10,
+			d: { heartbeat_interval: this.host.heartbeatIntervalMs, _trace: ["emulator"] },
+			s: null,
+			t: null,
+		});
+	}
+
+	private out(conn: Connection, payload: Record<string, unknown>): void {
+		conn.send(payload);
+		this.host.log({
+			at: Date.now(),
+			direction: "out",
+			op: payload.op as number,
+			t: (payload.t as string | null) ?? null,
+			s: (payload.s as number | null) ?? null,
+			sessionId: conn.session?.id,
+		});
+		this.host.changed();
+	}
+
+	private onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
+		let payload: { op?: unknown; d?: unknown };
+		try {
+			const text = isBinary ? zlib.inflateSync(data).toString("utf8") : data.toString("utf8");
+			payload = JSON.parse(text) as { op?: unknown; d?: unknown };
+		} catch {
+			this.host.violation("gateway: undecodable payload");
+			conn.close(4002, "Error while decoding payload.");
+			return;
+		}
+		const op = typeof payload.op === "number" ? payload.op : -1;
+		this.host.log({ at: Date.now(), direction: "in", op, sessionId: conn.session?.id });
+		conn.armWatchdog();
+		switch (op) {
+			case 1:
+				this.out(conn, { op: 11, d: null, s: null, t: null });
+				return;
+			case 2:
+				this.identify(conn, payload.d);
+				return;
+			case 6:
+				this.resume(conn, payload.d);
+				return;
+			case 3:
+			case 4:
+			case 8:
+				if (!conn.session) {
+					conn.close(4003, "Not authenticated.");
+				}
+				return;
+			default:
+				this.host.violation(`gateway: unknown opcode ${String(payload.op)}`);
+				conn.close(4001, "Unknown opcode.");
+		}
+	}
+
+	private tokenOk(token: unknown): boolean {
+		if (typeof token !== "string") return false;
+		const t = token.startsWith("Bot ") ? token.slice(4) : token;
+		return t === this.host.botToken;
+	}
+
+	private identify(conn: Connection, d: unknown): void {
+		if (conn.session) {
+			this.host.violation("gateway: IDENTIFY sent twice on one connection");
+			conn.close(4005, "Already authenticated.");
+			return;
+		}
+		const body = (d ?? {}) as { token?: unknown; intents?: unknown; shard?: unknown; compress?: unknown };
+		if (!this.tokenOk(body.token)) {
+			conn.close(4004, "Authentication failed.");
+			return;
+		}
+		const intents = typeof body.intents === "number" ? body.intents : Number.NaN;
+		if (!Number.isInteger(intents) || intents < 0 || (intents & ~KNOWN_INTENTS) !== 0) {
+			conn.close(4013, "Invalid intent(s).");
+			return;
+		}
+		const p = this.host.privilegedIntents;
+		if (
+			((intents & Intents.GuildMembers) !== 0 && !p.guildMembers) ||
+			((intents & Intents.GuildPresences) !== 0 && !p.presences) ||
+			((intents & Intents.MessageContent) !== 0 && !p.messageContent)
+		) {
+			conn.close(4014, "Disallowed intent(s).");
+			return;
+		}
+		const shard = Array.isArray(body.shard) ? (body.shard as number[]) : [0, 1];
+		if (shard.length !== 2 || shard[0] !== 0 || shard[1] !== 1) {
+			conn.close(4010, "Invalid shard.");
+			return;
+		}
+		conn.payloadCompression = body.compress === true;
+		const session = new Session(randomBytes(16).toString("hex"), intents, [0, 1]);
+		this.sessions.set(session.id, session);
+		session.conn = conn;
+		conn.session = session;
+		this.sendDispatch(session, "READY", this.host.readyPayload(session.id, [0, 1]));
+		for (const guild of this.host.guildCreates()) this.sendDispatch(session, "GUILD_CREATE", guild);
+	}
+
+	private resume(conn: Connection, d: unknown): void {
+		const body = (d ?? {}) as { token?: unknown; session_id?: unknown; seq?: unknown };
+		if (!this.tokenOk(body.token)) {
+			conn.close(4004, "Authentication failed.");
+			return;
+		}
+		const session = typeof body.session_id === "string" ? this.sessions.get(body.session_id) : undefined;
+		if (!session || session.invalid) {
+			this.out(conn, { op: 9, d: false, s: null, t: null });
+			return;
+		}
+		const seq = typeof body.seq === "number" ? body.seq : 0;
+		if (seq > session.seq) {
+			conn.close(4007, "Invalid seq.");
+			return;
+		}
+		if (session.conn && session.conn !== conn) session.conn.close(4000, "Session resumed elsewhere");
+		session.conn = conn;
+		conn.session = session;
+		for (const entry of session.log) {
+			if (entry.s > seq) conn.sendText(entry.text);
+		}
+		this.sendDispatch(session, "RESUMED", { _trace: ["emulator"] });
+	}
+
+	private sendDispatch(session: Session, t: string, d: unknown): void {
+		session.seq++;
+		const payload = { op: 0, t, s: session.seq, d };
+		const text = JSON.stringify(payload);
+		session.log.push({ s: session.seq, text });
+		if (session.log.length > 2000) session.log.shift();
+		const conn = session.conn;
+		if (conn && !conn.closed) conn.sendText(text);
+		this.host.log({ at: Date.now(), direction: "out", op: 0, t, s: session.seq, sessionId: session.id });
+		this.host.changed();
+	}
+
+	/**
+	 * Dispatch to every live (or resumable) session whose intents include `intent`; `d` may be a
+	 * function of the session's intents (e.g. to blank message content without MessageContent).
+	 */
+	dispatch(t: string, d: unknown | ((intents: number) => unknown), intent?: number): number {
+		let n = 0;
+		for (const session of this.sessions.values()) {
+			if (session.invalid) continue;
+			if (intent !== undefined && (session.intents & intent) === 0) continue;
+			this.sendDispatch(session, t, typeof d === "function" ? (d as (i: number) => unknown)(session.intents) : d);
+			n++;
+		}
+		return n;
+	}
+
+	sessionIntents(): number[] {
+		return [...this.sessions.values()].filter((s) => !s.invalid).map((s) => s.intents);
+	}
+
+	/**
+	 * Drops the bot's connection(s). Resumable (default): close code 4000, the client resumes and
+	 * gets what it missed. Not resumable: the session is invalidated and INVALID_SESSION (d: false)
+	 * is sent, so the client identifies again.
+	 */
+	drop(opts: { resumable?: boolean; code?: number } = {}): void {
+		const resumable = opts.resumable ?? true;
+		for (const conn of [...this.connections]) {
+			if (!conn.session) continue;
+			if (resumable) {
+				conn.close(opts.code ?? 4000, "Emulator dropped the connection");
+			} else {
+				conn.session.invalid = true;
+				this.out(conn, { op: 9, d: false, s: null, t: null });
+			}
+		}
+	}
+
+	async close(): Promise<void> {
+		for (const conn of this.connections) conn.close(1001, "Emulator closing");
+		for (const client of this.wss.clients) client.terminate();
+		await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+	}
+}

@@ -1,0 +1,118 @@
+/**
+ * Discord emulator: a loopback Discord (REST + gateway + CDN) that the real discord.js Client
+ * talks to as if it were Discord.
+ *
+ *   const discord = await startDiscordEmulator({ interactionAckTimeoutMs: 300 });
+ *   const guild = discord.createGuild({ name: "Sandbox" });
+ *   const general = guild.createChannel({ name: "general" });
+ *   const alice = discord.createUser({ username: "alice" });
+ *   guild.addMember(alice);
+ *   const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: discord.restUrl } });
+ *   await client.login(discord.botToken);            // GET /gateway/bot, then the gateway
+ *   ... the bot registers its commands (PUT /applications/{app}/commands) ...
+ *   const ix = await discord.slash({ user: alice, channel: general, command: "imgpile", subcommand: "link" });
+ *   await ix.settled();                              // reply / edit of the deferred reply / modal
+ *   ix.reply?.content; ix.modal; ix.followups; discord.events; discord.assertNoViolations();
+ *   await discord.close();
+ *
+ * Modules: emulator.ts (listeners, HTTP dispatch, driver), rest.ts (routes), gateway.ts,
+ * cdn.ts, state.ts (world model + wire shapes), interactions.ts (interaction handles),
+ * validation.ts (spec schemas + Discord's extra rules), ratelimit.ts, permissions.ts,
+ * recording.ts (events, violations, requests, waitFor), router.ts, http.ts, clock.ts.
+ *
+ * Decisions (where Discord's behaviour had to be pinned down):
+ * - URLs: restUrl = http://127.0.0.1:P/api (versions /v10 and /v9 accepted, unversioned too);
+ *   gatewayUrl = ws://127.0.0.1:P/gateway (same port, returned by GET /gateway/bot and as
+ *   resume_gateway_url); cdnUrl = http://127.0.0.1:Q (a second listener, like a separate host).
+ * - discord.js 14.28 asks for zlib-stream only when `zlib-sync` is installed; it is not, so the
+ *   client speaks plain JSON text frames. zlib-stream and IDENTIFY `compress` work anyway.
+ * - Auth: `Authorization: Bot <token>` on every route but interaction callbacks and
+ *   /webhooks/{app}/{token}... (discord.js sends those without auth, as Discord allows).
+ * - Errors answer Discord's shapes. A *violation* is a request a correct bot never makes: invalid
+ *   body (50035 / 50006 / 50109 / 40005), unknown route (404 code 0) or method (405), bad auth,
+ *   acknowledging twice (40060), too late (10062, also recorded when the window passes with no
+ *   callback at all), webhooks before the callback (10015) or after 15 minutes (50027), an
+ *   unforced 429 (the bot ignored the rate-limit headers), missing permissions (50001 / 50013),
+ *   gateway protocol errors. 404s on unknown channels/messages (10003/10008) are answered but
+ *   not violations (they can be legitimate races). Tests provoking violations on purpose use
+ *   `takeViolations()`; `assertNoViolations()` throws listing all.
+ * - Check order: auth -> rate limit -> body (JSON / multipart) -> resource -> interaction state ->
+ *   spec + rule validation (50035) -> permissions -> empty message (50006).
+ * - Permissions: Discord's algorithm (owner, Administrator, @everyone, roles, overwrites for
+ *   @everyone / roles / member; threads inherit the parent; no View Channel = nothing; without
+ *   Send Messages, Embed Links / Attach Files / Mention Everyone / TTS are dropped). Channel
+ *   messages need View Channel (else 50001 Missing Access, as Discord answers) and Send Messages
+ *   (Send Messages in Threads in threads), Embed Links with embeds, Attach Files with files, Read
+ *   Message History for replies -> 50013. Interaction responses and followups need no channel
+ *   permissions (they are webhooks), as on Discord.
+ * - Interactions: 3 s (configurable) to call back, measured on real time and on the clock; 15
+ *   minutes (clock) for followups / @original. Callback types allowed per interaction type as
+ *   Discord does (autocomplete -> 8 only; 6/7 only for components and modals opened from them;
+ *   no modal in answer to a modal). A followup right after a defer (type 5) edits the deferred
+ *   response, as Discord's compatibility rule says. `with_response=true` answers the interaction
+ *   callback response shape, otherwise 204.
+ * - Messages: content <= 2000 (the spec says 4000: that is for Nitro users), embeds <= 10 and
+ *   6000 characters in total with per-field limits, at most 5 action rows (without the
+ *   IS_COMPONENTS_V2 flag) of at most 5 buttons or one select, unique custom ids. Ephemeral
+ *   messages are not listed in channels nor fetchable there. Uploads: multipart `payload_json` +
+ *   `files[n]`, at most 10 MiB per request (uploadLimitBytes) -> 413 code 40005.
+ * - MESSAGE_CREATE/UPDATE/DELETE are dispatched only to sessions with GuildMessages (or
+ *   DirectMessages) intents; content, embeds, attachments and components are blank without the
+ *   MessageContent intent (unless the bot is mentioned or wrote it), on REST too unless
+ *   `privilegedIntents.messageContent`. Requesting a privileged intent not enabled closes 4014.
+ * - Rate limits: per route + major parameter, fixed windows on real time; defaults 5/5 s for
+ *   channel messages, 5/2 s for interaction webhooks, 50/s otherwise, none on callbacks. Headers
+ *   X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket on every counted response; 429s add
+ *   Retry-After (whole seconds, rounded up) and X-RateLimit-Scope, body retry_after in seconds.
+ *   No global limit.
+ * - CDN: signed urls with ex/is/hm like Discord's, fresh ones on every read of a message (24 h by
+ *   default); expired, badly signed or mismatched paths: 404 "This content is no longer
+ *   available.". Range requests are served. Interaction option attachments live under
+ *   /ephemeral-attachments/{app}/...
+ */
+import { DiscordEmulator, type DiscordEmulatorOptions } from "./emulator.js";
+
+export { generatedBytes } from "./cdn.js";
+export { type Clock, ManualClock, systemClock } from "./clock.js";
+export type {
+	AutocompleteInput,
+	ButtonInput,
+	DiscordEmulatorOptions,
+	ModalInput,
+	OptionValue,
+	SelectInput,
+	SlashInput,
+	UserMessageInput,
+} from "./emulator.js";
+export { DiscordEmulator } from "./emulator.js";
+export type { GatewayLogEntry } from "./gateway.js";
+export type { ViolationKind } from "./http.js";
+export { type CallbackRecord, CallbackType, Interaction, InteractionType } from "./interactions.js";
+export {
+	ALL_PERMISSIONS,
+	DEFAULT_BOT_PERMISSIONS,
+	DEFAULT_EVERYONE_PERMISSIONS,
+	type PermissionInput,
+	type PermissionName,
+} from "./permissions.js";
+export type { ForcedRateLimit, RateLimitOptions, RateLimitRule } from "./ratelimit.js";
+export type { BotEvent, BotEventKind, RecordedRequest, Violation } from "./recording.js";
+export {
+	type AttachmentRec,
+	type AttachmentSource,
+	type AttachmentSpec,
+	Channel,
+	ChannelType,
+	Guild,
+	Intents,
+	type Json,
+	Member,
+	Message,
+	MessageFlags,
+	Role,
+	User,
+} from "./state.js";
+
+export async function startDiscordEmulator(opts: DiscordEmulatorOptions = {}): Promise<DiscordEmulator> {
+	return DiscordEmulator.start(opts);
+}

@@ -1,0 +1,877 @@
+/**
+ * The world model: users, guilds, roles, members, channels, threads, messages, attachments. Each
+ * record renders itself as Discord's wire shape (`toAPI`). Changes made by tests after the bot
+ * connected are dispatched on the gateway through `WorldHooks` (CHANNEL_CREATE, CHANNEL_UPDATE,
+ * GUILD_ROLE_CREATE, ...), as Discord would for a bot with the Guilds intent.
+ */
+import type { Clock, Snowflakes } from "./clock.js";
+import { iso } from "./clock.js";
+import {
+	channelPermissions,
+	DEFAULT_BOT_PERMISSIONS,
+	DEFAULT_EVERYONE_PERMISSIONS,
+	type Overwrite,
+	type PermissionInput,
+	toBits,
+} from "./permissions.js";
+
+export type Json = Record<string, unknown>;
+
+export const ChannelType = {
+	GuildText: 0,
+	DM: 1,
+	GuildCategory: 4,
+	GuildAnnouncement: 5,
+	PublicThread: 11,
+	PrivateThread: 12,
+} as const;
+
+export const Intents = {
+	Guilds: 1 << 0,
+	GuildMembers: 1 << 1,
+	GuildPresences: 1 << 8,
+	GuildMessages: 1 << 9,
+	DirectMessages: 1 << 12,
+	MessageContent: 1 << 15,
+} as const;
+
+export const MessageFlags = {
+	SuppressEmbeds: 1 << 2,
+	Ephemeral: 1 << 6,
+	Loading: 1 << 7,
+	SuppressNotifications: 1 << 12,
+	IsComponentsV2: 1 << 15,
+} as const;
+
+/** Where bytes of an attachment come from: in memory, a file on disk, or generated on the fly (never held in memory). */
+export type AttachmentSource = Buffer | Uint8Array | string | { path: string } | { generate: GenerateSpec };
+
+export interface GenerateSpec {
+	size: number;
+	/** Bytes placed at the start (e.g. a PNG header so content sniffing works). */
+	headBytes?: Buffer | Uint8Array;
+}
+
+export interface AttachmentSpec {
+	filename: string;
+	/** Required for `generate` (or give `source.generate.size`); computed for buffers and files. */
+	size?: number;
+	contentType?: string;
+	source?: AttachmentSource;
+	description?: string;
+	width?: number;
+	height?: number;
+	title?: string;
+}
+
+export interface WorldHooks {
+	/** Send a dispatch to every connected session whose intents (and guild membership) allow it. */
+	dispatch(event: string, data: unknown, scope: { guildId?: string | null; intent?: number }): void;
+	/** Freshly signed CDN urls for an attachment. */
+	attachmentUrls(att: AttachmentRec): { url: string; proxy_url: string };
+}
+
+export class User {
+	globalName: string | null;
+	locale: string;
+	avatar: string | null = null;
+
+	constructor(
+		readonly id: string,
+		readonly username: string,
+		readonly bot: boolean,
+		opts: { globalName?: string | null; locale?: string } = {},
+	) {
+		this.globalName = opts.globalName ?? null;
+		this.locale = opts.locale ?? "en-US";
+	}
+
+	toAPI(): Json {
+		const out: Json = {
+			id: this.id,
+			username: this.username,
+			discriminator: this.bot ? "0001" : "0",
+			global_name: this.globalName,
+			avatar: this.avatar,
+			avatar_decoration_data: null,
+			public_flags: 0,
+			flags: 0,
+			primary_guild: null,
+			collectibles: null,
+			clan: null,
+		};
+		if (this.bot) out.bot = true;
+		return out;
+	}
+
+	toString(): string {
+		return `${this.username} (${this.id})`;
+	}
+}
+
+export class Role {
+	color = 0;
+	hoist = false;
+	mentionable = false;
+
+	constructor(
+		readonly guild: Guild,
+		readonly id: string,
+		public name: string,
+		public permissions: bigint,
+		public position: number,
+		readonly managedBotId: string | null = null,
+	) {}
+
+	get isEveryone(): boolean {
+		return this.id === this.guild.id;
+	}
+
+	/** Change the role's permissions (dispatches GUILD_ROLE_UPDATE). */
+	setPermissions(perms: PermissionInput): this {
+		this.permissions = toBits(perms);
+		this.guild.world.hooks.dispatch(
+			"GUILD_ROLE_UPDATE",
+			{ guild_id: this.guild.id, role: this.toAPI() },
+			{ guildId: this.guild.id, intent: Intents.Guilds },
+		);
+		return this;
+	}
+
+	toAPI(): Json {
+		const out: Json = {
+			id: this.id,
+			name: this.name,
+			description: null,
+			color: this.color,
+			colors: { primary_color: this.color, secondary_color: null, tertiary_color: null },
+			hoist: this.hoist,
+			icon: null,
+			unicode_emoji: null,
+			position: this.position,
+			permissions: this.permissions.toString(),
+			managed: this.managedBotId !== null,
+			mentionable: this.mentionable,
+			flags: 0,
+		};
+		if (this.managedBotId) out.tags = { bot_id: this.managedBotId };
+		return out;
+	}
+}
+
+export class Member {
+	nick: string | null = null;
+
+	constructor(
+		readonly guild: Guild,
+		readonly user: User,
+		public roles: string[],
+		readonly joinedAt: number,
+	) {}
+
+	/** Add a role (dispatches GUILD_MEMBER_UPDATE to the bot for itself; other members need GuildMembers). */
+	addRole(role: Role): this {
+		if (!this.roles.includes(role.id)) this.roles.push(role.id);
+		this.dispatchUpdate();
+		return this;
+	}
+
+	removeRole(role: Role): this {
+		this.roles = this.roles.filter((r) => r !== role.id);
+		this.dispatchUpdate();
+		return this;
+	}
+
+	private dispatchUpdate(): void {
+		const world = this.guild.world;
+		const intent = this.user.id === world.botUser.id ? Intents.Guilds : Intents.GuildMembers;
+		world.hooks.dispatch(
+			"GUILD_MEMBER_UPDATE",
+			{ guild_id: this.guild.id, ...this.toAPI() },
+			{ guildId: this.guild.id, intent },
+		);
+	}
+
+	toAPI(): Json {
+		return {
+			user: this.user.toAPI(),
+			nick: this.nick,
+			avatar: null,
+			banner: null,
+			roles: [...this.roles],
+			joined_at: iso(this.joinedAt),
+			premium_since: null,
+			deaf: false,
+			mute: false,
+			flags: 0,
+			pending: false,
+			communication_disabled_until: null,
+			unusual_dm_activity_until: null,
+		};
+	}
+}
+
+export interface OverwriteInput {
+	allow?: PermissionInput;
+	deny?: PermissionInput;
+}
+
+export class Channel {
+	topic: string | null = null;
+	rateLimitPerUser = 0;
+	overwrites: Overwrite[] = [];
+	lastMessageId: string | null = null;
+	/** Message ids in creation order (ephemeral messages are not listed). */
+	readonly messageIds: string[] = [];
+	deleted = false;
+	/** Thread fields. */
+	thread: { ownerId: string; archived: boolean; locked: boolean; createdAt: number } | null = null;
+	/** DM recipient. */
+	recipient: User | null = null;
+
+	constructor(
+		readonly world: World,
+		readonly id: string,
+		readonly guild: Guild | null,
+		readonly type: number,
+		public name: string,
+		public nsfw: boolean,
+		public position: number,
+		public parentId: string | null,
+	) {}
+
+	get isThread(): boolean {
+		return this.type === ChannelType.PublicThread || this.type === ChannelType.PrivateThread;
+	}
+
+	get isTextBased(): boolean {
+		return this.type !== ChannelType.GuildCategory;
+	}
+
+	get parent(): Channel | null {
+		return this.parentId ? (this.world.channels.get(this.parentId) ?? null) : null;
+	}
+
+	/** Create a thread under this channel (type 11 public, or 12 with `private: true`). */
+	createThread(opts: { name: string; private?: boolean; owner?: User }): Channel {
+		if (!this.guild) throw new Error("Threads need a guild channel");
+		if (this.isThread) throw new Error("Cannot create a thread in a thread");
+		const t = new Channel(
+			this.world,
+			this.world.ids.next(),
+			this.guild,
+			opts.private ? ChannelType.PrivateThread : ChannelType.PublicThread,
+			opts.name,
+			this.nsfw,
+			0,
+			this.id,
+		);
+		t.thread = {
+			ownerId: (opts.owner ?? this.world.botUser).id,
+			archived: false,
+			locked: false,
+			createdAt: this.world.clock.now(),
+		};
+		this.world.channels.set(t.id, t);
+		this.guild.channelIds.push(t.id);
+		this.world.hooks.dispatch(
+			"THREAD_CREATE",
+			{ ...t.toAPI(), newly_created: true },
+			{
+				guildId: this.guild.id,
+				intent: Intents.Guilds,
+			},
+		);
+		return t;
+	}
+
+	/**
+	 * Set (replace) the overwrite for a role or member: `channel.setPermissionOverwrite(discord.botUser, { deny: ["SendMessages"] })`.
+	 * Dispatches CHANNEL_UPDATE.
+	 */
+	setPermissionOverwrite(target: Role | User | Member | string, opts: OverwriteInput): this {
+		if (!this.guild) throw new Error("DM channels have no overwrites");
+		if (this.isThread) throw new Error("Threads take their permissions from the parent channel");
+		let id: string;
+		let type: 0 | 1;
+		if (target instanceof Role) {
+			id = target.id;
+			type = 0;
+		} else if (target instanceof User) {
+			id = target.id;
+			type = 1;
+		} else if (target instanceof Member) {
+			id = target.user.id;
+			type = 1;
+		} else {
+			id = target;
+			type = this.guild.roles.has(target) ? 0 : 1;
+		}
+		this.overwrites = this.overwrites.filter((o) => o.id !== id);
+		this.overwrites.push({ id, type, allow: toBits(opts.allow), deny: toBits(opts.deny) });
+		this.dispatchUpdate();
+		return this;
+	}
+
+	removePermissionOverwrite(target: Role | User | string): this {
+		const id = typeof target === "string" ? target : target.id;
+		this.overwrites = this.overwrites.filter((o) => o.id !== id);
+		this.dispatchUpdate();
+		return this;
+	}
+
+	setNsfw(nsfw: boolean): this {
+		this.nsfw = nsfw;
+		this.dispatchUpdate();
+		return this;
+	}
+
+	/** Delete the channel (dispatches CHANNEL_DELETE / THREAD_DELETE). */
+	delete(): void {
+		if (this.deleted) return;
+		this.deleted = true;
+		this.world.channels.delete(this.id);
+		if (this.guild) {
+			this.guild.channelIds = this.guild.channelIds.filter((c) => c !== this.id);
+			if (this.isThread) {
+				this.world.hooks.dispatch(
+					"THREAD_DELETE",
+					{ id: this.id, guild_id: this.guild.id, parent_id: this.parentId, type: this.type },
+					{ guildId: this.guild.id, intent: Intents.Guilds },
+				);
+			} else {
+				this.world.hooks.dispatch("CHANNEL_DELETE", this.toAPI(), { guildId: this.guild.id, intent: Intents.Guilds });
+				for (const child of [...this.world.channels.values()])
+					if (child.parentId === this.id && child.isThread) child.delete();
+			}
+		}
+	}
+
+	private dispatchUpdate(): void {
+		if (!this.guild) return;
+		this.world.hooks.dispatch(this.isThread ? "THREAD_UPDATE" : "CHANNEL_UPDATE", this.toAPI(), {
+			guildId: this.guild.id,
+			intent: Intents.Guilds,
+		});
+	}
+
+	/** Effective permissions of `userId` here, computed like Discord. */
+	permissionsFor(userId: string): bigint {
+		if (!this.guild) return DM_PERMISSIONS;
+		const source = this.isThread ? this.parent : this;
+		const member = this.guild.members.get(userId);
+		if (!member || !source) return 0n;
+		return channelPermissions(this.guild.subject(member), source.overwrites, this.isThread);
+	}
+
+	/** Messages in this channel, oldest first (not ephemeral ones). */
+	messages(): Message[] {
+		return this.messageIds
+			.map((id) => this.world.messages.get(id))
+			.filter((m): m is Message => m !== undefined && !m.deleted);
+	}
+
+	toAPI(): Json {
+		if (this.type === ChannelType.DM) {
+			return {
+				id: this.id,
+				type: 1,
+				last_message_id: this.lastMessageId,
+				flags: 0,
+				recipients: this.recipient ? [this.recipient.toAPI()] : [],
+			};
+		}
+		const base: Json = {
+			id: this.id,
+			type: this.type,
+			guild_id: this.guild?.id,
+			name: this.name,
+			last_message_id: this.lastMessageId,
+			rate_limit_per_user: this.rateLimitPerUser,
+			flags: 0,
+			parent_id: this.parentId,
+		};
+		if (this.isThread && this.thread) {
+			const count = this.messageIds.length;
+			return {
+				...base,
+				owner_id: this.thread.ownerId,
+				message_count: count,
+				total_message_sent: count,
+				member_count: 1,
+				thread_metadata: {
+					archived: this.thread.archived,
+					auto_archive_duration: 1440,
+					archive_timestamp: iso(this.thread.createdAt),
+					locked: this.thread.locked,
+					create_timestamp: iso(this.thread.createdAt),
+					...(this.type === ChannelType.PrivateThread ? { invitable: true } : {}),
+				},
+			};
+		}
+		return {
+			...base,
+			position: this.position,
+			permission_overwrites: this.overwrites.map((o) => ({
+				id: o.id,
+				type: o.type,
+				allow: o.allow.toString(),
+				deny: o.deny.toString(),
+			})),
+			nsfw: this.nsfw,
+			topic: this.topic,
+			last_pin_timestamp: null,
+			...(this.type === ChannelType.GuildText || this.type === ChannelType.GuildAnnouncement
+				? { default_thread_rate_limit_per_user: 0 }
+				: {}),
+		};
+	}
+}
+
+const DM_PERMISSIONS = 0n;
+
+export interface CreateChannelOptions {
+	name: string;
+	nsfw?: boolean;
+	topic?: string;
+	/** "text" (default), "announcement" or "category". */
+	type?: "text" | "announcement" | "category";
+	parent?: Channel;
+	position?: number;
+}
+
+export interface AddMemberOptions {
+	/** Permissions granted through a role made for this member (e.g. ["ManageGuild"]). */
+	permissions?: PermissionInput;
+	roles?: Role[];
+	nick?: string;
+}
+
+export class Guild {
+	readonly roles = new Map<string, Role>();
+	readonly members = new Map<string, Member>();
+	channelIds: string[] = [];
+	readonly createdAt: number;
+	readonly botRole: Role;
+	/** Set when the guild was announced to the gateway (GUILD_CREATE). */
+	announced = false;
+	deleted = false;
+
+	constructor(
+		readonly world: World,
+		readonly id: string,
+		public name: string,
+		public ownerId: string,
+		public preferredLocale: string,
+		opts: { everyonePermissions?: PermissionInput; botPermissions?: PermissionInput },
+	) {
+		this.createdAt = world.clock.now();
+		this.roles.set(
+			id,
+			new Role(this, id, "@everyone", toBits(opts.everyonePermissions ?? DEFAULT_EVERYONE_PERMISSIONS), 0),
+		);
+		const botRole = new Role(
+			this,
+			world.ids.next(),
+			world.botUser.username,
+			toBits(opts.botPermissions ?? DEFAULT_BOT_PERMISSIONS),
+			1,
+			world.botUser.id,
+		);
+		this.roles.set(botRole.id, botRole);
+		this.botRole = botRole;
+		this.members.set(world.botUser.id, new Member(this, world.botUser, [botRole.id], this.createdAt));
+	}
+
+	get everyoneRole(): Role {
+		const role = this.roles.get(this.id);
+		if (!role) throw new Error("no @everyone");
+		return role;
+	}
+
+	get botMember(): Member {
+		const m = this.members.get(this.world.botUser.id);
+		if (!m) throw new Error("bot is not a member");
+		return m;
+	}
+
+	get channels(): Channel[] {
+		return this.channelIds.map((id) => this.world.channels.get(id)).filter((c): c is Channel => c !== undefined);
+	}
+
+	subject(member: Member) {
+		return {
+			guildId: this.id,
+			ownerId: this.ownerId,
+			rolePermissions: (roleId: string) => this.roles.get(roleId)?.permissions,
+			memberRoles: member.roles,
+			userId: member.user.id,
+		};
+	}
+
+	/** Permissions of the bot's managed role (dispatches GUILD_ROLE_UPDATE). */
+	setBotPermissions(perms: PermissionInput): this {
+		this.botRole.setPermissions(perms);
+		return this;
+	}
+
+	createChannel(opts: CreateChannelOptions): Channel {
+		const type =
+			opts.type === "category"
+				? ChannelType.GuildCategory
+				: opts.type === "announcement"
+					? ChannelType.GuildAnnouncement
+					: ChannelType.GuildText;
+		const position = opts.position ?? this.channels.filter((c) => !c.isThread).length;
+		const ch = new Channel(
+			this.world,
+			this.world.ids.next(),
+			this,
+			type,
+			opts.name,
+			opts.nsfw ?? false,
+			position,
+			opts.parent?.id ?? null,
+		);
+		ch.topic = opts.topic ?? null;
+		this.world.channels.set(ch.id, ch);
+		this.channelIds.push(ch.id);
+		this.world.hooks.dispatch("CHANNEL_CREATE", ch.toAPI(), { guildId: this.id, intent: Intents.Guilds });
+		return ch;
+	}
+
+	createRole(opts: { name: string; permissions?: PermissionInput; color?: number }): Role {
+		const position = this.roles.size;
+		const role = new Role(this, this.world.ids.next(), opts.name, toBits(opts.permissions), position);
+		role.color = opts.color ?? 0;
+		this.roles.set(role.id, role);
+		this.world.hooks.dispatch(
+			"GUILD_ROLE_CREATE",
+			{ guild_id: this.id, role: role.toAPI() },
+			{ guildId: this.id, intent: Intents.Guilds },
+		);
+		return role;
+	}
+
+	addMember(user: User, opts: AddMemberOptions = {}): Member {
+		if (this.members.has(user.id)) throw new Error(`${user} is already a member of ${this.name}`);
+		const roles = (opts.roles ?? []).map((r) => r.id);
+		if (opts.permissions !== undefined) {
+			const role = this.createRole({ name: `${user.username}-permissions`, permissions: opts.permissions });
+			roles.push(role.id);
+		}
+		const member = new Member(this, user, roles, this.world.clock.now());
+		member.nick = opts.nick ?? null;
+		this.members.set(user.id, member);
+		this.world.hooks.dispatch(
+			"GUILD_MEMBER_ADD",
+			{ guild_id: this.id, ...member.toAPI() },
+			{ guildId: this.id, intent: Intents.GuildMembers },
+		);
+		return member;
+	}
+
+	member(user: User | string): Member {
+		const id = typeof user === "string" ? user : user.id;
+		const m = this.members.get(id);
+		if (!m) throw new Error(`${typeof user === "string" ? user : user.toString()} is not a member of ${this.name}`);
+		return m;
+	}
+
+	toAPI(): Json {
+		return {
+			id: this.id,
+			name: this.name,
+			icon: null,
+			icon_hash: null,
+			splash: null,
+			discovery_splash: null,
+			owner_id: this.ownerId,
+			afk_channel_id: null,
+			afk_timeout: 300,
+			widget_enabled: false,
+			widget_channel_id: null,
+			verification_level: 0,
+			default_message_notifications: 0,
+			explicit_content_filter: 0,
+			roles: [...this.roles.values()].map((r) => r.toAPI()),
+			emojis: [],
+			stickers: [],
+			features: [],
+			mfa_level: 0,
+			application_id: null,
+			system_channel_id: null,
+			system_channel_flags: 0,
+			rules_channel_id: null,
+			public_updates_channel_id: null,
+			safety_alerts_channel_id: null,
+			max_presences: null,
+			max_members: 500000,
+			vanity_url_code: null,
+			description: null,
+			banner: null,
+			premium_tier: 0,
+			premium_subscription_count: 0,
+			preferred_locale: this.preferredLocale,
+			max_video_channel_users: 25,
+			max_stage_video_channel_users: 50,
+			nsfw_level: 0,
+			nsfw: false,
+			premium_progress_bar_enabled: false,
+			hub_type: null,
+			incidents_data: null,
+			region: "deprecated",
+			latest_onboarding_question_id: null,
+			home_header: null,
+		};
+	}
+
+	/** The GUILD_CREATE payload (full guild with channels, threads, members, roles). */
+	toGatewayCreate(): Json {
+		const botMember = this.botMember;
+		const channels = this.channels.filter((c) => !c.isThread);
+		const threads = this.channels.filter((c) => c.isThread && !c.thread?.archived);
+		return {
+			...this.toAPI(),
+			joined_at: iso(botMember.joinedAt),
+			large: false,
+			unavailable: false,
+			lazy: true,
+			member_count: this.members.size,
+			voice_states: [],
+			members: [...this.members.values()].map((m) => m.toAPI()),
+			channels: channels.map((c) => {
+				const { guild_id: _omit, ...rest } = c.toAPI();
+				return rest;
+			}),
+			threads: threads.map((t) => t.toAPI()),
+			presences: [],
+			stage_instances: [],
+			guild_scheduled_events: [],
+			soundboard_sounds: [],
+			embedded_activities: [],
+			activity_instances: [],
+			application_command_counts: {},
+		};
+	}
+}
+
+export interface AttachmentRec {
+	id: string;
+	filename: string;
+	size: number;
+	contentType: string;
+	description: string | null;
+	title: string | null;
+	width: number | null;
+	height: number | null;
+	/** "attachments/{channel}" for message attachments, "ephemeral-attachments/{app}" for interaction uploads. */
+	scope: string;
+	ephemeral: boolean;
+	source: Exclude<AttachmentSource, string | Uint8Array> | Buffer;
+}
+
+export function attachmentToAPI(att: AttachmentRec, hooks: WorldHooks): Json {
+	const urls = hooks.attachmentUrls(att);
+	const out: Json = {
+		id: att.id,
+		filename: att.filename,
+		size: att.size,
+		url: urls.url,
+		proxy_url: urls.proxy_url,
+		content_type: att.contentType,
+	};
+	if (att.title) out.title = att.title;
+	if (att.description) out.description = att.description;
+	if (att.width !== null && att.height !== null) {
+		out.width = att.width;
+		out.height = att.height;
+	}
+	if (att.ephemeral) out.ephemeral = true;
+	return out;
+}
+
+export interface InteractionMeta {
+	id: string;
+	type: number;
+	user: User;
+	name?: string;
+	commandType?: number;
+	/** For component / modal interactions: the message the component was on. */
+	interactedMessageId?: string;
+	/** For modal submits: the id of the original response of the interaction that opened the modal. */
+	originalResponseMessageId?: string;
+	triggeringInteraction?: InteractionMeta;
+	guildId: string | null;
+}
+
+export class Message {
+	content = "";
+	embeds: Json[] = [];
+	components: Json[] = [];
+	attachments: AttachmentRec[] = [];
+	flags = 0;
+	tts = false;
+	editedAt: number | null = null;
+	deleted = false;
+	webhookId: string | null = null;
+	applicationId: string | null = null;
+	interaction: InteractionMeta | null = null;
+	messageReference: Json | null = null;
+	nonce: string | number | null = null;
+	readonly createdAt: number;
+
+	constructor(
+		readonly world: World,
+		readonly id: string,
+		readonly channel: Channel,
+		readonly author: User,
+		public type: number,
+	) {
+		this.createdAt = world.clock.now();
+	}
+
+	get channelId(): string {
+		return this.channel.id;
+	}
+
+	get guildId(): string | null {
+		return this.channel.guild?.id ?? null;
+	}
+
+	get ephemeral(): boolean {
+		return (this.flags & MessageFlags.Ephemeral) !== 0;
+	}
+
+	get loading(): boolean {
+		return (this.flags & MessageFlags.Loading) !== 0;
+	}
+
+	/** Plain view for assertions. */
+	get summary(): string {
+		const parts = [JSON.stringify(this.content)];
+		if (this.embeds.length)
+			parts.push(
+				`${this.embeds.length} embed(s): ${this.embeds.map((e) => JSON.stringify(e.title ?? e.description ?? "")).join(", ")}`,
+			);
+		if (this.components.length) parts.push(`${this.components.length} component row(s)`);
+		if (this.attachments.length) parts.push(`files: ${this.attachments.map((a) => a.filename).join(", ")}`);
+		if (this.ephemeral) parts.push("ephemeral");
+		if (this.loading) parts.push("loading");
+		return parts.join("; ");
+	}
+
+	toAPI(opts: { gateway?: boolean; hideContent?: boolean } = {}): Json {
+		const mentions = [...this.content.matchAll(/<@!?(\d{17,20})>/g)]
+			.map((m) => this.world.users.get(m[1] ?? ""))
+			.filter((u): u is User => u !== undefined)
+			.map((u) => u.toAPI());
+		const hide = opts.hideContent === true;
+		const out: Json = {
+			type: this.type,
+			content: hide ? "" : this.content,
+			mentions,
+			mention_roles: [],
+			attachments: hide ? [] : this.attachments.map((a) => attachmentToAPI(a, this.world.hooks)),
+			embeds: hide ? [] : this.embeds,
+			timestamp: iso(this.createdAt),
+			edited_timestamp: this.editedAt === null ? null : iso(this.editedAt),
+			flags: this.flags,
+			components: hide ? [] : this.components,
+			id: this.id,
+			channel_id: this.channel.id,
+			author: this.author.toAPI(),
+			pinned: false,
+			mention_everyone: false,
+			tts: this.tts,
+		};
+		if (this.channel.isThread) out.position = Math.max(0, this.channel.messageIds.indexOf(this.id));
+		if (this.webhookId) out.webhook_id = this.webhookId;
+		if (this.applicationId) out.application_id = this.applicationId;
+		if (this.messageReference) out.message_reference = this.messageReference;
+		if (this.nonce !== null) out.nonce = this.nonce;
+		if (this.interaction) {
+			const meta = this.interaction;
+			out.interaction_metadata = interactionMetadataToAPI(meta);
+			if (meta.type === 2) {
+				out.interaction = { id: meta.id, type: meta.type, name: meta.name ?? "", user: meta.user.toAPI() };
+			}
+		}
+		if (opts.gateway && this.channel.guild) {
+			out.guild_id = this.channel.guild.id;
+			const member = this.channel.guild.members.get(this.author.id);
+			if (member) {
+				const { user: _u, ...m } = member.toAPI();
+				out.member = m;
+			}
+		}
+		return out;
+	}
+}
+
+function interactionMetadataToAPI(meta: InteractionMeta): Json {
+	const out: Json = {
+		id: meta.id,
+		type: meta.type,
+		user: meta.user.toAPI(),
+		authorizing_integration_owners: meta.guildId ? { "0": meta.guildId } : { "1": meta.user.id },
+	};
+	if (meta.type === 2) {
+		out.name = meta.name;
+		out.command_type = meta.commandType;
+	}
+	if (meta.type === 3 && meta.interactedMessageId) out.interacted_message_id = meta.interactedMessageId;
+	if (meta.type === 5) {
+		if (meta.originalResponseMessageId) out.original_response_message_id = meta.originalResponseMessageId;
+		if (meta.triggeringInteraction)
+			out.triggering_interaction_metadata = interactionMetadataToAPI(meta.triggeringInteraction);
+	}
+	return out;
+}
+
+export class World {
+	readonly users = new Map<string, User>();
+	readonly guilds = new Map<string, Guild>();
+	readonly channels = new Map<string, Channel>();
+	readonly messages = new Map<string, Message>();
+	readonly attachments = new Map<string, AttachmentRec>();
+	readonly dmChannels = new Map<string, Channel>();
+	readonly botUser: User;
+
+	constructor(
+		readonly ids: Snowflakes,
+		readonly clock: Clock,
+		readonly hooks: WorldHooks,
+		bot: { id: string; username: string },
+	) {
+		this.botUser = new User(bot.id, bot.username, true);
+		this.users.set(this.botUser.id, this.botUser);
+	}
+
+	createUser(opts: { username: string; globalName?: string; locale?: string; bot?: boolean }): User {
+		const user = new User(this.ids.next(), opts.username, opts.bot ?? false, opts);
+		this.users.set(user.id, user);
+		return user;
+	}
+
+	dmChannel(user: User): Channel {
+		let ch = this.dmChannels.get(user.id);
+		if (!ch) {
+			ch = new Channel(this, this.ids.next(), null, ChannelType.DM, "", false, 0, null);
+			ch.recipient = user;
+			this.channels.set(ch.id, ch);
+			this.dmChannels.set(user.id, ch);
+		}
+		return ch;
+	}
+
+	/** Store a message in its channel (not listed there when ephemeral). */
+	addMessage(msg: Message): Message {
+		this.messages.set(msg.id, msg);
+		if (!msg.ephemeral) {
+			msg.channel.messageIds.push(msg.id);
+			msg.channel.lastMessageId = msg.id;
+		}
+		return msg;
+	}
+}
