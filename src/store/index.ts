@@ -53,4 +53,5 @@ export {
 	SubscriptionRepository,
 } from "./subscriptions.js";
 export { type LinkedToken, type LinkedTokenInfo, type TokenRef, TokenRepository, type TokenScope } from "./tokens.js";
+export { UsageRepository, type UsageToday } from "./usage.js";
 export type { Clock } from "./util.js";

@@ -32,11 +32,12 @@ export class Kv {
 		return Promise.all(keys.map((key) => this.get<T>(key)));
 	}
 
-	async set(key: string, value: unknown): Promise<void> {
+	/** Stores `value`; with `ttlMs` the backend forgets it after that long. */
+	async set(key: string, value: unknown, ttlMs?: number): Promise<void> {
 		if (value === undefined) {
 			throw new Error(`refusing to store undefined under ${this.namespace}:${key}`);
 		}
-		const ok = await this.#keyv.set(key, value);
+		const ok = await this.#keyv.set(key, value, ttlMs);
 		if (ok === false) {
 			throw new Error(`store write failed for ${this.namespace}:${key}`);
 		}
@@ -59,7 +60,11 @@ export class Kv {
 	 * Read-modify-write of one key under its lock. `update` returns the new value, or undefined to
 	 * delete; returning `current` itself (same reference) writes nothing.
 	 */
-	async modify<T, R>(key: string, update: (current: T | undefined) => { value: T | undefined; result: R }): Promise<R> {
+	async modify<T, R>(
+		key: string,
+		update: (current: T | undefined) => { value: T | undefined; result: R },
+		ttlMs?: number,
+	): Promise<R> {
 		return this.locked(key, async () => {
 			const current = await this.get<T>(key);
 			const { value, result } = update(current);
@@ -71,7 +76,7 @@ export class Kv {
 					await this.delete(key);
 				}
 			} else {
-				await this.set(key, value);
+				await this.set(key, value, ttlMs);
 			}
 			return result;
 		});

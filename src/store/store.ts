@@ -12,6 +12,7 @@ import { KeyedMutex } from "./mutex.js";
 import { OutboxRepository } from "./outbox.js";
 import { SubscriptionRepository } from "./subscriptions.js";
 import { TokenRepository } from "./tokens.js";
+import { UsageRepository } from "./usage.js";
 import { type Clock, systemClock } from "./util.js";
 
 /** keyv namespace of each repository (prefixed by `namespacePrefix`). */
@@ -21,6 +22,7 @@ export const STORE_NAMESPACES = {
 	subscriptions: "feeds",
 	feedState: "feedstate",
 	outbox: "outbox",
+	usage: "usage",
 } as const;
 
 export interface StoreOptions {
@@ -44,6 +46,7 @@ export interface Store {
 	readonly subscriptions: SubscriptionRepository;
 	readonly feedState: FeedStateRepository;
 	readonly outbox: OutboxRepository;
+	readonly usage: UsageRepository;
 	/** Where the data lives, for logs (never contains credentials). */
 	readonly location: string;
 	/** Waits for in-flight locked writes, then closes the backend. Idempotent. */
@@ -98,6 +101,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		subscriptions: new SubscriptionRepository(kv(STORE_NAMESPACES.subscriptions), clock),
 		feedState: new FeedStateRepository(kv(STORE_NAMESPACES.feedState), { seenRetention: options.seenRetention }),
 		outbox: new OutboxRepository(kv(STORE_NAMESPACES.outbox), { doneRetention: options.doneRetention }, clock),
+		usage: new UsageRepository(kv(STORE_NAMESPACES.usage), clock),
 		location: `sqlite:${location.file}`,
 		close: once(async () => {
 			await mutex.idle();

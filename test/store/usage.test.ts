@@ -1,0 +1,40 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openAt, randomCipher, tempDir } from "./helpers.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+
+beforeEach(async () => {
+	({ dir, cleanup } = await tempDir());
+});
+afterEach(async () => {
+	await cleanup();
+});
+
+describe("usage counters", () => {
+	it("count a user's uploads and a member's server-token uploads per UTC day, across restarts", async () => {
+		let now = Date.parse("2026-11-26T23:00:00Z");
+		const cipher = randomCipher();
+		let { store } = await openAt(dir, cipher, { clock: () => now });
+		await store.usage.record("7", 3);
+		await store.usage.record("7", 2, "100");
+		expect(await store.usage.get("7")).toEqual({ day: "2026-11-26", uploads: 5 });
+		expect(await store.usage.serverTokenUploads("100", "7")).toBe(2);
+		expect(await store.usage.serverTokenUploads("101", "7")).toBe(0);
+		await store.close();
+
+		({ store } = await openAt(dir, cipher, { clock: () => now }));
+		expect((await store.usage.get("7")).uploads).toBe(5);
+		now = Date.parse("2026-11-27T00:30:00Z");
+		expect(await store.usage.get("7")).toEqual({ day: "2026-11-27", uploads: 0 });
+		expect(await store.usage.serverTokenUploads("100", "7")).toBe(0);
+		await store.close();
+	});
+
+	it("keeps concurrent increments", async () => {
+		const { store } = await openAt(dir, randomCipher());
+		await Promise.all(Array.from({ length: 40 }, () => store.usage.record("8", 1)));
+		expect((await store.usage.get("8")).uploads).toBe(40);
+		await store.close();
+	});
+});
