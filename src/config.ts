@@ -33,6 +33,12 @@ const configSchema = z.object({
 			"must be 32 random bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)",
 		)
 		.optional(),
+	HEALTH_PORT: z.coerce
+		.number({ error: "must be a port number" })
+		.int("must be a port number")
+		.min(1, "must be a port number (1-65535)")
+		.max(65535, "must be a port number (1-65535)")
+		.optional(),
 	LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

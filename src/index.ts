@@ -1,4 +1,4 @@
-import { Client, Events, GatewayIntentBits } from "discord.js";
+import { Bot } from "./bot/bot.js";
 import { loadConfig } from "./config.js";
 import { Imgpile } from "./imgpile/index.js";
 import { createLogger, SecretRegistry } from "./logger.js";
@@ -17,35 +17,39 @@ const imgpile = new Imgpile({
 	uploadUrl: config.IMGPILE_UPLOAD_URL,
 	logger: logger.child({ component: "imgpile" }),
 });
-
-const client = new Client({
-	intents: [GatewayIntentBits.Guilds],
-	rest: { api: config.DISCORD_API_URL },
-});
-client.once(Events.ClientReady, (ready) => {
-	logger.info({ user: ready.user.tag, guilds: ready.guilds.cache.size }, "connected to Discord");
+const bot = new Bot({
+	token: config.DISCORD_TOKEN,
+	discordApiUrl: config.DISCORD_API_URL,
+	devGuildId: config.DISCORD_DEV_GUILD_ID,
+	healthPort: config.HEALTH_PORT,
+	services: {
+		logger,
+		store,
+		imgpile,
+		secrets,
+		imgpileUploadUrl: config.IMGPILE_UPLOAD_URL,
+		now: Date.now,
+	},
 });
 
 let stopping = false;
-async function shutdown(signal: string): Promise<void> {
+async function shutdown(signal: string, code = 0): Promise<void> {
 	if (stopping) return;
 	stopping = true;
 	logger.info({ signal }, "shutting down");
-	await client.destroy();
+	await bot.stop().catch((error: unknown) => logger.error({ err: error }, "error while stopping the bot"));
 	await imgpile.close();
 	await store.close();
+	logger.info("stopped");
 	logger.flush();
-	process.exit(0);
+	process.exit(code);
 }
 process.once("SIGINT", () => void shutdown("SIGINT"));
 process.once("SIGTERM", () => void shutdown("SIGTERM"));
 
 try {
-	await client.login(config.DISCORD_TOKEN);
+	await bot.start();
 } catch (error) {
-	logger.fatal({ err: error }, "could not log in to Discord: check DISCORD_TOKEN");
-	await store.close();
-	await imgpile.close();
-	logger.flush();
-	process.exit(1);
+	logger.fatal({ err: error }, "could not start: check DISCORD_TOKEN and DISCORD_API_URL");
+	await shutdown("startup failure", 1);
 }

@@ -1,0 +1,235 @@
+import {
+	ApplicationCommandOptionType,
+	ApplicationCommandType,
+	ApplicationIntegrationType,
+	type ChatInputCommandInteraction,
+	ComponentType,
+	InteractionContextType,
+	type ModalComponentData,
+	type ModalSubmitInteraction,
+	PermissionFlagsBits,
+	type RESTPostAPIChatInputApplicationCommandsJSONBody,
+	TextInputStyle,
+} from "discord.js";
+import { customId } from "../src/bot/custom-id.js";
+import { UserError } from "../src/bot/errors.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import { describe, type MessageKey, named, type Translate } from "../src/i18n/index.js";
+import { IMGPILE_LIMITS } from "../src/imgpile/index.js";
+
+/** `/imgpile`: link, unlink, status, sharex, server-token set|clear. */
+export const data = {
+	type: ApplicationCommandType.ChatInput,
+	...named("cmd.imgpile.name"),
+	...describe("cmd.imgpile.description"),
+	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+	integration_types: [ApplicationIntegrationType.GuildInstall],
+	options: [
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.imgpile.link.name"),
+			...describe("cmd.imgpile.link.description"),
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.imgpile.unlink.name"),
+			...describe("cmd.imgpile.unlink.description"),
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.imgpile.status.name"),
+			...describe("cmd.imgpile.status.description"),
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.imgpile.sharex.name"),
+			...describe("cmd.imgpile.sharex.description"),
+		},
+		{
+			type: ApplicationCommandOptionType.SubcommandGroup,
+			...named("cmd.imgpile.server-token.name"),
+			...describe("cmd.imgpile.server-token.description"),
+			options: [
+				{
+					type: ApplicationCommandOptionType.Subcommand,
+					...named("cmd.imgpile.server-token.set.name"),
+					...describe("cmd.imgpile.server-token.set.description"),
+					options: [
+						{
+							type: ApplicationCommandOptionType.Integer,
+							...named("cmd.imgpile.option.cap.name"),
+							...describe("cmd.imgpile.option.cap.description"),
+							min_value: 1,
+							max_value: IMGPILE_LIMITS.uploadsPerDay,
+						},
+					],
+				},
+				{
+					type: ApplicationCommandOptionType.Subcommand,
+					...named("cmd.imgpile.server-token.clear.name"),
+					...describe("cmd.imgpile.server-token.clear.description"),
+				},
+			],
+		},
+	],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+const LINK_MODAL = "imgpile-link";
+const SERVER_TOKEN_MODAL = "imgpile-server-token";
+const TOKEN_FIELD = "token";
+
+async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const group = interaction.options.getSubcommandGroup(false);
+	const sub = interaction.options.getSubcommand(true);
+	if (group === "server-token") {
+		requireManageGuild(ctx.t, interaction);
+		if (sub === "set") {
+			const cap = interaction.options.getInteger("cap") ?? 20;
+			return ctx.respond.showModal(
+				tokenModal(ctx.t, customId(SERVER_TOKEN_MODAL, cap), "serverToken.modal.title", "serverToken.modal.label"),
+			);
+		}
+		const cleared = await ctx.store.guilds.clearServerToken(guildIdOf(interaction));
+		return ctx.respond.reply({ content: ctx.t(cleared ? "serverToken.cleared" : "serverToken.none"), ephemeral: true });
+	}
+	switch (sub) {
+		case "link":
+			return ctx.respond.showModal(tokenModal(ctx.t, customId(LINK_MODAL), "link.modal.title", "link.modal.label"));
+		case "unlink": {
+			const removed = await ctx.store.tokens.unlink({ guildId: interaction.guildId, userId: interaction.user.id });
+			return ctx.respond.reply({ content: ctx.t(removed ? "unlink.done" : "unlink.none"), ephemeral: true });
+		}
+		case "status":
+			return status(ctx, interaction);
+		case "sharex":
+			return sharex(ctx, interaction);
+	}
+	throw new UserError("error.unknownAction");
+}
+
+/** The token modal was submitted: check the token with imgpile, then keep it (encrypted). */
+async function linkSubmitted(ctx: HandlerContext, interaction: ModalSubmitInteraction): Promise<void> {
+	const token = interaction.fields.getTextInputValue(TOKEN_FIELD).trim();
+	if (!token) throw new UserError("link.empty");
+	ctx.secrets.add(token);
+	await ctx.respond.defer({ ephemeral: true });
+	if (!(await ctx.imgpile.as(token).verifyToken())) throw new UserError("link.invalid");
+	const linked = await ctx.store.tokens.link({ guildId: interaction.guildId, userId: interaction.user.id, token });
+	ctx.log.info({ scope: linked.scope }, "imgpile token linked");
+	await ctx.respond.reply({
+		content: ctx.t(linked.scope === "guild" ? "link.done.guild" : "link.done.dm", { last4: linked.last4 || "····" }),
+	});
+}
+
+async function serverTokenSubmitted(ctx: HandlerContext, interaction: ModalSubmitInteraction, args: string[]) {
+	requireManageGuild(ctx.t, interaction);
+	const guildId = guildIdOf(interaction);
+	const cap = clampCap(Number(args[0]));
+	const token = interaction.fields.getTextInputValue(TOKEN_FIELD).trim();
+	if (!token) throw new UserError("link.empty");
+	ctx.secrets.add(token);
+	await ctx.respond.defer({ ephemeral: true });
+	if (!(await ctx.imgpile.as(token).verifyToken())) throw new UserError("serverToken.invalid");
+	const info = await ctx.store.guilds.setServerToken(guildId, token, interaction.user.id);
+	await ctx.store.guilds.update(guildId, { serverTokenDailyCap: cap });
+	ctx.log.info({ cap }, "server token set");
+	await ctx.respond.reply({ content: ctx.t("serverToken.set", { last4: info.last4 || "····", cap }) });
+}
+
+async function status(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const userId = interaction.user.id;
+	const guildLink = interaction.guildId
+		? await ctx.store.tokens.info({ guildId: interaction.guildId, userId })
+		: undefined;
+	const link = guildLink ?? (await ctx.store.tokens.info({ guildId: null, userId }));
+	const usage = await ctx.store.usage.get(userId);
+	const lines: string[] = [];
+	if (link) {
+		const since = `<t:${Math.floor(Date.parse(link.linkedAt) / 1000)}:R>`;
+		const key = link.scope === "guild" ? "status.linked.guild" : "status.linked.dm";
+		lines.push(ctx.t(key, { last4: link.last4 || "····", since }));
+	} else if (interaction.guildId && (await ctx.store.guilds.get(interaction.guildId)).serverToken) {
+		const settings = await ctx.store.guilds.get(interaction.guildId);
+		const used = await ctx.store.usage.serverTokenUploads(interaction.guildId, userId);
+		lines.push(ctx.t("status.serverToken", { remaining: Math.max(0, settings.serverTokenDailyCap - used) }));
+	} else {
+		lines.push(ctx.t("status.notLinked"));
+	}
+	lines.push(
+		ctx.t("status.uploads", {
+			count: usage.uploads,
+			remaining: Math.max(0, IMGPILE_LIMITS.uploadsPerDay - usage.uploads),
+		}),
+	);
+	await ctx.respond.reply({ content: lines.join("\n"), ephemeral: true });
+}
+
+async function sharex(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const linked = await ctx.store.tokens.resolve(interaction.guildId, interaction.user.id);
+	if (!linked) throw new UserError("sharex.needsLink");
+	const sxcu = {
+		Version: "17.0.0",
+		Name: "imgpile",
+		DestinationType: "ImageUploader, FileUploader",
+		RequestMethod: "POST",
+		RequestURL: ctx.imgpileUploadUrl,
+		Headers: { Authorization: `Bearer ${linked.token}` },
+		Body: "MultipartFormData",
+		FileFormName: "file",
+		URL: "{json:media.urls.original}",
+		ErrorMessage: "{json:message}",
+	};
+	await ctx.respond.reply({
+		content: ctx.t("sharex.ready"),
+		files: [{ attachment: Buffer.from(`${JSON.stringify(sxcu, null, 2)}\n`), name: "imgpile.sxcu" }],
+		ephemeral: true,
+	});
+}
+
+function tokenModal(t: Translate, id: string, title: MessageKey, label: MessageKey): ModalComponentData {
+	return {
+		customId: id,
+		title: t(title),
+		components: [
+			{
+				type: ComponentType.ActionRow,
+				components: [
+					{
+						type: ComponentType.TextInput,
+						customId: TOKEN_FIELD,
+						label: t(label),
+						placeholder: t("link.modal.placeholder"),
+						style: TextInputStyle.Short,
+						minLength: 8,
+						maxLength: 200,
+						required: true,
+					},
+				],
+			},
+		],
+	};
+}
+
+function requireManageGuild(t: Translate, interaction: ChatInputCommandInteraction | ModalSubmitInteraction): void {
+	if (!interaction.inGuild()) throw new UserError("error.guildOnly");
+	if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+		throw new UserError("error.missingPermission", { permission: t("perm.manageGuild") });
+	}
+}
+
+function guildIdOf(interaction: ChatInputCommandInteraction | ModalSubmitInteraction): string {
+	if (!interaction.guildId) throw new UserError("error.guildOnly");
+	return interaction.guildId;
+}
+
+function clampCap(value: number): number {
+	return Number.isInteger(value) ? Math.min(IMGPILE_LIMITS.uploadsPerDay, Math.max(1, value)) : 20;
+}
+
+export default {
+	command: { data, execute },
+	modals: {
+		[LINK_MODAL]: linkSubmitted,
+		[SERVER_TOKEN_MODAL]: serverTokenSubmitted,
+	},
+} satisfies CommandModule;

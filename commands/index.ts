@@ -1,0 +1,5 @@
+import type { CommandModule } from "../src/bot/types.js";
+import imgpile from "./imgpile.js";
+
+/** Every command the bot registers, with the buttons and modals each owns. */
+export const commandModules: readonly CommandModule[] = [imgpile];

@@ -1,0 +1,99 @@
+import { once } from "node:events";
+import { Client, type ClientOptions, Events, GatewayIntentBits } from "discord.js";
+import { commandModules } from "../../commands/index.js";
+import { type HealthServer, startHealthServer } from "./health.js";
+import { InteractionRouter } from "./router.js";
+import { syncCommands } from "./sync.js";
+import type { CommandModule, Services } from "./types.js";
+
+export interface BotOptions {
+	token: string;
+	/** Discord REST base, e.g. https://discord.com/api or an emulator's. */
+	discordApiUrl: string;
+	/** Register commands in this guild instead of globally. */
+	devGuildId?: string | undefined;
+	services: Services;
+	modules?: readonly CommandModule[];
+	healthPort?: number | undefined;
+	autoDeferMs?: number;
+	/** How long `stop()` waits for interactions in flight. Default 10 s. */
+	shutdownGraceMs?: number;
+	/** Extra discord.js options (tests shorten the identify throttle). */
+	clientOptions?: Partial<ClientOptions>;
+}
+
+/** The bot process: a discord.js Client, the router, command sync, health. */
+export class Bot {
+	readonly client: Client;
+	readonly router: InteractionRouter;
+	readonly #options: BotOptions;
+	#health: HealthServer | undefined;
+	#ready = false;
+
+	constructor(options: BotOptions) {
+		this.#options = options;
+		this.router = new InteractionRouter({
+			modules: options.modules ?? commandModules,
+			services: options.services,
+			autoDeferMs: options.autoDeferMs,
+		});
+		this.client = new Client({
+			// Only what the bot needs: guilds and their channels (no privileged intents).
+			intents: [GatewayIntentBits.Guilds],
+			...options.clientOptions,
+			rest: { ...options.clientOptions?.rest, api: options.discordApiUrl },
+		});
+		const log = options.services.logger;
+		this.client.on(Events.InteractionCreate, (interaction) => void this.router.handle(interaction));
+		this.client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
+		this.client.on(Events.Warn, (message) => log.warn({ discord: message }, "discord client warning"));
+		this.client.on(Events.ShardDisconnect, (event, shard) =>
+			log.warn({ shard, code: event.code }, "gateway disconnected"),
+		);
+		this.client.on(Events.ShardResume, (shard, replayed) => log.info({ shard, replayed }, "gateway resumed"));
+	}
+
+	get ready(): boolean {
+		return this.#ready;
+	}
+
+	/** Logs in, waits for READY, registers commands if they changed, starts the health endpoint. */
+	async start(): Promise<void> {
+		const { services, healthPort } = this.#options;
+		if (healthPort !== undefined) {
+			this.#health = await startHealthServer({ port: healthPort, ready: () => this.#ready && this.client.isReady() });
+		}
+		const ready = once(this.client, Events.ClientReady);
+		await this.client.login(this.#options.token);
+		await ready;
+		const application = this.client.application;
+		if (!application) throw new Error("Discord sent no application in READY");
+		try {
+			await syncCommands({
+				rest: this.client.rest,
+				applicationId: application.id,
+				guildId: this.#options.devGuildId,
+				commands: this.router.commandData,
+				logger: services.logger,
+			});
+		} catch (error) {
+			services.logger.error({ err: error }, "could not register commands; running with what Discord has");
+		}
+		this.#ready = true;
+		services.logger.info(
+			{ user: this.client.user?.tag, guilds: this.client.guilds.cache.size, healthPort: this.#health?.port },
+			"bot ready",
+		);
+	}
+
+	/** Stops taking interactions, lets those in flight finish (bounded), disconnects. */
+	async stop(): Promise<void> {
+		this.#ready = false;
+		const drained = await this.router.drain(this.#options.shutdownGraceMs ?? 10_000);
+		if (!drained) {
+			this.#options.services.logger.warn({ inFlight: this.router.inFlight }, "stopped with interactions in flight");
+		}
+		await this.client.destroy();
+		await this.#health?.close();
+	}
+}

@@ -1,0 +1,181 @@
+import { randomBytes } from "node:crypto";
+import { DiscordAPIError, type Interaction, RESTJSONErrorCodes } from "discord.js";
+import { pickLocale, translator } from "../i18n/index.js";
+import { parseCustomId } from "./custom-id.js";
+import { isImgpileError, UserError, userErrorFromImgpile } from "./errors.js";
+import { Responder } from "./responder.js";
+import type {
+	ButtonHandler,
+	ChatCommand,
+	CommandModule,
+	HandlerContext,
+	MessageCommand,
+	ModalHandler,
+	Services,
+} from "./types.js";
+
+export interface RouterOptions {
+	modules: readonly CommandModule[];
+	services: Services;
+	/** A handler that has not answered by then is deferred (ephemeral) for it. Default 2,000 ms. */
+	autoDeferMs?: number;
+}
+
+/**
+ * The one entry for interactions: slash and context-menu commands, autocomplete, buttons and
+ * modals (by the `name` of their `name:arg1:arg2` custom_id), and the one catch that turns
+ * errors into answers: a UserError or an imgpile error becomes a localized ephemeral message,
+ * anything else is logged with an id the user is shown.
+ */
+export class InteractionRouter {
+	readonly #services: Services;
+	readonly #autoDeferMs: number;
+	readonly #commands = new Map<string, ChatCommand | MessageCommand>();
+	readonly #buttons = new Map<string, ButtonHandler>();
+	readonly #modals = new Map<string, ModalHandler>();
+	readonly #inFlight = new Set<Promise<void>>();
+	#accepting = true;
+
+	constructor(options: RouterOptions) {
+		this.#services = options.services;
+		this.#autoDeferMs = options.autoDeferMs ?? 2_000;
+		for (const module of options.modules) {
+			addUnique(this.#commands, module.command.data.name, module.command, "command");
+			for (const [name, handler] of Object.entries(module.buttons ?? {}))
+				addUnique(this.#buttons, name, handler, "button");
+			for (const [name, handler] of Object.entries(module.modals ?? {}))
+				addUnique(this.#modals, name, handler, "modal");
+		}
+	}
+
+	/** The JSON of every command, as registered with Discord. */
+	get commandData() {
+		return [...this.#commands.values()].map((command) => command.data);
+	}
+
+	get inFlight(): number {
+		return this.#inFlight.size;
+	}
+
+	/** Handles one interaction; never throws. */
+	handle(interaction: Interaction): Promise<void> {
+		const work = this.#handle(interaction);
+		this.#inFlight.add(work);
+		void work.finally(() => this.#inFlight.delete(work));
+		return work;
+	}
+
+	/** Stops taking new interactions and waits (up to `timeoutMs`) for those in flight. */
+	async drain(timeoutMs: number): Promise<boolean> {
+		this.#accepting = false;
+		if (this.#inFlight.size === 0) return true;
+		let timer: NodeJS.Timeout | undefined;
+		const timeout = new Promise<false>((resolve) => {
+			timer = setTimeout(() => resolve(false), timeoutMs);
+		});
+		const done = Promise.allSettled([...this.#inFlight]).then(() => true as const);
+		const drained = await Promise.race([done, timeout]);
+		clearTimeout(timer);
+		return drained;
+	}
+
+	async #handle(interaction: Interaction): Promise<void> {
+		const locale = pickLocale(interaction.locale, interaction.guildLocale);
+		const t = translator(locale);
+		const log = this.#services.logger.child({
+			interactionId: interaction.id,
+			userId: interaction.user.id,
+			guildId: interaction.guildId ?? undefined,
+			route: routeName(interaction),
+		});
+
+		if (interaction.isAutocomplete()) {
+			const command = this.#commands.get(interaction.commandName);
+			const respond = new Responder(interaction as never);
+			try {
+				if (command && "autocomplete" in command && command.autocomplete) {
+					await command.autocomplete({ ...this.#services, locale, t, log, respond }, interaction);
+				} else if (!interaction.responded) await interaction.respond([]);
+			} catch (error) {
+				log.warn({ err: error }, "autocomplete failed");
+				if (!interaction.responded) await interaction.respond([]).catch(() => {});
+			}
+			return;
+		}
+		if (!interaction.isRepliable()) return;
+
+		const respond = new Responder(interaction);
+		const ctx: HandlerContext = { ...this.#services, locale, t, log, respond };
+		const timer = setTimeout(() => {
+			if (!respond.acknowledged) {
+				respond.defer({ ephemeral: true }).catch((error: unknown) => log.warn({ err: error }, "auto-defer failed"));
+			}
+		}, this.#autoDeferMs);
+		try {
+			if (!this.#accepting) throw new UserError("error.shuttingDown");
+			await this.#dispatch(ctx, interaction);
+		} catch (error) {
+			await this.#fail(ctx, error);
+		} finally {
+			clearTimeout(timer);
+		}
+	}
+
+	async #dispatch(ctx: HandlerContext, interaction: Interaction): Promise<void> {
+		if (interaction.isChatInputCommand()) {
+			const command = this.#commands.get(interaction.commandName);
+			if (!command || command.data.type === 3) throw new UserError("error.unknownAction");
+			return (command as ChatCommand).execute(ctx, interaction);
+		}
+		if (interaction.isMessageContextMenuCommand()) {
+			const command = this.#commands.get(interaction.commandName);
+			if (command?.data.type !== 3) throw new UserError("error.unknownAction");
+			return (command as MessageCommand).execute(ctx, interaction);
+		}
+		if (interaction.isButton() || interaction.isModalSubmit()) {
+			const parsed = parseCustomId(interaction.customId);
+			const handler = parsed && (interaction.isButton() ? this.#buttons : this.#modals).get(parsed.name);
+			if (!parsed || !handler) throw new UserError("error.unknownAction");
+			return (handler as (c: HandlerContext, i: Interaction, a: string[]) => Promise<void>)(
+				ctx,
+				interaction,
+				parsed.args,
+			);
+		}
+		throw new UserError("error.unknownAction");
+	}
+
+	/** The central catch. */
+	async #fail(ctx: HandlerContext, error: unknown): Promise<void> {
+		let shown: UserError;
+		if (error instanceof UserError) {
+			shown = error;
+		} else if (isImgpileError(error)) {
+			ctx.log.info({ kind: error.kind, path: error.path }, "imgpile refused a request");
+			shown = userErrorFromImgpile(error);
+		} else if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownInteraction) {
+			ctx.log.warn("the interaction expired before we answered");
+			return;
+		} else {
+			const id = randomBytes(4).toString("hex");
+			ctx.log.error({ err: error, errorId: id }, "interaction failed");
+			shown = new UserError("error.unexpected", { id });
+		}
+		try {
+			await ctx.respond.reply({ content: ctx.t(shown.key, shown.params), ephemeral: true, embeds: [], components: [] });
+		} catch (replyError) {
+			ctx.log.warn({ err: replyError }, "could not tell the user about an error");
+		}
+	}
+}
+
+function routeName(interaction: Interaction): string {
+	if (interaction.isCommand() || interaction.isAutocomplete()) return interaction.commandName;
+	if (interaction.isMessageComponent() || interaction.isModalSubmit()) return interaction.customId.split(":")[0] ?? "";
+	return "unknown";
+}
+
+function addUnique<T>(map: Map<string, T>, name: string, value: T, kind: string): void {
+	if (map.has(name)) throw new Error(`two ${kind} handlers are named "${name}"`);
+	map.set(name, value);
+}

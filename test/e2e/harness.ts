@@ -1,0 +1,150 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { Bot } from "../../src/bot/bot.js";
+import type { CommandModule } from "../../src/bot/types.js";
+import { Imgpile } from "../../src/imgpile/index.js";
+import { createLogger, SecretRegistry } from "../../src/logger.js";
+import { openStore, type Store, TokenCipher } from "../../src/store/index.js";
+import {
+	type Channel,
+	type DiscordEmulator,
+	type DiscordEmulatorOptions,
+	type Guild,
+	startDiscordEmulator,
+	type User,
+} from "../emulators/discord/index.js";
+import { type ImgpileEmulator, type ImgpileEmulatorOptions, startImgpileEmulator } from "../emulators/imgpile/index.js";
+
+/** imgpile users of the emulated world, with their tokens. */
+export const IMGPILE_USERS = {
+	alice: "ip-alice-4f9c2a7e51d08b36",
+	bob: "ip-bob-9a1e7c3d5f20b864",
+	carol: "ip-carol-2d6b8f0a4c1e3957",
+} as const;
+
+export interface HarnessOptions {
+	discord?: DiscordEmulatorOptions;
+	imgpile?: ImgpileEmulatorOptions;
+	autoDeferMs?: number;
+	healthPort?: number;
+	/** Command modules instead of the bot's own (e.g. to add a test-only command). */
+	modules?: readonly CommandModule[];
+}
+
+/**
+ * The real bot (discord.js Client, router, store on disk, imgpile client) against both
+ * emulators, in one guild: alice owns it (Manage Server), bob and carol are plain members.
+ * Every log line is kept, for assertions that no secret ever reaches one.
+ */
+export class Harness {
+	readonly discord: DiscordEmulator;
+	readonly imgpileEmulator: ImgpileEmulator;
+	readonly guild: Guild;
+	readonly general: Channel;
+	readonly nsfw: Channel;
+	readonly alice: User;
+	readonly bob: User;
+	readonly carol: User;
+	readonly logs: string[] = [];
+	readonly secrets = new SecretRegistry();
+	bot!: Bot;
+	store!: Store;
+	imgpile!: Imgpile;
+	readonly #dir: string;
+	readonly #key = randomBytes(32);
+	readonly #options: HarnessOptions;
+
+	private constructor(discord: DiscordEmulator, imgpile: ImgpileEmulator, dir: string, options: HarnessOptions) {
+		this.discord = discord;
+		this.imgpileEmulator = imgpile;
+		this.#dir = dir;
+		this.#options = options;
+		this.alice = discord.createUser({ username: "alice" });
+		this.bob = discord.createUser({ username: "bob" });
+		this.carol = discord.createUser({ username: "carol" });
+		this.guild = discord.createGuild({ name: "Sandbox", owner: this.alice });
+		this.general = this.guild.createChannel({ name: "general" });
+		this.nsfw = this.guild.createChannel({ name: "nsfw-art", nsfw: true });
+		this.guild.addMember(this.bob);
+		this.guild.addMember(this.carol);
+	}
+
+	static async start(options: HarnessOptions = {}): Promise<Harness> {
+		const dir = await mkdtemp(join(tmpdir(), "imgpile-e2e-"));
+		const discord = await startDiscordEmulator(options.discord);
+		const imgpile = await startImgpileEmulator({
+			users: Object.entries(IMGPILE_USERS).map(([username, token]) => ({ username, token })),
+			...options.imgpile,
+		});
+		const harness = new Harness(discord, imgpile, dir, options);
+		await harness.startBot();
+		return harness;
+	}
+
+	/** Starts (or starts again, over the same data) the bot process. */
+	async startBot(): Promise<void> {
+		const destination = new Writable({
+			write: (chunk, _encoding, callback) => {
+				this.logs.push(...String(chunk).split("\n").filter(Boolean));
+				callback();
+			},
+		});
+		this.secrets.add(this.discord.botToken);
+		const logger = createLogger({ level: "debug", destination, secrets: this.secrets });
+		this.store = await openStore({
+			url: `sqlite://${join(this.#dir, "imgpile-bot.sqlite")}`,
+			cipher: new TokenCipher(this.#key),
+			logger,
+		});
+		this.imgpile = new Imgpile({
+			apiUrl: this.imgpileEmulator.apiUrl,
+			uploadUrl: this.imgpileEmulator.uploadUrl,
+			retry: { baseDelayMs: 10, maxDelayMs: 50 },
+			logger,
+		});
+		this.bot = new Bot({
+			token: this.discord.botToken,
+			discordApiUrl: this.discord.restUrl,
+			autoDeferMs: this.#options.autoDeferMs,
+			modules: this.#options.modules,
+			healthPort: this.#options.healthPort,
+			services: {
+				logger,
+				store: this.store,
+				imgpile: this.imgpile,
+				secrets: this.secrets,
+				imgpileUploadUrl: this.imgpileEmulator.uploadUrl,
+				now: Date.now,
+			},
+			clientOptions: { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) } },
+		});
+		await this.bot.start();
+	}
+
+	async stopBot(): Promise<void> {
+		await this.bot.stop();
+		await this.imgpile.close();
+		await this.store.close();
+	}
+
+	async restartBot(): Promise<void> {
+		await this.stopBot();
+		await this.startBot();
+	}
+
+	/** Every log line and every message anyone but the acting user could see, for secret checks. */
+	publicText(): string {
+		const visible = this.discord.events.filter((event) => !event.ephemeral);
+		return `${this.logs.join("\n")}\n${JSON.stringify(visible)}`;
+	}
+
+	async close(): Promise<void> {
+		await this.stopBot().catch(() => {});
+		await this.discord.close();
+		await this.imgpileEmulator.close();
+		await rm(this.#dir, { recursive: true, force: true });
+	}
+}
