@@ -15,7 +15,8 @@ const SECRET_KEY =
 	/^(authorization|proxy-authorization|cookie|set-cookie|passwd|key|access_?key|api_?key|encryption_?key)$|(token|secret|password)s?$|_key$/i;
 
 const SECRET_PATTERNS: [RegExp, string][] = [
-	[/\b(Bearer|Bot)\s+[^\s"',;]+/gi, `$1 ${REDACTED}`],
+	// Authorization header values; the credential must look like one (so "bot ready" stays readable).
+	[/\b([Bb]earer|Bot)\s+[A-Za-z0-9._~+/=-]{12,}/g, `$1 ${REDACTED}`],
 	// Discord bot tokens: base64 id . timestamp . hmac
 	[/\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b/g, REDACTED],
 	[/([?&](?:key|token|access_key)=)[^&#\s"']+/gi, `$1${REDACTED}`],

@@ -52,8 +52,10 @@ describe("logger", () => {
 		const { lines, destination } = capture();
 		const logger = createLogger({ destination, level: "info" });
 		logger.debug("hidden");
+		logger.info("bot ready, Bearer of good news");
 		logger.info({ guildId: "1" }, "visible");
-		expect(lines).toHaveLength(1);
-		expect(JSON.parse(lines[0] ?? "{}")).toMatchObject({ level: "info", guildId: "1", msg: "visible" });
+		expect(lines).toHaveLength(2);
+		expect(JSON.parse(lines[0] ?? "{}").msg).toBe("bot ready, Bearer of good news");
+		expect(JSON.parse(lines[1] ?? "{}")).toMatchObject({ level: "info", guildId: "1", msg: "visible" });
 	});
 });
