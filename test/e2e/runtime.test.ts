@@ -117,6 +117,19 @@ describe("/imgpile link, unlink, status", () => {
 		h.discord.assertNoViolations();
 	}, 20_000);
 
+	it("a token linked in DMs is the user's fallback in every server", async () => {
+		const dm = h.discord.dmChannel(h.bob);
+		const submitted = await link(h.bob, IMGPILE_USERS.bob, dm);
+		expect(submitted.reply?.content).toContain("every server");
+		expect((await h.store.tokens.info({ guildId: null, userId: h.bob.id }))?.scope).toBe("user");
+		const status = await h.discord.slash({ user: h.bob, channel: h.general, command: "imgpile", subcommand: "status" });
+		await status.settled();
+		expect(status.reply?.content).toContain("Linked through DMs");
+		const unlinked = await h.discord.slash({ user: h.bob, channel: dm, command: "imgpile", subcommand: "unlink" });
+		await unlinked.settled();
+		expect(unlinked.reply?.content).toContain("removed");
+	});
+
 	it("answers a zh-CN user in Chinese", async () => {
 		const ix = await h.discord.slash({
 			user: h.bob,
