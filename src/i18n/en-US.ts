@@ -46,6 +46,9 @@ export const enUS = {
 	"imgpile.timeout": "imgpile took too long to answer. Try again in a minute.",
 	"imgpile.tooLarge": "That file is larger than imgpile's 100 MB limit.",
 
+	"identity.needsLink": "Link your imgpile account first: run `/imgpile link`.",
+	"identity.serverCapReached": "This server's shared imgpile token allows {cap} file(s) a day per member, and you have {remaining} left today. Link your own with `/imgpile link`.",
+
 	// ── /imgpile ──
 	"link.modal.title": "Link your imgpile account",
 	"link.modal.label": "imgpile API token (only you can see this)",

@@ -12,6 +12,7 @@ import { KeyedMutex } from "./mutex.js";
 import { OutboxRepository } from "./outbox.js";
 import { SubscriptionRepository } from "./subscriptions.js";
 import { TokenRepository } from "./tokens.js";
+import { UploadsRepository } from "./uploads.js";
 import { UsageRepository } from "./usage.js";
 import { type Clock, systemClock } from "./util.js";
 
@@ -23,6 +24,7 @@ export const STORE_NAMESPACES = {
 	feedState: "feedstate",
 	outbox: "outbox",
 	usage: "usage",
+	uploads: "uploads",
 } as const;
 
 export interface StoreOptions {
@@ -47,6 +49,7 @@ export interface Store {
 	readonly feedState: FeedStateRepository;
 	readonly outbox: OutboxRepository;
 	readonly usage: UsageRepository;
+	readonly uploads: UploadsRepository;
 	/** Where the data lives, for logs (never contains credentials). */
 	readonly location: string;
 	/** Waits for in-flight locked writes, then closes the backend. Idempotent. */
@@ -102,6 +105,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		feedState: new FeedStateRepository(kv(STORE_NAMESPACES.feedState), { seenRetention: options.seenRetention }),
 		outbox: new OutboxRepository(kv(STORE_NAMESPACES.outbox), { doneRetention: options.doneRetention }, clock),
 		usage: new UsageRepository(kv(STORE_NAMESPACES.usage), clock),
+		uploads: new UploadsRepository(kv(STORE_NAMESPACES.uploads), clock),
 		location: `sqlite:${location.file}`,
 		close: once(async () => {
 			await mutex.idle();
