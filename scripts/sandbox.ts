@@ -11,9 +11,6 @@
  * users' tokens); notes, the prompt and the bot's logs (LOG_LEVEL, default warn) go to stderr.
  * Scenario lines are described in scripts/sandbox/parse.ts (HELP) and in the README.
  */
-// discord.js first: the first undici loaded becomes the process-wide dispatcher, and discord.js
-// (undici 6) cannot send files through the undici 7 that src/imgpile loads ("action is not a function").
-import "discord.js";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
