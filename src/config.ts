@@ -21,6 +21,17 @@ const configSchema = z.object({
 		.optional(),
 	IMGPILE_API_URL: httpUrl.default("https://imgpile.com/api/v1"),
 	IMGPILE_UPLOAD_URL: httpUrl.default("https://cdn.imgpile.com/api/v1/media"),
+	DISCORD_CDN_HOSTS: z
+		.string()
+		.regex(/^[\w.-]+(:\d+)?(,[\w.-]+(:\d+)?)*$/, "must be a comma-separated list of host names (host or host:port)")
+		.default("cdn.discordapp.com,media.discordapp.net")
+		.transform((value) => value.split(",")),
+	UPLOAD_CONCURRENCY: z.coerce
+		.number({ error: "must be a whole number from 1 to 32" })
+		.int("must be a whole number from 1 to 32")
+		.min(1, "must be a whole number from 1 to 32")
+		.max(32, "must be a whole number from 1 to 32")
+		.default(4),
 	STORE_URL: z
 		.string()
 		.regex(/^sqlite:\/\/.+/, "must be a sqlite:// URL, e.g. sqlite://data/imgpile-bot.sqlite")
