@@ -3,14 +3,13 @@
  * through the Discord emulator to the real bot; prints p50/p99 of the time from INTERACTION_CREATE
  * (the emulator's dispatch) to the bot's first callback. Target: p99 < 250 ms.
  *
- * The bot runs as its own process (`src/index.ts`, as `npm start` runs it), so that it and the
+ * The bot runs as its own process (the build, as `npm start` runs it), so that it and the
  * emulators do not share one event loop: in production Discord is not inside the bot either.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { startDiscordEmulator } from "../test/emulators/discord/index.js";
 import { startImgpileEmulator } from "../test/emulators/imgpile/index.js";
 
@@ -37,10 +36,11 @@ const discord = await startDiscordEmulator();
 const imgpile = await startImgpileEmulator();
 const dir = await mkdtemp(join(tmpdir(), "imgpile-bench-interactions-"));
 const port = 20_000 + Math.floor(Math.random() * 20_000);
-// BENCH_BOT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the bot process.
+// The bot as `npm start` runs it: the compiled build. BENCH_BOT_NODE_ARGS="--cpu-prof
+// --cpu-prof-dir=/tmp/prof" profiles it.
+execFileSync("npm", ["run", "build"], { stdio: "ignore" });
 const nodeArgs = (process.env.BENCH_BOT_NODE_ARGS ?? "").split(" ").filter(Boolean);
-const tsx = pathToFileURL(resolve("node_modules/tsx/dist/loader.mjs")).href;
-const bot = spawn(process.execPath, [...nodeArgs, "--import", tsx, resolve("src/index.ts")], {
+const bot = spawn(process.execPath, [...nodeArgs, "--enable-source-maps", resolve("dist/src/index.js")], {
 	cwd: dir,
 	env: {
 		PATH: process.env.PATH,
@@ -57,34 +57,46 @@ try {
 	await waitHealthy(port, bot);
 	const guild = discord.createGuild({ name: "Bench" });
 	const channel = guild.createChannel({ name: "general" });
-	const users = Array.from({ length: COUNT }, (_, i) => {
-		const user = discord.createUser({ username: `member${i}` });
-		guild.addMember(user);
-		return user;
-	});
-	// Warm-up: a few interactions so JIT and connections are not what we measure.
-	for (const user of users.slice(0, 10)) {
-		const ix = await discord.slash({ user, channel, command: "imgpile", subcommand: "status" });
-		await ix.settled();
-	}
-
-	const started = performance.now();
-	const interactions = await Promise.all(
-		users.map((user) => discord.slash({ user, channel, command: "imgpile", subcommand: "status" })),
+	const members = (prefix: string) =>
+		Array.from({ length: COUNT }, (_, i) => {
+			const user = discord.createUser({ username: `${prefix}${i}` });
+			guild.addMember(user);
+			return user;
+		});
+	// Warm-up: one burst from other members, so that the process's start-up (JIT, first
+	// connections) is not what we measure. The measured members are new to the bot in round 1
+	// (nothing of theirs cached), and known in the later rounds.
+	const warmup = await Promise.all(
+		members("warmup").map((user) => discord.slash({ user, channel, command: "imgpile", subcommand: "status" })),
 	);
-	await Promise.all(interactions.map((ix) => ix.settled({ timeoutMs: 30_000 })));
-	const wall = performance.now() - started;
+	await Promise.all(warmup.map((ix) => ix.settled({ timeoutMs: 30_000 })));
+	const users = members("member");
 
-	const latencies = interactions.map((ix) => ix.callback?.latencyMs ?? Number.POSITIVE_INFINITY).sort((a, b) => a - b);
-	const p50 = percentile(latencies, 50);
-	const p99 = percentile(latencies, 99);
-	const answered = interactions.filter((ix) => ix.reply?.content.includes("Not linked")).length;
-	console.log(`bench:interactions — ${COUNT} concurrent /imgpile status, Discord emulator → bot process`);
-	console.log(`  answered correctly: ${answered}/${COUNT}, wall ${wall.toFixed(0)} ms`);
+	const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 	console.log(
-		`  INTERACTION_CREATE → first callback: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms`,
+		`bench:interactions — ${COUNT} concurrent /imgpile status, Discord emulator → bot process, ${rounds} rounds`,
 	);
-	console.log(`  target p99 < 250 ms: ${p99 < 250 ? "OK" : "OVER"}`);
+	const p99s: number[] = [];
+	for (let round = 1; round <= rounds; round++) {
+		const started = performance.now();
+		const interactions = await Promise.all(
+			users.map((user) => discord.slash({ user, channel, command: "imgpile", subcommand: "status" })),
+		);
+		await Promise.all(interactions.map((ix) => ix.settled({ timeoutMs: 30_000 })));
+		const wall = performance.now() - started;
+		const latencies = interactions
+			.map((ix) => ix.callback?.latencyMs ?? Number.POSITIVE_INFINITY)
+			.sort((a, b) => a - b);
+		const p50 = percentile(latencies, 50);
+		const p99 = percentile(latencies, 99);
+		p99s.push(p99);
+		const answered = interactions.filter((ix) => ix.reply?.content.includes("Not linked")).length;
+		console.log(
+			`  round ${round}: answered ${answered}/${COUNT} in ${wall.toFixed(0)} ms; INTERACTION_CREATE → first callback p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${latencies.at(-1)?.toFixed(1)} ms`,
+		);
+	}
+	const worst = Math.max(...p99s);
+	console.log(`  worst p99 ${worst.toFixed(1)} ms — target p99 < 250 ms: ${worst < 250 ? "OK" : "OVER"}`);
 	discord.assertNoViolations();
 } finally {
 	bot.kill("SIGTERM");

@@ -47,7 +47,8 @@ export const enUS = {
 	"imgpile.tooLarge": "That file is larger than imgpile's 100 MB limit.",
 
 	"identity.needsLink": "Link your imgpile account first: run `/imgpile link`.",
-	"identity.serverCapReached": "This server's shared imgpile token allows {cap} file(s) a day per member, and you have {remaining} left today. Link your own with `/imgpile link`.",
+	"identity.serverCapReached":
+		"This server's shared imgpile token allows {cap} file(s) a day per member, and you have {remaining} left today. Link your own with `/imgpile link`.",
 
 	// ── /imgpile ──
 	"link.modal.title": "Link your imgpile account",

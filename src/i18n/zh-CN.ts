@@ -41,7 +41,8 @@ export const zhCN = {
 	"imgpile.tooLarge": "该文件超过了 imgpile 的 100 MB 上限。",
 
 	"identity.needsLink": "请先关联你的 imgpile 账号：运行 `/imgpile link`。",
-	"identity.serverCapReached": "此服务器的共享 imgpile 令牌每位成员每天可上传 {cap} 个文件，你今天还剩 {remaining} 个。请用 `/imgpile link` 关联你自己的令牌。",
+	"identity.serverCapReached":
+		"此服务器的共享 imgpile 令牌每位成员每天可上传 {cap} 个文件，你今天还剩 {remaining} 个。请用 `/imgpile link` 关联你自己的令牌。",
 	"link.modal.title": "关联你的 imgpile 账号",
 	"link.modal.label": "imgpile API 令牌（仅你可见）",
 	"link.modal.placeholder": "粘贴你在 imgpile 个人资料中获取的令牌",

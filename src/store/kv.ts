@@ -7,24 +7,59 @@ import type { KeyedMutex } from "./mutex.js";
  * works. Keyv instances must be created with `throwOnErrors: true`: otherwise a failing backend
  * reads as "key absent" and a failed write as success.
  */
+export interface KvCacheOptions {
+	/** How long a read is served from memory. Another process's writes show after at most this long. */
+	ttlMs: number;
+	/** Entries kept (oldest dropped first). */
+	max: number;
+}
+
 export class Kv {
 	readonly namespace: string;
 	readonly #keyv: Keyv;
 	readonly #mutex: KeyedMutex;
+	/**
+	 * Read cache for hot, rarely written namespaces (tokens, guild settings): this process's own
+	 * writes go through it, so it is never stale for them. Values are kept as JSON text, so callers
+	 * get fresh objects they may change freely. Absent keys are cached too.
+	 */
+	readonly #cache: Map<string, { json: string | undefined; expires: number }> | undefined;
+	readonly #cacheOptions: KvCacheOptions | undefined;
 
-	constructor(keyv: Keyv, mutex: KeyedMutex) {
+	constructor(keyv: Keyv, mutex: KeyedMutex, cache?: KvCacheOptions) {
 		if (!keyv.namespace) {
 			throw new Error("Kv needs a namespaced Keyv instance");
 		}
 		this.namespace = keyv.namespace;
 		this.#keyv = keyv;
 		this.#mutex = mutex;
+		this.#cacheOptions = cache;
+		this.#cache = cache ? new Map() : undefined;
 	}
 
 	/** The stored value, or undefined. Values are JSON: callers store ISO strings / numbers, never Dates. */
 	async get<T>(key: string): Promise<T | undefined> {
+		const cached = this.#cache?.get(key);
+		if (cached && cached.expires > Date.now()) {
+			return cached.json === undefined ? undefined : (JSON.parse(cached.json) as T);
+		}
 		const value: unknown = await this.#keyv.get(key);
-		return value === undefined || value === null ? undefined : (value as T);
+		const present = value === undefined || value === null ? undefined : (value as T);
+		this.#remember(key, present);
+		return present;
+	}
+
+	#remember(key: string, value: unknown): void {
+		if (!this.#cache || !this.#cacheOptions) return;
+		this.#cache.delete(key);
+		if (this.#cache.size >= this.#cacheOptions.max) {
+			const oldest = this.#cache.keys().next();
+			if (!oldest.done) this.#cache.delete(oldest.value);
+		}
+		this.#cache.set(key, {
+			json: value === undefined ? undefined : JSON.stringify(value),
+			expires: Date.now() + this.#cacheOptions.ttlMs,
+		});
 	}
 
 	/** Several keys at once, in order (undefined where absent). Plain gets, so errors always surface. */
@@ -37,14 +72,19 @@ export class Kv {
 		if (value === undefined) {
 			throw new Error(`refusing to store undefined under ${this.namespace}:${key}`);
 		}
+		this.#cache?.delete(key);
 		const ok = await this.#keyv.set(key, value, ttlMs);
 		if (ok === false) {
 			throw new Error(`store write failed for ${this.namespace}:${key}`);
 		}
+		this.#remember(key, value);
 	}
 
 	async delete(key: string): Promise<boolean> {
-		return this.#keyv.delete(key);
+		this.#cache?.delete(key);
+		const deleted = await this.#keyv.delete(key);
+		this.#remember(key, undefined);
+		return deleted;
 	}
 
 	async has(key: string): Promise<boolean> {

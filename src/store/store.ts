@@ -7,7 +7,7 @@ import type { TokenCipher } from "./crypto.js";
 import { StoreConfigError } from "./errors.js";
 import { FeedStateRepository } from "./feed-state.js";
 import { GuildSettingsRepository } from "./guilds.js";
-import { Kv } from "./kv.js";
+import { Kv, type KvCacheOptions } from "./kv.js";
 import { KeyedMutex } from "./mutex.js";
 import { OutboxRepository } from "./outbox.js";
 import { SubscriptionRepository } from "./subscriptions.js";
@@ -97,14 +97,16 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 	const backend = await openSqliteBackend(location.file, logger);
 
 	const mutex = new KeyedMutex();
-	const kv = (namespace: string) => new Kv(backend.keyv(`${prefix}${namespace}`), mutex);
+	const kv = (namespace: string, cache?: KvCacheOptions) => new Kv(backend.keyv(`${prefix}${namespace}`), mutex, cache);
+	// Hot on every interaction, rarely written: served from memory for a short while (see Kv).
+	const hot: KvCacheOptions = { ttlMs: 30_000, max: 10_000 };
 	const store: Store = {
-		tokens: new TokenRepository(kv(STORE_NAMESPACES.tokens), cipher, clock),
-		guilds: new GuildSettingsRepository(kv(STORE_NAMESPACES.guilds), cipher, clock),
+		tokens: new TokenRepository(kv(STORE_NAMESPACES.tokens, hot), cipher, clock),
+		guilds: new GuildSettingsRepository(kv(STORE_NAMESPACES.guilds, hot), cipher, clock),
 		subscriptions: new SubscriptionRepository(kv(STORE_NAMESPACES.subscriptions), clock),
 		feedState: new FeedStateRepository(kv(STORE_NAMESPACES.feedState), { seenRetention: options.seenRetention }),
 		outbox: new OutboxRepository(kv(STORE_NAMESPACES.outbox), { doneRetention: options.doneRetention }, clock),
-		usage: new UsageRepository(kv(STORE_NAMESPACES.usage), clock),
+		usage: new UsageRepository(kv(STORE_NAMESPACES.usage, hot), clock),
 		uploads: new UploadsRepository(kv(STORE_NAMESPACES.uploads), clock),
 		location: `sqlite:${location.file}`,
 		close: once(async () => {

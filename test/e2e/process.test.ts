@@ -13,6 +13,7 @@ import { type DiscordEmulator, startDiscordEmulator } from "../emulators/discord
 import { type ImgpileEmulator, startImgpileEmulator } from "../emulators/imgpile/index.js";
 
 const TSX = resolve("node_modules/.bin/tsx");
+const ENTRY = resolve("dist/src/index.js");
 
 let discord: DiscordEmulator;
 let imgpile: ImgpileEmulator;
@@ -22,7 +23,9 @@ beforeAll(async () => {
 	discord = await startDiscordEmulator();
 	imgpile = await startImgpileEmulator({ users: [{ username: "alice", token: "ip-alice-process-0001" }] });
 	dir = await mkdtemp(join(tmpdir(), "imgpile-process-"));
-});
+	// What `npm start` runs: the build (its `prestart`), then node on the output.
+	await promisify(execFile)("npm", ["run", "build"]);
+}, 60_000);
 
 afterAll(async () => {
 	await discord.close();
@@ -54,7 +57,7 @@ async function healthz(port: number): Promise<number> {
 describe("the bot process", () => {
 	it("starts from the environment, serves /healthz once READY, answers, and stops cleanly on SIGTERM", async () => {
 		const port = 20_000 + Math.floor(Math.random() * 20_000);
-		const child: ChildProcess = spawn(TSX, [resolve("src/index.ts")], {
+		const child: ChildProcess = spawn(process.execPath, ["--enable-source-maps", ENTRY], {
 			cwd: dir,
 			env: env({ HEALTH_PORT: String(port) }),
 			stdio: ["ignore", "pipe", "pipe"],
