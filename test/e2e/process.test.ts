@@ -71,7 +71,8 @@ describe("the bot process", () => {
 		});
 		try {
 			await expect.poll(() => healthz(port), { timeout: 20_000, interval: 100 }).toBe(200);
-			expect(output).toContain("bot ready");
+			// Logs are written asynchronously: the line may follow the first 200 by a moment.
+			await expect.poll(() => output, { timeout: 5_000 }).toContain("bot ready");
 			expect(output).toMatch(/generated a token encryption key/);
 			// SQLite and the generated key live in ./data, created on first start.
 			expect((await stat(join(dir, "data", "imgpile-bot.sqlite"))).isFile()).toBe(true);
