@@ -71,7 +71,8 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 				},
 			},
 		},
-		options.destination ?? pino.destination({ dest: 1, sync: false }),
+		// Synchronous: a bot logs little, and nothing is lost when the process exits right after a line.
+		options.destination ?? pino.destination({ dest: 1, sync: true }),
 	);
 }
 
