@@ -58,6 +58,22 @@ export function imageSize(head: Buffer): { width: number; height: number } | nul
 	return null;
 }
 
+/** One request the CDN listener received (`cdnRequests` on the emulator). */
+export interface CdnRequest {
+	/** Real time (Date.now) when it arrived. */
+	at: number;
+	method: string;
+	/** URL path without the query (the query holds the signature). */
+	path: string;
+	range: string | null;
+	/** Response status; 0 until the response headers are sent (or when the client went away first). */
+	status: number;
+	/** The whole response was handed to the socket. */
+	finished: boolean;
+	/** The connection closed (after `finished`, or cut off before it). */
+	closed: boolean;
+}
+
 export class Cdn {
 	private readonly secret = randomBytes(32);
 	baseUrl = "";

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Cdn, readAttachment } from "./cdn.js";
+import { Cdn, type CdnRequest, readAttachment } from "./cdn.js";
 import { type Clock, Snowflakes, systemClock } from "./clock.js";
 import { Gateway, type GatewayLogEntry } from "./gateway.js";
 import { type Ctx, DiscordError, errors, type RequestBody, readRequestBody, sendError, sendJson } from "./http.js";
@@ -131,6 +131,8 @@ export class DiscordEmulator implements RestCore {
 	/** Errors inside the emulator itself (bugs): a 500 was answered. */
 	readonly internalErrors: Error[] = [];
 	readonly cdn: Cdn;
+	/** Every request the CDN listener received, in arrival order. */
+	readonly cdnRequests: CdnRequest[] = [];
 	readonly limiter: RateLimiter;
 	readonly gateway: Gateway;
 	readonly messageContentIntent: boolean;
@@ -222,8 +224,27 @@ export class DiscordEmulator implements RestCore {
 			else socket.destroy();
 		});
 		const cdn = createServer((req, res) => {
+			const record: CdnRequest = {
+				at: Date.now(),
+				method: req.method ?? "GET",
+				path: new URL(req.url ?? "/", "http://cdn.local").pathname,
+				range: req.headers.range ?? null,
+				status: 0,
+				finished: false,
+				closed: false,
+			};
+			this.cdnRequests.push(record);
+			res.on("finish", () => {
+				record.finished = true;
+			});
+			res.on("close", () => {
+				record.closed = true;
+				if (res.headersSent) record.status = res.statusCode;
+			});
 			void this.cdn
-				.handle(req, res, () => undefined)
+				.handle(req, res, (_att, status) => {
+					record.status = status;
+				})
 				.catch((err: unknown) => {
 					this.internalErrors.push(err as Error);
 					if (!res.headersSent) res.writeHead(500);

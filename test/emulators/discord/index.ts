@@ -69,10 +69,12 @@
  *   default); expired, badly signed or mismatched paths: 404 "This content is no longer
  *   available.". Range requests are served. Interaction option attachments live under
  *   /ephemeral-attachments/{app}/...
+ *   Every CDN request is recorded in `cdnRequests` (path without the signature, status, whether the
+ *   response finished), so tests can check that nothing was downloaded, or when a download ended.
  */
 import { DiscordEmulator, type DiscordEmulatorOptions } from "./emulator.js";
 
-export { generatedBytes } from "./cdn.js";
+export { type CdnRequest, generatedBytes } from "./cdn.js";
 export { type Clock, ManualClock, systemClock } from "./clock.js";
 export type {
 	AutocompleteInput,

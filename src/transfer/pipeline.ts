@@ -1,0 +1,418 @@
+import type { Logger } from "pino";
+import { Agent, type Dispatcher, request } from "undici";
+import type { ImgpileClient } from "../imgpile/client.js";
+import { errorCode, ImgpileError } from "../imgpile/errors.js";
+import { IMGPILE_LIMITS, type Media } from "../imgpile/types.js";
+import { sniffMedia } from "../media/sniff.js";
+import { TransferError } from "./errors.js";
+import { SlotPool } from "./pool.js";
+import { HostAllowList, loggableUrl, uploadFilename } from "./urls.js";
+
+export interface TransferSource {
+	/** A Discord attachment or embed URL (signed: its query is never logged). */
+	url: string;
+	filename: string;
+	/** Discord's attachment size, when known. */
+	size?: number | undefined;
+	/** Discord's claim; not trusted (the bytes are sniffed). */
+	contentType?: string | null | undefined;
+	/** A stable id for idempotency and logs (the attachment id). */
+	key?: string | undefined;
+}
+
+export interface TransferPipelineOptions {
+	/** Hosts downloads may come from, `host` or `host:port`, e.g. ["cdn.discordapp.com", "media.discordapp.net"]. */
+	allowedHosts: string[];
+	/** Transfers running at once across the whole bot; the rest wait in a FIFO queue. */
+	maxConcurrent: number;
+	/** Largest file accepted. Default 100 MiB (imgpile's limit). */
+	maxBytes?: number | undefined;
+	logger: Logger;
+	timeouts?:
+		| {
+				/** TCP/TLS connect to the CDN. Default 10 s. */
+				connectMs?: number | undefined;
+				/** Request sent → response headers. Default 30 s. */
+				headersMs?: number | undefined;
+				/** Longest silence while reading the download. Default 30 s. */
+				bodyMs?: number | undefined;
+		  }
+		| undefined;
+}
+
+export interface TransferOptions {
+	/** Attach the new media to an existing imgpile post. */
+	postId?: number | undefined;
+	/** Cancels the transfer wherever it is (queue, download, upload): reason "aborted". */
+	signal?: AbortSignal | undefined;
+	/** File bytes handed to imgpile so far, and the total when known. */
+	onProgress?: ((sent: number, total: number | undefined) => void) | undefined;
+	/** The 1-based queue position, when the transfer has to wait for a slot and each time it moves up. */
+	onQueued?: ((position: number) => void) | undefined;
+	/** The transfer got its slot and starts downloading. */
+	onStart?: (() => void) | undefined;
+}
+
+/** Bytes read before deciding what the file is (enough for every format sniffMedia knows). */
+export const SNIFF_BYTES = 4100;
+/** Redirects followed (each one checked against the allowed hosts). */
+export const MAX_REDIRECTS = 3;
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const USER_AGENT = "imgpile-bot (+https://github.com/imgpile-bot)";
+
+interface Attempt {
+	/** Aborted by the caller's signal or by close(): the transfer ends as "aborted". */
+	readonly abort: AbortController;
+	/** Set once the upload body is first pulled: bytes may have reached imgpile. */
+	uploadStarted: boolean;
+	/** A failure seen on the download side while imgpile was reading it; wins over the upload's error. */
+	downloadFailure: TransferError | undefined;
+	/** The upload call returned or threw: download errors after this (our own cleanup) are not the cause. */
+	uploadSettled: boolean;
+}
+
+/**
+ * Discord CDN → imgpile, streaming: the download is peeked to sniff the real type, then the
+ * peeked head and the rest of the download go to imgpile as one stream while it arrives. Memory
+ * stays at a few chunks per transfer, whatever the file size. A bounded FIFO pool caps how many
+ * transfers run at once.
+ */
+export class TransferPipeline {
+	readonly #hosts: HostAllowList;
+	readonly #pool: SlotPool;
+	readonly #maxBytes: number;
+	readonly #logger: Logger;
+	readonly #agent: Dispatcher;
+	readonly #running = new Set<Promise<unknown>>();
+	readonly #attempts = new Set<Attempt>();
+	#closed = false;
+
+	constructor(options: TransferPipelineOptions) {
+		this.#hosts = new HostAllowList(options.allowedHosts);
+		this.#pool = new SlotPool(options.maxConcurrent);
+		this.#maxBytes = options.maxBytes ?? IMGPILE_LIMITS.maxFileBytes;
+		this.#logger = options.logger.child({ module: "transfer" });
+		const headersTimeout = options.timeouts?.headersMs ?? 30_000;
+		const bodyTimeout = options.timeouts?.bodyMs ?? 30_000;
+		this.#agent = new Agent({
+			connect: { timeout: options.timeouts?.connectMs ?? 10_000 },
+			headersTimeout,
+			bodyTimeout,
+			keepAliveTimeout: 10_000,
+		});
+	}
+
+	/** Transfers running now. */
+	get active(): number {
+		return this.#pool.active;
+	}
+
+	/** Transfers waiting for a slot. */
+	get queued(): number {
+		return this.#pool.queued;
+	}
+
+	/**
+	 * Refuses, without any request, a URL that is not http(s) on an allowed host ("bad_host") and a
+	 * file whose known size is over the limit ("too_large"). Throws TransferError.
+	 */
+	check(source: TransferSource): void {
+		this.#checkedUrl(source);
+	}
+
+	/**
+	 * Waits for a slot, downloads `source`, checks the real type from the first bytes and streams
+	 * the file to imgpile through `client`. Rejects with TransferError only.
+	 */
+	transfer(source: TransferSource, client: ImgpileClient, options: TransferOptions = {}): Promise<Media> {
+		const run = this.#transfer(source, client, options);
+		this.#running.add(run);
+		const forget = () => this.#running.delete(run);
+		run.then(forget, forget);
+		return run;
+	}
+
+	/**
+	 * Stops taking transfers: queued ones fail with "aborted". Running ones finish (their timeouts
+	 * bound this) unless `abortActive`, which aborts them too. Then the download connections close.
+	 */
+	async close(options: { abortActive?: boolean } = {}): Promise<void> {
+		this.#closed = true;
+		this.#pool.close(() => new TransferError("aborted", "the transfer pipeline is closing"));
+		if (options.abortActive) {
+			for (const attempt of this.#attempts) attempt.abort.abort(new Error("the transfer pipeline is closing"));
+		}
+		await Promise.allSettled([...this.#running]);
+		await this.#agent.close();
+	}
+
+	async #transfer(source: TransferSource, client: ImgpileClient, options: TransferOptions): Promise<Media> {
+		const url = this.#checkedUrl(source);
+		const log = this.#logger.child({ key: source.key, url: loggableUrl(url) });
+		if (this.#closed) throw new TransferError("aborted", "the transfer pipeline is closing");
+
+		const attempt: Attempt = {
+			abort: new AbortController(),
+			uploadStarted: false,
+			downloadFailure: undefined,
+			uploadSettled: false,
+		};
+		const onCallerAbort = () => attempt.abort.abort(options.signal?.reason);
+		if (options.signal?.aborted) throw new TransferError("aborted", "the transfer was cancelled");
+		options.signal?.addEventListener("abort", onCallerAbort, { once: true });
+		this.#attempts.add(attempt);
+		try {
+			let release: () => void;
+			try {
+				release = await this.#pool.acquire({
+					signal: attempt.abort.signal,
+					onQueued: options.onQueued && this.#guard(log, "onQueued", options.onQueued),
+				});
+			} catch (error) {
+				if (error instanceof TransferError) throw error;
+				throw new TransferError("aborted", "the transfer was cancelled while queued");
+			}
+			const started = performance.now();
+			try {
+				if (options.onStart) this.#guard(log, "onStart", options.onStart)();
+				log.debug({ size: source.size }, "transfer started");
+				const media = await this.#run(source, url, client, options, attempt, log);
+				log.info(
+					{ mediaId: media.id, slug: media.slug, type: media.type, ms: Math.round(performance.now() - started) },
+					"transfer done",
+				);
+				return media;
+			} catch (error) {
+				const failure = this.#classify(error, attempt);
+				const level = failure.reason === "imgpile" || failure.reason === "download_failed" ? "warn" : "info";
+				log[level](
+					{
+						reason: failure.reason,
+						status: failure.downloadStatus,
+						imgpile: failure.imgpileError?.kind,
+						uploadStarted: failure.uploadStarted,
+						ms: Math.round(performance.now() - started),
+						err: failure.message,
+					},
+					"transfer failed",
+				);
+				throw failure;
+			} finally {
+				release();
+			}
+		} finally {
+			options.signal?.removeEventListener("abort", onCallerAbort);
+			this.#attempts.delete(attempt);
+		}
+	}
+
+	async #run(
+		source: TransferSource,
+		url: URL,
+		client: ImgpileClient,
+		options: TransferOptions,
+		attempt: Attempt,
+		log: Logger,
+	): Promise<Media> {
+		const response = await this.#download(url, attempt.abort.signal);
+		const body = response.body;
+		// Errors reach us through the iterator; a listener keeps a destroy() from becoming an uncaught 'error'.
+		body.on("error", () => undefined);
+		try {
+			const length = parseLength(response.headers["content-length"]);
+			if (length !== undefined && length > this.#maxBytes) {
+				throw new TransferError("too_large", `the file is ${length} bytes, over the limit of ${this.#maxBytes}`);
+			}
+			const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+			const head = await readHead(chunks, SNIFF_BYTES).catch((error: unknown) => {
+				throw downloadError(error);
+			});
+			const sniffed = sniffMedia(head.bytes);
+			if (!sniffed) {
+				throw new TransferError(
+					"wrong_type",
+					`the file is not an image or a video (Discord said ${source.contentType ?? "nothing"})`,
+				);
+			}
+			const size = length ?? source.size;
+			const filename = uploadFilename(source.filename, sniffed.ext);
+			log.debug({ mime: sniffed.mime, size, filename }, "transfer sniffed, uploading");
+			const onProgress = options.onProgress && this.#guard(log, "onProgress", options.onProgress);
+			try {
+				return await client.uploadMedia(
+					{ stream: this.#stream(head, chunks, size, attempt), filename, contentType: sniffed.mime, size },
+					{ postId: options.postId, signal: attempt.abort.signal, onProgress },
+				);
+			} finally {
+				attempt.uploadSettled = true;
+			}
+		} finally {
+			// Done or not, the download goes: a no-op once it was read to the end.
+			body.destroy();
+		}
+	}
+
+	/** GET with redirects followed by hand, each one back on an allowed host. */
+	async #download(start: URL, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+		let url = start;
+		for (let redirects = 0; ; redirects++) {
+			let response: Dispatcher.ResponseData;
+			try {
+				response = await request(url, {
+					method: "GET",
+					dispatcher: this.#agent,
+					signal,
+					headers: { "user-agent": USER_AGENT, accept: "image/*,video/*,*/*" },
+				});
+			} catch (error) {
+				throw downloadError(error);
+			}
+			const status = response.statusCode;
+			if (status === 200) return response;
+			response.body.on("error", () => undefined);
+			await response.body.dump().catch(() => undefined);
+			const location = response.headers.location;
+			if (REDIRECT_STATUSES.has(status) && typeof location === "string") {
+				if (redirects >= MAX_REDIRECTS) {
+					throw new TransferError("download_failed", `the CDN redirected more than ${MAX_REDIRECTS} times`, {
+						downloadStatus: status,
+					});
+				}
+				const next = this.#hosts.check(new URL(location, url));
+				if (!next.ok) {
+					throw new TransferError("bad_host", `the CDN redirected off the allowed hosts: ${next.why}`, {
+						downloadStatus: status,
+					});
+				}
+				url = next.url;
+				continue;
+			}
+			const hint = status === 404 || status === 403 ? " (the link may have expired)" : "";
+			throw new TransferError("download_failed", `the CDN answered ${status}${hint}`, { downloadStatus: status });
+		}
+	}
+
+	/**
+	 * The upload's file stream: the peeked head, then the rest of the download as it arrives,
+	 * counted against the limit and the announced size. A download failure is kept in `attempt`
+	 * (the upload only sees its own error for it).
+	 */
+	async *#stream(
+		head: Head,
+		chunks: AsyncIterator<Uint8Array>,
+		size: number | undefined,
+		attempt: Attempt,
+	): AsyncGenerator<Uint8Array> {
+		attempt.uploadStarted = true;
+		const fail = (failure: TransferError) => {
+			if (!attempt.uploadSettled) attempt.downloadFailure ??= failure;
+			return failure;
+		};
+		let count = head.bytes.byteLength;
+		if (count > this.#maxBytes) throw fail(tooLarge(count, this.#maxBytes));
+		yield head.bytes;
+		if (!head.done) {
+			for (;;) {
+				let next: IteratorResult<Uint8Array>;
+				try {
+					next = await chunks.next();
+				} catch (error) {
+					throw fail(downloadError(error));
+				}
+				if (next.done) break;
+				count += next.value.byteLength;
+				if (count > this.#maxBytes) throw fail(tooLarge(count, this.#maxBytes));
+				if (size !== undefined && count > size) {
+					throw fail(new TransferError("download_failed", `the download is longer than the announced ${size} bytes`));
+				}
+				yield next.value;
+			}
+		}
+		if (size !== undefined && count !== size) {
+			throw fail(new TransferError("download_failed", `the download ended after ${count} of ${size} bytes`));
+		}
+	}
+
+	#checkedUrl(source: TransferSource): URL {
+		const checked = this.#hosts.check(source.url);
+		if (!checked.ok) throw new TransferError("bad_host", `refusing to download ${source.filename}: ${checked.why}`);
+		if (source.size !== undefined && source.size > this.#maxBytes) throw tooLarge(source.size, this.#maxBytes);
+		return checked.url;
+	}
+
+	#classify(error: unknown, attempt: Attempt): TransferError {
+		let failure: TransferError;
+		if (attempt.abort.signal.aborted) {
+			failure = new TransferError("aborted", "the transfer was cancelled", { cause: error });
+		} else if (attempt.downloadFailure) {
+			failure = attempt.downloadFailure;
+		} else if (error instanceof TransferError) {
+			failure = error;
+		} else if (error instanceof ImgpileError) {
+			failure = new TransferError("imgpile", error.message, { imgpileError: error, cause: error });
+		} else if (attempt.uploadStarted) {
+			failure = new TransferError("imgpile", `the upload failed: ${describe(error)}`, { cause: error });
+		} else {
+			failure = downloadError(error);
+		}
+		failure.uploadStarted = attempt.uploadStarted;
+		return failure;
+	}
+
+	/** A caller's callback that cannot break the pipeline by throwing. */
+	#guard<A extends unknown[]>(log: Logger, name: string, callback: (...args: A) => void): (...args: A) => void {
+		return (...args) => {
+			try {
+				callback(...args);
+			} catch (error) {
+				log.error({ err: error, callback: name }, "transfer callback threw");
+			}
+		};
+	}
+}
+
+interface Head {
+	bytes: Buffer;
+	/** The download ended within the head. */
+	done: boolean;
+}
+
+async function readHead(chunks: AsyncIterator<Uint8Array>, want: number): Promise<Head> {
+	const parts: Uint8Array[] = [];
+	let length = 0;
+	while (length < want) {
+		const next = await chunks.next();
+		if (next.done) return { bytes: Buffer.concat(parts), done: true };
+		parts.push(next.value);
+		length += next.value.byteLength;
+	}
+	return { bytes: Buffer.concat(parts), done: false };
+}
+
+function parseLength(value: string | string[] | undefined): number | undefined {
+	if (typeof value !== "string" || !/^\d+$/.test(value.trim())) return undefined;
+	return Number(value);
+}
+
+function tooLarge(size: number, limit: number): TransferError {
+	return new TransferError("too_large", `the file is over the limit of ${limit} bytes (${size} bytes)`);
+}
+
+const TIMEOUTS: Record<string, string> = {
+	UND_ERR_CONNECT_TIMEOUT: "timed out connecting to the CDN",
+	UND_ERR_HEADERS_TIMEOUT: "timed out waiting for the CDN's answer",
+	UND_ERR_BODY_TIMEOUT: "the download stalled (timed out)",
+};
+
+function downloadError(error: unknown): TransferError {
+	if (error instanceof TransferError) return error;
+	const code = errorCode(error);
+	const message =
+		(code && TIMEOUTS[code]) ?? `the download failed: ${code ? `network error (${code})` : describe(error)}`;
+	return new TransferError("download_failed", message, { cause: error });
+}
+
+function describe(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}
