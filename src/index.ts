@@ -3,6 +3,7 @@ import { loadConfig } from "./config.js";
 import { Imgpile } from "./imgpile/index.js";
 import { createLogger, SecretRegistry } from "./logger.js";
 import { loadOrCreateKey, openStore, TokenCipher } from "./store/index.js";
+import { TransferPipeline } from "./transfer/index.js";
 
 const config = loadConfig();
 const secrets = new SecretRegistry();
@@ -17,6 +18,11 @@ const imgpile = new Imgpile({
 	uploadUrl: config.IMGPILE_UPLOAD_URL,
 	logger: logger.child({ component: "imgpile" }),
 });
+const transfers = new TransferPipeline({
+	allowedHosts: config.DISCORD_CDN_HOSTS,
+	maxConcurrent: config.UPLOAD_CONCURRENCY,
+	logger: logger.child({ component: "transfer" }),
+});
 const bot = new Bot({
 	token: config.DISCORD_TOKEN,
 	discordApiUrl: config.DISCORD_API_URL,
@@ -28,6 +34,7 @@ const bot = new Bot({
 		imgpile,
 		secrets,
 		imgpileUploadUrl: config.IMGPILE_UPLOAD_URL,
+		transfers,
 		now: Date.now,
 	},
 });
@@ -38,6 +45,7 @@ async function shutdown(signal: string, code = 0): Promise<void> {
 	stopping = true;
 	logger.info({ signal }, "shutting down");
 	await bot.stop().catch((error: unknown) => logger.error({ err: error }, "error while stopping the bot"));
+	await transfers.close();
 	await imgpile.close();
 	await store.close();
 	logger.info("stopped");

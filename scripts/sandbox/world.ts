@@ -13,6 +13,7 @@ import type { CommandModule } from "../../src/bot/types.js";
 import { Imgpile } from "../../src/imgpile/index.js";
 import type { Logger, SecretRegistry } from "../../src/logger.js";
 import { openStore, type Store, TokenCipher } from "../../src/store/index.js";
+import { TransferPipeline } from "../../src/transfer/index.js";
 import { IMGPILE_USERS } from "../../test/e2e/harness.js";
 import {
 	type Channel,
@@ -144,10 +145,16 @@ export class SandboxWorld {
 			cleanup.unshift(() => imgpile.close());
 			const direct = new Imgpile({ apiUrl, uploadUrl, logger: logger.child({ component: "sandbox-imgpile" }) });
 			cleanup.unshift(() => direct.close());
+			const transfers = new TransferPipeline({
+				allowedHosts: [new URL(discord.cdnUrl).host],
+				maxConcurrent: 4,
+				logger: logger.child({ component: "transfer" }),
+			});
+			cleanup.unshift(() => transfers.close({ abortActive: true }));
 			const bot = new Bot({
 				token: discord.botToken,
 				discordApiUrl: discord.restUrl,
-				services: { logger, store, imgpile, secrets, imgpileUploadUrl: uploadUrl, now: Date.now },
+				services: { logger, store, imgpile, secrets, imgpileUploadUrl: uploadUrl, transfers, now: Date.now },
 				modules: options.modules,
 				shutdownGraceMs: 5_000,
 				clientOptions: { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) } },

@@ -11,6 +11,7 @@ import type { Locale, Translate } from "../i18n/index.js";
 import type { Imgpile } from "../imgpile/index.js";
 import type { Logger, SecretRegistry } from "../logger.js";
 import type { Store } from "../store/index.js";
+import type { TransferPipeline } from "../transfer/index.js";
 import type { Responder } from "./responder.js";
 
 /** What the bot holds and hands to every handler. Tests build the same over the emulators. */
@@ -22,6 +23,8 @@ export interface Services {
 	secrets: SecretRegistry;
 	/** Upload host, for files built for users (ShareX). */
 	imgpileUploadUrl: string;
+	/** Discord CDN → imgpile transfers, bounded across the bot. */
+	transfers: TransferPipeline;
 	now: () => number;
 }
 

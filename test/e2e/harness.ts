@@ -8,6 +8,7 @@ import type { CommandModule } from "../../src/bot/types.js";
 import { Imgpile } from "../../src/imgpile/index.js";
 import { createLogger, SecretRegistry } from "../../src/logger.js";
 import { openStore, type Store, TokenCipher } from "../../src/store/index.js";
+import { TransferPipeline } from "../../src/transfer/index.js";
 import {
 	type Channel,
 	type DiscordEmulator,
@@ -30,6 +31,8 @@ export interface HarnessOptions {
 	imgpile?: ImgpileEmulatorOptions;
 	autoDeferMs?: number;
 	healthPort?: number;
+	/** Transfers at once (default 4). */
+	uploadConcurrency?: number;
 	/** Command modules instead of the bot's own (e.g. to add a test-only command). */
 	modules?: readonly CommandModule[];
 }
@@ -53,6 +56,7 @@ export class Harness {
 	bot!: Bot;
 	store!: Store;
 	imgpile!: Imgpile;
+	transfers!: TransferPipeline;
 	readonly #dir: string;
 	readonly #key = randomBytes(32);
 	readonly #options: HarnessOptions;
@@ -105,6 +109,11 @@ export class Harness {
 			retry: { baseDelayMs: 10, maxDelayMs: 50 },
 			logger,
 		});
+		this.transfers = new TransferPipeline({
+			allowedHosts: [new URL(this.discord.cdnUrl).host],
+			maxConcurrent: this.#options.uploadConcurrency ?? 4,
+			logger,
+		});
 		this.bot = new Bot({
 			token: this.discord.botToken,
 			discordApiUrl: this.discord.restUrl,
@@ -117,6 +126,7 @@ export class Harness {
 				imgpile: this.imgpile,
 				secrets: this.secrets,
 				imgpileUploadUrl: this.imgpileEmulator.uploadUrl,
+				transfers: this.transfers,
 				now: Date.now,
 			},
 			clientOptions: { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) } },
@@ -126,6 +136,7 @@ export class Harness {
 
 	async stopBot(): Promise<void> {
 		await this.bot.stop();
+		await this.transfers.close({ abortActive: true });
 		await this.imgpile.close();
 		await this.store.close();
 	}
