@@ -1,0 +1,128 @@
+import {
+	type APIApplicationCommandBasicOption,
+	ApplicationCommandOptionType,
+	ApplicationCommandType,
+	ApplicationIntegrationType,
+	type ButtonInteraction,
+	type ChatInputCommandInteraction,
+	InteractionContextType,
+	type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from "discord.js";
+import { UserError } from "../src/bot/errors.js";
+import { personalIdentity } from "../src/bot/identity.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import {
+	boldText,
+	checkTitle,
+	confirmedSlug,
+	confirmRow,
+	naming,
+	parseMediaRef,
+	readerFor,
+	recentMediaAutocomplete,
+} from "../src/bot/views.js";
+import { describe, type MessageKey, named } from "../src/i18n/index.js";
+import type { UpdateMediaBody } from "../src/imgpile/index.js";
+
+function stringOption(key: string, options: { required?: boolean; autocomplete?: boolean } = {}) {
+	const option: APIApplicationCommandBasicOption = {
+		type: ApplicationCommandOptionType.String,
+		...named(`cmd.media.option.${key}.name` as MessageKey),
+		...describe(`cmd.media.option.${key}.description` as MessageKey),
+		...(options.required ? { required: true } : {}),
+		...(options.autocomplete ? { autocomplete: true as const } : {}),
+	};
+	return option;
+}
+
+/** `/media`: edit, delete (media the user uploaded to imgpile). */
+export const data = {
+	type: ApplicationCommandType.ChatInput,
+	...named("cmd.media.name"),
+	...describe("cmd.media.description"),
+	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+	integration_types: [ApplicationIntegrationType.GuildInstall],
+	options: [
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.media.edit.name"),
+			...describe("cmd.media.edit.description"),
+			options: [
+				stringOption("media", { required: true, autocomplete: true }),
+				stringOption("title"),
+				stringOption("description"),
+			],
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.media.delete.name"),
+			...describe("cmd.media.delete.description"),
+			options: [stringOption("media", { required: true, autocomplete: true })],
+		},
+	],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+export const MEDIA_DELETE_BUTTON = "media-delete";
+export const MEDIA_DELETE_CANCEL_BUTTON = "media-delete-cancel";
+
+async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	switch (interaction.options.getSubcommand(true)) {
+		case "edit":
+			return edit(ctx, interaction);
+		case "delete":
+			return askDelete(ctx, interaction);
+	}
+	throw new UserError("error.unknownAction");
+}
+
+async function edit(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const slug = parseMediaRef(interaction.options.getString("media", true));
+	const body: UpdateMediaBody = {};
+	const title = interaction.options.getString("title");
+	if (title !== null) body.title = checkTitle(title);
+	const description = interaction.options.getString("description");
+	if (description !== null) body.description = description;
+	if (Object.keys(body).length === 0) throw new UserError("input.nothingToChange");
+	const identity = await personalIdentity(ctx, interaction);
+	await naming(ctx.t("what.media", { slug }), () => ctx.imgpile.as(identity.token).updateMedia(slug, body));
+	await ctx.respond.reply({ content: ctx.t("media.updated", { slug }), ephemeral: true });
+}
+
+async function askDelete(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const slug = parseMediaRef(interaction.options.getString("media", true));
+	await personalIdentity(ctx, interaction);
+	const client = await readerFor(ctx, interaction);
+	const media = await naming(ctx.t("what.media", { slug }), () => client.getMedia(slug));
+	await ctx.respond.reply({
+		content: ctx.t("media.delete.confirm", { title: boldText(media.title || media.slug), slug }),
+		components: confirmRow(ctx.t, MEDIA_DELETE_BUTTON, MEDIA_DELETE_CANCEL_BUTTON, slug, interaction.user.id),
+		allowedMentions: { parse: [] },
+	});
+}
+
+/** `media-delete:{slug}:{userId}`: only the user who asked may confirm; the delete runs as them. */
+async function deleteConfirmed(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
+	const slug = confirmedSlug(interaction, args);
+	const identity = await personalIdentity(ctx, interaction);
+	await naming(ctx.t("what.media", { slug }), () => ctx.imgpile.as(identity.token).deleteMedia(slug));
+	await ctx.store.uploads.forget(slug);
+	ctx.log.info({ slug }, "media deleted");
+	await ctx.respond.update({ content: ctx.t("media.delete.done", { slug }), embeds: [], components: [] });
+}
+
+async function deleteCancelled(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
+	confirmedSlug(interaction, args);
+	await ctx.respond.update({ content: ctx.t("delete.cancelled"), embeds: [], components: [] });
+}
+
+export default {
+	command: {
+		data,
+		execute,
+		autocomplete: (ctx, interaction) => recentMediaAutocomplete(ctx, interaction, false),
+	},
+	buttons: {
+		[MEDIA_DELETE_BUTTON]: deleteConfirmed,
+		[MEDIA_DELETE_CANCEL_BUTTON]: deleteCancelled,
+	},
+} satisfies CommandModule;

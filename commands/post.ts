@@ -1,0 +1,406 @@
+import {
+	type APIApplicationCommandBasicOption,
+	ApplicationCommandOptionType,
+	ApplicationCommandType,
+	ApplicationIntegrationType,
+	type ButtonInteraction,
+	type ChatInputCommandInteraction,
+	InteractionContextType,
+	type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from "discord.js";
+import { isImgpileError, UserError, userErrorFromImgpile } from "../src/bot/errors.js";
+import { personalIdentity } from "../src/bot/identity.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import {
+	assertKey,
+	boldText,
+	channelAllowsNsfw,
+	checkTitle,
+	confirmedSlug,
+	confirmRow,
+	GALLERY_PAGE_SIZE,
+	galleryPageCount,
+	naming,
+	POST_PAGE_BUTTON,
+	parseMediaRef,
+	parsePostSlug,
+	parseTags,
+	postGallery,
+	postUrl,
+	readerFor,
+	recentMediaAutocomplete,
+	SLUG,
+	splitList,
+} from "../src/bot/views.js";
+import { describe, type MessageKey, named } from "../src/i18n/index.js";
+import {
+	type ImgpileClient,
+	ImgpileNotFoundError,
+	ImgpileValidationError,
+	type UpdatePostBody,
+	type UpdatePostResponse,
+	type Visibility,
+} from "../src/imgpile/index.js";
+
+const VISIBILITIES: readonly Visibility[] = ["public", "hidden", "private"];
+
+function stringOption(
+	key: string,
+	options: { required?: boolean; autocomplete?: boolean; choices?: readonly [string, MessageKey][] } = {},
+): APIApplicationCommandBasicOption {
+	const base = {
+		type: ApplicationCommandOptionType.String as const,
+		...named(`cmd.post.option.${key}.name` as MessageKey),
+		...describe(`cmd.post.option.${key}.description` as MessageKey),
+		...(options.required ? { required: true } : {}),
+	};
+	if (options.autocomplete) return { ...base, autocomplete: true };
+	if (!options.choices) return base;
+	return { ...base, choices: options.choices.map(([value, label]) => ({ value, ...named(label) })) };
+}
+
+const visibilityOption = stringOption("visibility", {
+	choices: [
+		["public", "cmd.post.choice.public"],
+		["hidden", "cmd.post.choice.hidden"],
+		["private", "cmd.post.choice.private"],
+	],
+});
+const nsfwOption: APIApplicationCommandBasicOption = {
+	type: ApplicationCommandOptionType.Boolean,
+	...named("cmd.post.option.nsfw.name"),
+	...describe("cmd.post.option.nsfw.description"),
+};
+
+/** `/post`: create, edit, tag, show, delete. */
+export const data = {
+	type: ApplicationCommandType.ChatInput,
+	...named("cmd.post.name"),
+	...describe("cmd.post.description"),
+	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+	integration_types: [ApplicationIntegrationType.GuildInstall],
+	options: [
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.post.create.name"),
+			...describe("cmd.post.create.description"),
+			options: [
+				stringOption("media", { required: true, autocomplete: true }),
+				stringOption("title"),
+				stringOption("description"),
+				stringOption("tags"),
+				visibilityOption,
+				nsfwOption,
+			],
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.post.edit.name"),
+			...describe("cmd.post.edit.description"),
+			options: [
+				stringOption("post", { required: true }),
+				stringOption("title"),
+				stringOption("description"),
+				visibilityOption,
+				nsfwOption,
+				stringOption("order"),
+			],
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.post.tag.name"),
+			...describe("cmd.post.tag.description"),
+			options: [
+				stringOption("post", { required: true }),
+				stringOption("tags", { required: true }),
+				stringOption("mode", {
+					choices: [
+						["add", "cmd.post.choice.add"],
+						["replace", "cmd.post.choice.replace"],
+					],
+				}),
+			],
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.post.show.name"),
+			...describe("cmd.post.show.description"),
+			options: [stringOption("post", { required: true }), stringOption("key")],
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.post.delete.name"),
+			...describe("cmd.post.delete.description"),
+			options: [stringOption("post", { required: true })],
+		},
+	],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+export const POST_DELETE_BUTTON = "post-delete";
+export const POST_DELETE_CANCEL_BUTTON = "post-delete-cancel";
+
+async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	switch (interaction.options.getSubcommand(true)) {
+		case "create":
+			return create(ctx, interaction);
+		case "edit":
+			return edit(ctx, interaction);
+		case "tag":
+			return tag(ctx, interaction);
+		case "show":
+			return show(ctx, interaction);
+		case "delete":
+			return askDelete(ctx, interaction);
+	}
+	throw new UserError("error.unknownAction");
+}
+
+// ── create ──────────────────────────────────────────────────────────────────
+
+async function create(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const slugs = [...new Set(splitList(interaction.options.getString("media", true)).map(parseMediaRef))];
+	if (slugs.length === 0) throw new UserError("input.noMedia");
+	const body = detailsFrom(interaction);
+	const tags = parseTags(interaction.options.getString("tags"));
+	if (tags.length > 0) body.tags = tags;
+	const identity = await personalIdentity(ctx, interaction);
+	await ctx.respond.defer({ ephemeral: true });
+	const client = ctx.imgpile.as(identity.token);
+
+	const found = await Promise.allSettled(slugs.map((slug) => client.getMedia(slug)));
+	const ids: number[] = [];
+	for (const [index, result] of found.entries()) {
+		if (result.status === "fulfilled") ids.push(result.value.id);
+		else if (result.reason instanceof ImgpileNotFoundError) {
+			throw new UserError("imgpile.notFound", { what: ctx.t("what.media", { slug: slugs[index] ?? "?" }) });
+		} else throw result.reason;
+	}
+	const post = await client.createPost(ids);
+
+	const lines: string[] = [];
+	let response: UpdatePostResponse | undefined;
+	if (Object.keys(body).length > 0) {
+		try {
+			const patched = await updateWithTags(client, post.slug, body);
+			response = patched.response;
+			if (patched.tagsRefused !== undefined) lines.push(ctx.t("post.tagsRefused", { details: patched.tagsRefused }));
+		} catch (error) {
+			if (!isImgpileError(error)) throw error;
+			const shown = userErrorFromImgpile(error);
+			const details = ctx.t(shown.key, shown.params);
+			await ctx.respond.reply({ content: ctx.t("post.detailsRefused", { link: `<${postUrl(post.slug)}>`, details }) });
+			return;
+		}
+	}
+	const key = response?.visibility === "private" ? response.access_key : undefined;
+	lines.unshift(
+		key
+			? ctx.t("post.created.private", { link: `<${postUrl(post.slug, key)}>` })
+			: ctx.t("post.created", { link: postUrl(post.slug) }),
+	);
+	await ctx.respond.reply({ content: lines.join("\n") });
+}
+
+/** title, description, visibility and nsfw as given; refused before anything is sent when invalid. */
+function detailsFrom(interaction: ChatInputCommandInteraction): UpdatePostBody {
+	const body: UpdatePostBody = {};
+	const title = interaction.options.getString("title");
+	if (title !== null) body.title = checkTitle(title);
+	const description = interaction.options.getString("description");
+	if (description !== null) body.description = description;
+	const visibility = interaction.options.getString("visibility");
+	if (visibility !== null) {
+		if (!VISIBILITIES.includes(visibility as Visibility)) throw new UserError("input.badVisibility");
+		body.visibility = visibility as Visibility;
+	}
+	const nsfw = interaction.options.getBoolean("nsfw");
+	if (nsfw !== null) body.is_nsfw = nsfw;
+	return body;
+}
+
+/**
+ * PATCH with `tags` (gaps and decisions, 3): when imgpile refuses only the tags (422 on `tags`),
+ * the rest is sent again without them and the refusal is returned for the user to read.
+ */
+async function updateWithTags(
+	client: ImgpileClient,
+	slug: string,
+	body: UpdatePostBody,
+): Promise<{ response: UpdatePostResponse | undefined; tagsRefused: string | undefined }> {
+	try {
+		return { response: await client.updatePost(slug, body), tagsRefused: undefined };
+	} catch (error) {
+		if (!(error instanceof ImgpileValidationError) || body.tags === undefined) throw error;
+		const fields = Object.keys(error.errors);
+		const { tags: _tags, ...rest } = body;
+		const onlyTags = fields.length > 0 ? fields.every(isTagField) : Object.keys(rest).length === 0;
+		if (!onlyTags) throw error;
+		const details = validationText(error);
+		if (Object.keys(rest).length === 0) return { response: undefined, tagsRefused: details };
+		return { response: await client.updatePost(slug, rest), tagsRefused: details };
+	}
+}
+
+function isTagField(field: string): boolean {
+	return field === "tags" || field.startsWith("tags.");
+}
+
+function validationText(error: ImgpileValidationError): string {
+	const messages = Object.values(error.errors).flat();
+	return messages.length > 0 ? messages.join(" ") : (error.apiMessage ?? error.message);
+}
+
+// ── edit ────────────────────────────────────────────────────────────────────
+
+async function edit(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const { slug } = parsePostSlug(interaction.options.getString("post", true));
+	const body = detailsFrom(interaction);
+	const order = interaction.options.getString("order");
+	if (order !== null) {
+		const slugs = splitList(order).map(parseMediaRef);
+		if (slugs.length === 0 || new Set(slugs).size !== slugs.length) throw new UserError("post.order.invalid", { slug });
+		body.media_order = slugs;
+	}
+	if (Object.keys(body).length === 0) throw new UserError("input.nothingToChange");
+	const identity = await personalIdentity(ctx, interaction);
+	let response: UpdatePostResponse;
+	try {
+		response = await naming(ctx.t("what.post", { slug }), () => ctx.imgpile.as(identity.token).updatePost(slug, body));
+	} catch (error) {
+		if (error instanceof ImgpileValidationError && Object.keys(error.errors).some((f) => f.startsWith("media_order"))) {
+			throw new UserError("post.order.invalid", { slug });
+		}
+		throw error;
+	}
+	const key = response.visibility === "private" ? response.access_key : undefined;
+	const content = key
+		? ctx.t("post.updated.private", { slug, link: `<${postUrl(slug, key)}>` })
+		: ctx.t("post.updated", { slug, link: postUrl(slug) });
+	await ctx.respond.reply({ content, ephemeral: true });
+}
+
+// ── tag ─────────────────────────────────────────────────────────────────────
+
+async function tag(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const { slug, key } = parsePostSlug(interaction.options.getString("post", true));
+	const given = parseTags(interaction.options.getString("tags", true));
+	if (given.length === 0) throw new UserError("input.noTags");
+	const mode = interaction.options.getString("mode") ?? "add";
+	if (mode !== "add" && mode !== "replace") throw new UserError("error.unknownAction");
+	const identity = await personalIdentity(ctx, interaction);
+	const client = ctx.imgpile.as(identity.token);
+	const what = ctx.t("what.post", { slug });
+
+	let tags = given;
+	if (mode === "add") {
+		await ctx.respond.defer({ ephemeral: true });
+		const post = await naming(what, () => client.getPost(slug, { key, perPage: 1 }));
+		if (post.tags === undefined) throw new UserError("post.tag.unknownCurrent", { slug });
+		const known = new Set(post.tags.map((t) => t.toLowerCase()));
+		tags = [...post.tags, ...given.filter((t) => !known.has(t.toLowerCase()))];
+	}
+	try {
+		await naming(what, () => client.updatePost(slug, { tags }));
+	} catch (error) {
+		if (error instanceof ImgpileValidationError) {
+			throw new UserError("post.tag.refused", { slug, details: validationText(error) });
+		}
+		throw error;
+	}
+	await ctx.respond.reply({
+		content: ctx.t("post.tag.done", { slug, tags: tags.map((t) => `#${t}`).join(" ") }),
+		ephemeral: true,
+	});
+}
+
+// ── show and its page buttons ───────────────────────────────────────────────
+
+async function show(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const ref = parsePostSlug(interaction.options.getString("post", true));
+	const keyOption = interaction.options.getString("key");
+	const key = keyOption === null ? ref.key : assertKey(keyOption.trim());
+	const client = await readerFor(ctx, interaction);
+	const post = await naming(ctx.t("what.post", { slug: ref.slug }), () =>
+		client.getPost(ref.slug, { key, mediaPage: 1, perPage: GALLERY_PAGE_SIZE }),
+	);
+	// A private post (or one only its owner can read) is shown to the asker alone; only then may
+	// its key travel in the link and in the page buttons.
+	const personal = key !== undefined || post.visibility === "private" || post.moderation_status === "rejected";
+	const shownKey = personal ? (key ?? post.access_key ?? undefined) : undefined;
+	const gallery = postGallery(ctx.t, {
+		post,
+		page: 1,
+		nsfwAllowed: channelAllowsNsfw(interaction.channel),
+		key: shownKey,
+	});
+	await ctx.respond.reply({ ...gallery, ephemeral: personal, allowedMentions: { parse: [] } });
+}
+
+/** `post-page:{slug}:{page}[:{key}]`: another page of a gallery, in place. */
+async function pageButton(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
+	const [slug = "", pageText = "", key] = args;
+	const page = Number(pageText);
+	if (!SLUG.test(slug) || !Number.isInteger(page) || page < 1) {
+		throw new UserError("error.unknownAction");
+	}
+	const client = await readerFor(ctx, interaction);
+	const what = ctx.t("what.post", { slug });
+	let post = await naming(what, () => client.getPost(slug, { key, mediaPage: page, perPage: GALLERY_PAGE_SIZE }));
+	const pages = galleryPageCount(post);
+	if (page > pages) {
+		post = await naming(what, () => client.getPost(slug, { key, mediaPage: pages, perPage: GALLERY_PAGE_SIZE }));
+	}
+	const gallery = postGallery(ctx.t, {
+		post,
+		page: Math.min(page, pages),
+		nsfwAllowed: channelAllowsNsfw(interaction.channel),
+		key,
+	});
+	await ctx.respond.update({ ...gallery, allowedMentions: { parse: [] } });
+}
+
+// ── delete ──────────────────────────────────────────────────────────────────
+
+async function askDelete(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const { slug, key } = parsePostSlug(interaction.options.getString("post", true));
+	const identity = await personalIdentity(ctx, interaction);
+	const post = await naming(ctx.t("what.post", { slug }), () =>
+		ctx.imgpile.as(identity.token).getPost(slug, { key, perPage: 1 }),
+	);
+	// `visibility` is in the answer for the owner only.
+	if (post.visibility === undefined) throw new UserError("post.delete.notOwner", { slug });
+	const personal = post.visibility === "private" || post.moderation_status === "rejected";
+	await ctx.respond.reply({
+		content: ctx.t("post.delete.confirm", { title: boldText(post.title || ctx.t("post.untitled")), slug }),
+		components: confirmRow(ctx.t, POST_DELETE_BUTTON, POST_DELETE_CANCEL_BUTTON, slug, interaction.user.id),
+		ephemeral: personal,
+		allowedMentions: { parse: [] },
+	});
+}
+
+/** `post-delete:{slug}:{userId}`: only the user who asked may confirm; the delete runs as them. */
+async function deleteConfirmed(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
+	const slug = confirmedSlug(interaction, args);
+	const identity = await personalIdentity(ctx, interaction);
+	await naming(ctx.t("what.post", { slug }), () => ctx.imgpile.as(identity.token).deletePost(slug));
+	ctx.log.info({ slug }, "post deleted");
+	await ctx.respond.update({ content: ctx.t("post.delete.done", { slug }), embeds: [], components: [] });
+}
+
+async function deleteCancelled(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
+	confirmedSlug(interaction, args);
+	await ctx.respond.update({ content: ctx.t("delete.cancelled"), embeds: [], components: [] });
+}
+
+export default {
+	command: {
+		data,
+		execute,
+		autocomplete: (ctx, interaction) => recentMediaAutocomplete(ctx, interaction, true),
+	},
+	buttons: {
+		[POST_PAGE_BUTTON]: pageButton,
+		[POST_DELETE_BUTTON]: deleteConfirmed,
+		[POST_DELETE_CANCEL_BUTTON]: deleteCancelled,
+	},
+} satisfies CommandModule;
