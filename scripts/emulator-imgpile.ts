@@ -3,7 +3,10 @@
  *
  *   npm run emulator:imgpile -- --api-port 4001 --cdn-port 4002 \
  *     --user alice:TOKEN_A --user bob:TOKEN_B [--banned-sha256 HEX]... \
- *     [--public-limit N] [--auth-limit N] [--uploads-per-day N] [--max-file-bytes N]
+ *     [--public-limit N] [--auth-limit N] [--uploads-per-day N] [--max-file-bytes N] [--storage-dir DIR]
+ *
+ * Uploaded files go to --storage-dir (created if missing, left in place on exit); without it,
+ * to a fresh temporary directory that is removed on exit.
  */
 import { parseArgs } from "node:util";
 import { startImgpileEmulator } from "../test/emulators/imgpile/index.js";
@@ -12,7 +15,7 @@ function usage(message: string): never {
 	console.error(`emulator-imgpile: ${message}`);
 	console.error(
 		"usage: emulator-imgpile [--api-port N] [--cdn-port N] [--user NAME:TOKEN]... [--banned-sha256 HEX]... " +
-			"[--public-limit N] [--auth-limit N] [--uploads-per-day N] [--max-file-bytes N]",
+			"[--public-limit N] [--auth-limit N] [--uploads-per-day N] [--max-file-bytes N] [--storage-dir DIR]",
 	);
 	process.exit(2);
 }
@@ -35,6 +38,7 @@ function parse() {
 				"auth-limit": { type: "string" },
 				"uploads-per-day": { type: "string" },
 				"max-file-bytes": { type: "string" },
+				"storage-dir": { type: "string" },
 			},
 			strict: true,
 			allowPositionals: false,
@@ -58,6 +62,7 @@ const apiPort = intOption("api-port", values["api-port"], 0);
 const cdnPort = intOption("cdn-port", values["cdn-port"], 0);
 if (apiPort !== undefined && apiPort > 65535) usage("--api-port must be <= 65535");
 if (cdnPort !== undefined && cdnPort > 65535) usage("--cdn-port must be <= 65535");
+if (values["storage-dir"] === "") usage("--storage-dir must not be empty");
 
 const emu = await startImgpileEmulator({
 	host: "127.0.0.1",
@@ -65,6 +70,7 @@ const emu = await startImgpileEmulator({
 	cdnPort,
 	users,
 	bannedSha256: values["banned-sha256"],
+	storageDir: values["storage-dir"],
 	limits: {
 		publicPerMinute: intOption("public-limit", values["public-limit"], 1),
 		authPerMinute: intOption("auth-limit", values["auth-limit"], 1),

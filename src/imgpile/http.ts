@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import { Agent, type Dispatcher, request } from "undici";
@@ -209,7 +209,10 @@ export class ImgpileHttp {
 			...req.headers,
 		};
 		if (req.token) headers.authorization = `Bearer ${req.token}`;
-		let body: string | Readable | undefined = req.body && Readable.from(req.body, { objectMode: false });
+		// undici takes an async iterable body as it is (Dispatcher docs; request()'s typings only name
+		// Readable) and pulls the next chunk when the socket wants more: no Readable.from() in between,
+		// with its own read-ahead buffer and stream machinery per chunk.
+		let body: string | Readable | undefined = req.body as Readable | undefined;
 		if (req.json !== undefined) {
 			headers["content-type"] = "application/json";
 			body = JSON.stringify(req.json);

@@ -30,6 +30,13 @@ import type { PostRec } from "./state.js";
 /** Bytes kept from the start of an upload for type sniffing and dimensions. */
 export const SNIFF_HEAD_BYTES = 256 * 1024;
 
+/**
+ * How much of an upload may wait in memory for the disk. Sockets deliver 64 KiB at a time; with
+ * a 1 MiB buffer the chunks that arrive while a write is in flight go out together in one
+ * writev() instead of one thread-pool write (and a pause/resume of the request) each.
+ */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+
 interface ReceivedFile {
 	tmp: string;
 	head: Buffer;
@@ -48,7 +55,7 @@ interface Received {
 
 function receiveFile(stream: Readable, core: Core): Promise<ReceivedFile> {
 	const tmp = join(core.storageDir, `.upload-${randomUUID()}`);
-	const out = createWriteStream(tmp);
+	const out = createWriteStream(tmp, { highWaterMark: WRITE_BUFFER_BYTES });
 	const hash = createHash("sha256");
 	const head: Buffer[] = [];
 	let headLen = 0;
