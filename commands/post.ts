@@ -10,6 +10,7 @@ import {
 } from "discord.js";
 import { isImgpileError, UserError, userErrorFromImgpile } from "../src/bot/errors.js";
 import { personalIdentity } from "../src/bot/identity.js";
+import { postSocialRow } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	assertKey,
@@ -333,6 +334,8 @@ async function show(ctx: HandlerContext, interaction: ChatInputCommandInteractio
 		nsfwAllowed: channelAllowsNsfw(interaction.channel),
 		key: shownKey,
 	});
+	// Vote and follow buttons on posts others see (they act as whoever clicks).
+	if (!personal) gallery.components.push(postSocialRow(ctx.t, post));
 	await ctx.respond.reply({ ...gallery, ephemeral: personal, allowedMentions: { parse: [] } });
 }
 
@@ -356,6 +359,7 @@ async function pageButton(ctx: HandlerContext, interaction: ButtonInteraction, a
 		nsfwAllowed: channelAllowsNsfw(interaction.channel),
 		key,
 	});
+	if (key === undefined) gallery.components.push(postSocialRow(ctx.t, post));
 	await ctx.respond.update({ ...gallery, allowedMentions: { parse: [] } });
 }
 

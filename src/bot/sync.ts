@@ -95,7 +95,8 @@ function canonicalize(value: object, keys: readonly string[]): Record<string, un
 			if (entries.length === 0) continue;
 			field = Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)));
 		}
-		if (field === undefined || field === null || field === false) continue;
+		// Discord answers `description: ""` for context-menu commands, which send none.
+		if (field === undefined || field === null || field === false || field === "") continue;
 		out[key] = field;
 	}
 	return out;

@@ -106,6 +106,8 @@ export interface ListQuery {
 export interface PageQuery {
 	limit?: number;
 	page?: number;
+	/** User listings honour `?nsfw=1` like the feeds (adult content included). */
+	nsfw?: boolean;
 }
 
 export interface UploadResponse {

@@ -41,7 +41,22 @@ describe("runtime", () => {
 		expect(h.bot.ready).toBe(true);
 		expect(h.bot.client.guilds.cache.get(h.guild.id)?.channels.cache.size).toBeGreaterThanOrEqual(2);
 		const registered = h.discord.registeredCommands();
-		expect(registered.map((c) => c.name).sort()).toEqual(["boom", "imgpile", "media", "post"]);
+		expect(registered.map((c) => c.name).sort()).toEqual([
+			"Rehost to imgpile",
+			"boom",
+			"comment",
+			"follow",
+			"followers",
+			"following",
+			"imgpile",
+			"imgpile-settings",
+			"media",
+			"post",
+			"profile",
+			"unfollow",
+			"upload",
+			"vote",
+		]);
 		const imgpile = registered.find((c) => c.name === "imgpile") as Record<string, unknown>;
 		expect(imgpile.description_localizations).toMatchObject({ "zh-CN": expect.any(String) });
 		h.discord.assertNoViolations();

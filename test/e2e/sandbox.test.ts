@@ -245,7 +245,11 @@ describe("click, rehost and tick (in process, with stand-in commands and a tick 
 		world = await SandboxWorld.start({
 			logger: createLogger({ level: "silent" }),
 			secrets: new SecretRegistry(),
-			modules: [...commandModules, ...standIns],
+			// A stand-in replaces the bot's own command of the same name.
+			modules: [
+				...commandModules.filter((m) => !standIns.some((s) => s.command.data.name === m.command.data.name)),
+				...standIns,
+			],
 			tick: async () => {
 				ticks++;
 			},

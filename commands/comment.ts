@@ -1,0 +1,197 @@
+/**
+ * `/comment add|delete` (personal: the user's own token) and `/comment list user:<username>` (a
+ * user's public comments, 10 a page, Prev/Next buttons `comments:{username}:{page}`). imgpile
+ * has no per-post comment listing, so a post's comments are not shown.
+ */
+import {
+	type APIEmbed,
+	ApplicationCommandOptionType,
+	ApplicationCommandType,
+	ApplicationIntegrationType,
+	type ButtonInteraction,
+	type ChatInputCommandInteraction,
+	escapeMarkdown,
+	InteractionContextType,
+	type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from "discord.js";
+import { UserError } from "../src/bot/errors.js";
+import { personalIdentity } from "../src/bot/identity.js";
+import {
+	COMMENTS_BUTTON,
+	LIST_PAGE_SIZE,
+	listButtonArgs,
+	pageFooter,
+	pageRow,
+	parseUsername,
+	readPage,
+	runAction,
+} from "../src/bot/social.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import { naming, parsePostRef, readerFor, truncate } from "../src/bot/views.js";
+import { describe, named } from "../src/i18n/index.js";
+import { type Comment, IMGPILE_LIMITS, type Page } from "../src/imgpile/index.js";
+import { userOption } from "./follow.js";
+
+const commentIdOption = (key: "reply-to" | "id", required: boolean) => ({
+	type: ApplicationCommandOptionType.Integer as const,
+	...named(`cmd.comment.option.${key}.name`),
+	...describe(`cmd.comment.option.${key}.description`),
+	min_value: 1,
+	...(required ? { required: true } : {}),
+});
+
+export const data = {
+	type: ApplicationCommandType.ChatInput,
+	...named("cmd.comment.name"),
+	...describe("cmd.comment.description"),
+	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+	integration_types: [ApplicationIntegrationType.GuildInstall],
+	options: [
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.comment.add.name"),
+			...describe("cmd.comment.add.description"),
+			options: [
+				{
+					type: ApplicationCommandOptionType.String,
+					...named("cmd.comment.option.post.name"),
+					...describe("cmd.comment.option.post.description"),
+					required: true,
+				},
+				// No max_length: a longer comment gets the bot's message, with its length.
+				{
+					type: ApplicationCommandOptionType.String,
+					...named("cmd.comment.option.content.name"),
+					...describe("cmd.comment.option.content.description"),
+					required: true,
+				},
+				commentIdOption("reply-to", false),
+			],
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.comment.delete.name"),
+			...describe("cmd.comment.delete.description"),
+			options: [commentIdOption("id", true)],
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.comment.list.name"),
+			...describe("cmd.comment.list.description"),
+			options: [userOption],
+		},
+	],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	switch (interaction.options.getSubcommand(true)) {
+		case "add":
+			return add(ctx, interaction);
+		case "delete":
+			return remove(ctx, interaction);
+		case "list": {
+			const username = parseUsername(interaction.options.getString("user", true));
+			await ctx.respond.reply(await listMessage(ctx, interaction, username, 1));
+			return;
+		}
+	}
+	throw new UserError("error.unknownAction");
+}
+
+/** The comment as it will be sent, refused before anything is sent when empty or too long. */
+export function checkComment(content: string): string {
+	const text = content.trim();
+	if (text === "") throw new UserError("comment.empty");
+	// UTF-16 units: what Discord counts, and never less than imgpile's count of characters.
+	if (text.length > IMGPILE_LIMITS.maxCommentLength) {
+		throw new UserError("comment.tooLong", { length: text.length, max: IMGPILE_LIMITS.maxCommentLength });
+	}
+	return text;
+}
+
+async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const ref = parsePostRef(interaction.options.getString("post", true), { allowId: true });
+	const content = checkComment(interaction.options.getString("content", true));
+	const parentId = interaction.options.getInteger("reply-to") ?? undefined;
+	if (parentId !== undefined && parentId < 1) throw new UserError("error.unknownAction");
+	const identity = await personalIdentity(ctx, interaction);
+	const client = ctx.imgpile.as(identity.token);
+	const target = ref.kind === "id" ? ref.id : ref.slug;
+	const what = ref.kind === "id" ? ctx.t("what.postId", { id: ref.id }) : ctx.t("what.post", { slug: ref.slug });
+	await runAction(ctx, async () => {
+		const comment = await naming(what, () => client.createComment(target, { content, parentId }));
+		ctx.log.info({ commentId: comment.id }, "comment added");
+		return parentId === undefined
+			? ctx.t("comment.added", { id: comment.id, what })
+			: ctx.t("comment.replied", { id: comment.id, parent: parentId, what });
+	});
+}
+
+async function remove(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const id = interaction.options.getInteger("id", true);
+	if (id < 1) throw new UserError("error.unknownAction");
+	const identity = await personalIdentity(ctx, interaction);
+	const client = ctx.imgpile.as(identity.token);
+	await runAction(ctx, async () => {
+		await naming(ctx.t("what.comment", { id }), () => client.deleteComment(id));
+		ctx.log.info({ commentId: id }, "comment deleted");
+		return ctx.t("comment.deleted", { id });
+	});
+}
+
+// ── list ────────────────────────────────────────────────────────────────────
+
+function commentLine(ctx: HandlerContext, comment: Comment): string {
+	const head = [ctx.t("comments.line", { id: comment.id, post: comment.post_id })];
+	if (typeof comment.score === "number") head.push(`▲ ${comment.score}`);
+	if (comment.parent_id) head.push(ctx.t("comments.replyTo", { parent: comment.parent_id }));
+	const timestamp = comment.created_at ? Date.parse(comment.created_at) : Number.NaN;
+	if (!Number.isNaN(timestamp)) head.push(`<t:${Math.floor(timestamp / 1000)}:R>`);
+	return `${head.join(" · ")}\n> ${escapeMarkdown(truncate(comment.content.replace(/\s+/g, " "), 300))}`;
+}
+
+async function listMessage(
+	ctx: HandlerContext,
+	who: { guildId: string | null; user: { id: string } },
+	username: string,
+	page: number,
+) {
+	const client = await readerFor(ctx, who);
+	const found = await naming(ctx.t("what.user", { username }), () =>
+		readPage((n): Promise<Page<Comment>> => client.userComments(username, { page: n, limit: LIST_PAGE_SIZE }), page),
+	);
+	const lines = found.data.map((comment) => commentLine(ctx, comment));
+	const embed: APIEmbed = {
+		title: truncate(ctx.t("comments.title", { username }), 256),
+		description: truncate(
+			lines.length > 0 ? lines.join("\n\n") : ctx.t("comments.empty", { username: escapeMarkdown(username) }),
+			4096,
+		),
+		footer: { text: pageFooter(ctx.t, found) },
+	};
+	return {
+		embeds: [embed],
+		components: [
+			pageRow(
+				ctx.t,
+				COMMENTS_BUTTON,
+				username,
+				found.meta.current_page,
+				found.links.prev !== null,
+				found.links.next !== null,
+			),
+		],
+		allowedMentions: { parse: [] },
+	};
+}
+
+/** `comments:{username}:{page}`: another page, in place; anyone may turn it. */
+async function pageButton(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
+	const { username, page } = listButtonArgs(args);
+	await ctx.respond.update({ content: "", ...(await listMessage(ctx, interaction, username, page)) });
+}
+
+export default {
+	command: { data, execute },
+	buttons: { [COMMENTS_BUTTON]: pageButton },
+} satisfies CommandModule;

@@ -1,0 +1,289 @@
+import {
+	ApplicationCommandType,
+	ApplicationIntegrationType,
+	InteractionContextType,
+	type Message,
+	type MessageContextMenuCommandInteraction,
+	PermissionFlagsBits,
+	type RESTPostAPIContextMenuApplicationCommandsJSONBody,
+} from "discord.js";
+import { UserError } from "../src/bot/errors.js";
+import { type Identity, uploadIdentity } from "../src/bot/identity.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import {
+	type Answer,
+	errorText,
+	type FileResult,
+	type FileSource,
+	failureLine,
+	fitLines,
+	makePost,
+	mediaFromRecord,
+	mediaListAnswer,
+	ProgressBoard,
+	postAnswer,
+	recordResults,
+	sendable,
+	singleAnswer,
+	sourceKey,
+	succeeded,
+	transferAll,
+} from "../src/bot/uploads.js";
+import { channelAllowsNsfw, readerFor } from "../src/bot/views.js";
+import { named } from "../src/i18n/index.js";
+import { ImgpileNotFoundError, type Media } from "../src/imgpile/index.js";
+import { loggableUrl } from "../src/transfer/index.js";
+import { attachmentSource, refusedUpFront, unauthorizedLines } from "./upload.js";
+
+/** "Rehost to imgpile": a message's attachments and embedded images/videos, to imgpile. */
+export const data = {
+	type: ApplicationCommandType.Message,
+	...named("cmd.rehost.menuName"),
+	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+	integration_types: [ApplicationIntegrationType.GuildInstall],
+} satisfies RESTPostAPIContextMenuApplicationCommandsJSONBody;
+
+const SPOILER_TEXT = /\|\|[\s\S]+?\|\|/;
+
+/**
+ * Every attachment, then every embed image, thumbnail and video, once each (an embed showing one
+ * of the message's own attachments is the same file). Embed URLs keep their host: one off the
+ * Discord CDN is refused up front, and named by its URL.
+ */
+export function collectSources(message: Message): FileSource[] {
+	const spoilerText = SPOILER_TEXT.test(message.content ?? "");
+	const sources: FileSource[] = [];
+	const seen = new Set<string>();
+	for (const attachment of message.attachments.values()) {
+		const source = attachmentSource(attachment);
+		seen.add(source.key ?? source.url);
+		sources.push(source);
+	}
+	for (const embed of message.embeds) {
+		for (const asset of [embed.image, embed.thumbnail, embed.video]) {
+			const url = asset?.url;
+			if (!url) continue;
+			const key = sourceKey(url);
+			if (seen.has(key)) continue;
+			seen.add(key);
+			const last = decodeURIComponent(safePath(url).split("/").pop() ?? "");
+			sources.push({
+				url,
+				filename: last || "embed",
+				name: last || loggableUrl(url),
+				key,
+				spoiler: spoilerText,
+			});
+		}
+	}
+	return sources;
+}
+
+function safePath(url: string): string {
+	try {
+		return new URL(url).pathname;
+	} catch {
+		return "";
+	}
+}
+
+async function execute(ctx: HandlerContext, interaction: MessageContextMenuCommandInteraction): Promise<void> {
+	const message = interaction.targetMessage;
+	const sources = collectSources(message);
+	if (sources.length === 0) throw new UserError("rehost.nothing");
+	const refused = refusedUpFront(ctx, sources);
+	// Embed URLs off the Discord CDN are named by their URL, not by a file name.
+	for (const index of refused.keys()) {
+		const source = sources[index];
+		if (source && !message.attachments.has(source.key ?? "")) source.name = loggableUrl(source.url);
+	}
+	if (refused.size === sources.length) {
+		const lines = [ctx.t("rehost.noneRehosted")];
+		for (const [index, failure] of refused) lines.push(failureLine(ctx.t, sources[index]?.name ?? "?", failure));
+		await ctx.respond.reply({ content: fitLines(lines, 2000), ephemeral: true, allowedMentions: { parse: [] } });
+		return;
+	}
+	await ctx.respond.defer({ ephemeral: true });
+	const board = new ProgressBoard(
+		ctx,
+		sources.map((source) => source.name),
+	);
+	try {
+		const reused = await earlierUploads(ctx, interaction, sources, refused);
+		const fresh = sources.length - refused.size - reused.size;
+		const identity = fresh > 0 ? await uploadIdentity(ctx, interaction, fresh) : undefined;
+		const client = ctx.imgpile.as(identity?.token);
+		const results = await transferAll(ctx, sources, client, { refused, reused, board });
+		await recordResults(ctx, interaction, identity, results);
+		const answer = (publicly: boolean) => answerFor(ctx, interaction, identity, results, refused.size, publicly);
+		const mode = interaction.guildId ? (await ctx.store.guilds.get(interaction.guildId)).rehostReply : "ephemeral";
+		const built = await answer(mode === "public");
+		await board.finish();
+		await deliver(ctx, interaction, message, mode === "public", built);
+	} catch (error) {
+		await board.finish();
+		const text = errorText(ctx.t, error);
+		if (text === undefined) throw error;
+		await ctx.respond.edit({ content: text, embeds: [], components: [], allowedMentions: { parse: [] } });
+	}
+}
+
+/**
+ * Files rehosted before (by attachment id, or embed URL): their earlier media, unless imgpile
+ * says it is gone (then the record is forgotten and the file uploaded again).
+ */
+async function earlierUploads(
+	ctx: HandlerContext,
+	interaction: MessageContextMenuCommandInteraction,
+	sources: readonly FileSource[],
+	refused: ReadonlyMap<number, unknown>,
+): Promise<Map<number, { media: Media; size: number }>> {
+	const reused = new Map<number, { media: Media; size: number }>();
+	const reader = await readerFor(ctx, interaction);
+	await Promise.all(
+		sources.map(async (source, index) => {
+			if (refused.has(index) || !source.key) return;
+			const record = await ctx.store.uploads.byAttachment(source.key);
+			if (!record) return;
+			try {
+				reused.set(index, { media: await reader.getMedia(record.slug), size: record.size });
+			} catch (error) {
+				if (error instanceof ImgpileNotFoundError) {
+					ctx.log.info({ slug: record.slug }, "rehosted media was deleted on imgpile; uploading again");
+					await ctx.store.uploads.forget(record.slug);
+					return;
+				}
+				// imgpile could not say: keep the earlier upload rather than spend quota on a copy.
+				ctx.log.warn({ err: error, slug: record.slug }, "could not check an earlier rehost; reusing it");
+				reused.set(index, { media: mediaFromRecord(record), size: record.size });
+			}
+		}),
+	);
+	return reused;
+}
+
+async function answerFor(
+	ctx: HandlerContext,
+	interaction: MessageContextMenuCommandInteraction,
+	identity: Identity | undefined,
+	results: FileResult[],
+	refusedCount: number,
+	publicly: boolean,
+): Promise<Answer> {
+	const message = interaction.targetMessage;
+	const nsfwAllowed = channelAllowsNsfw(interaction.channel);
+	const spoilers = results.some((result) => result.source.spoiler);
+	const before = publicly ? [ctx.t("rehost.by", { user: `<@${interaction.user.id}>` })] : [];
+	const refusedToken = identity ? unauthorizedLines(ctx, identity, results) : [];
+	before.push(...refusedToken);
+	const done = succeeded(results);
+	const uploaded = done.filter((result) => result.kind === "uploaded");
+	const several = results.length - refusedCount >= 2;
+
+	if (!several && done.length === 1 && done[0]) {
+		const failures = results.filter((result) => result.kind === "failed");
+		if (done[0].kind === "reused") before.push(ctx.t("rehost.already"));
+		return singleAnswer(ctx.t, {
+			result: done[0],
+			nsfwAllowed,
+			before,
+			after: failures.length > 0 ? [ctx.t("upload.failedHeader"), ...failureLines(ctx, failures)] : [],
+		});
+	}
+	// A post only with something new in it: rehosting the same message again gives the same links.
+	if (!identity || uploaded.length === 0 || refusedToken.length > 0) {
+		if (done.some((result) => result.kind === "reused")) before.push(ctx.t("rehost.already"));
+		return mediaListAnswer(ctx.t, { results, nsfwAllowed, before });
+	}
+	const nsfw = nsfwAllowed || spoilers;
+	try {
+		const post = await makePost(
+			ctx,
+			ctx.imgpile.as(identity.token),
+			done.map((result) => result.media.id),
+			nsfw ? { is_nsfw: true } : {},
+		);
+		ctx.log.info({ post: post.slug, media: done.length, source: message.id }, "message rehosted as a post");
+		return postAnswer(ctx.t, { post, showKey: false, results, nsfwAllowed, nsfwPost: nsfw, before });
+	} catch (error) {
+		const details = errorText(ctx.t, error);
+		if (details === undefined) throw error;
+		return mediaListAnswer(ctx.t, {
+			results,
+			nsfwAllowed,
+			before: [...before, ctx.t("upload.postFailed", { details })],
+		});
+	}
+}
+
+function failureLines(ctx: HandlerContext, failures: Extract<FileResult, { kind: "failed" }>[]): string[] {
+	return failures.map(({ source, failure }) => failureLine(ctx.t, source.name, failure));
+}
+
+const PERMISSION_NAMES: [bigint, string][] = [
+	[PermissionFlagsBits.ViewChannel, "View Channel"],
+	[PermissionFlagsBits.SendMessages, "Send Messages"],
+	[PermissionFlagsBits.SendMessagesInThreads, "Send Messages in Threads"],
+	[PermissionFlagsBits.ReadMessageHistory, "Read Message History"],
+	[PermissionFlagsBits.EmbedLinks, "Embed Links"],
+];
+
+/** What the bot lacks to reply to the message in its channel (empty: nothing). */
+function missingPermissions(interaction: MessageContextMenuCommandInteraction, answer: Answer): string[] {
+	const permissions = interaction.appPermissions;
+	if (!permissions) return [];
+	const thread = interaction.channel?.isThread() ?? false;
+	let needed = PermissionFlagsBits.ViewChannel | PermissionFlagsBits.ReadMessageHistory;
+	needed |= thread ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages;
+	if (answer.embeds.length > 0) needed |= PermissionFlagsBits.EmbedLinks;
+	return PERMISSION_NAMES.filter(([bit]) => (needed & bit) !== 0n && !permissions.has(bit)).map(([, name]) => name);
+}
+
+/**
+ * Ephemeral by default; with the server's `rehost-reply: public`, a reply to the message in its
+ * channel (when the bot may send there; else the answer comes privately with a note why).
+ */
+async function deliver(
+	ctx: HandlerContext,
+	interaction: MessageContextMenuCommandInteraction,
+	message: Message,
+	publicly: boolean,
+	built: Answer,
+): Promise<void> {
+	if (!publicly) {
+		await ctx.respond.edit(sendable(built));
+		return;
+	}
+	const missing = missingPermissions(interaction, built);
+	let why: string;
+	if (missing.length === 0) {
+		try {
+			const sent = await message.reply({
+				...built,
+				allowedMentions: { parse: [], repliedUser: false },
+				failIfNotExists: false,
+			});
+			await ctx.respond.edit({
+				content: ctx.t("rehost.postedPublicly", { link: sent.url }),
+				embeds: [],
+				components: [],
+				allowedMentions: { parse: [] },
+			});
+			return;
+		} catch (error) {
+			ctx.log.warn({ err: error }, "could not reply to the rehosted message in its channel");
+			why = ctx.t("rehost.sendFailed");
+		}
+	} else {
+		why = ctx.t("rehost.missingPermissions", { permissions: missing.join(", ") });
+	}
+	// Privately after all: without the "rehosted by" line meant for the channel.
+	const lines = built.content.split("\n").slice(1);
+	await ctx.respond.edit(
+		sendable({ ...built, content: fitLines([ctx.t("rehost.publicFallback", { why }), ...lines], 2000) }),
+	);
+}
+
+export default {
+	command: { data, execute },
+} satisfies CommandModule;

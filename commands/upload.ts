@@ -1,0 +1,365 @@
+import {
+	type APIApplicationCommandBasicOption,
+	ApplicationCommandOptionType,
+	ApplicationCommandType,
+	ApplicationIntegrationType,
+	type Attachment,
+	type ButtonInteraction,
+	type ChatInputCommandInteraction,
+	ComponentType,
+	InteractionContextType,
+	type ModalSubmitInteraction,
+	type RESTPostAPIChatInputApplicationCommandsJSONBody,
+	TextInputStyle,
+} from "discord.js";
+import { customId } from "../src/bot/custom-id.js";
+import { UserError } from "../src/bot/errors.js";
+import { type Identity, uploadIdentity } from "../src/bot/identity.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import {
+	type Answer,
+	asUploader,
+	errorText,
+	type FileFailure,
+	type FileResult,
+	type FileSource,
+	failed,
+	failureLine,
+	failureOf,
+	fitLines,
+	makePost,
+	mediaListAnswer,
+	ProgressBoard,
+	patchWithTags,
+	postAnswer,
+	recordResults,
+	sendable,
+	singleAnswer,
+	singleButtons,
+	succeeded,
+	transferAll,
+	UPLOAD_DELETE_BUTTON,
+	UPLOAD_POST_BUTTON,
+	UPLOAD_POST_MODAL,
+} from "../src/bot/uploads.js";
+import { channelAllowsNsfw, checkTitle, parseTags, postUrl, SLUG } from "../src/bot/views.js";
+import {
+	DEFAULT_LOCALE,
+	describe,
+	LOCALES,
+	type Locale,
+	type MessageKey,
+	named,
+	t as translate,
+} from "../src/i18n/index.js";
+import { ImgpileNotFoundError, type UpdatePostBody, type Visibility } from "../src/imgpile/index.js";
+
+/** Attachment options: `file`, then `file2` … `file10`. */
+export const MAX_FILES = 10;
+const FILE_OPTIONS = ["file", ...Array.from({ length: MAX_FILES - 1 }, (_, i) => `file${i + 2}`)];
+const VISIBILITIES: readonly Visibility[] = ["public", "hidden", "private"];
+
+function option(
+	type: ApplicationCommandOptionType.String | ApplicationCommandOptionType.Boolean,
+	key: string,
+	extra: Partial<APIApplicationCommandBasicOption> = {},
+): APIApplicationCommandBasicOption {
+	return {
+		type,
+		...named(`cmd.upload.option.${key}.name` as MessageKey),
+		...describe(`cmd.upload.option.${key}.description` as MessageKey),
+		...extra,
+	} as APIApplicationCommandBasicOption;
+}
+
+/** `fileN` with its localized names ("文件2"), from one key with a `{n}` placeholder. */
+function moreFileOption(n: number): APIApplicationCommandBasicOption {
+	const localized = (key: MessageKey) => {
+		const out: Partial<Record<Locale, string>> = {};
+		for (const locale of Object.keys(LOCALES) as Locale[]) {
+			if (locale !== DEFAULT_LOCALE) out[locale] = translate(locale, key, { n });
+		}
+		return out;
+	};
+	return {
+		type: ApplicationCommandOptionType.Attachment,
+		name: translate(DEFAULT_LOCALE, "cmd.upload.option.fileN.nameTemplate", { n }),
+		name_localizations: localized("cmd.upload.option.fileN.nameTemplate"),
+		description: translate(DEFAULT_LOCALE, "cmd.upload.option.fileN.description", { n }),
+		description_localizations: localized("cmd.upload.option.fileN.description"),
+	};
+}
+
+/** `/upload`: one to ten files to imgpile; several (or a title, tags, `post`) make a post. */
+export const data = {
+	type: ApplicationCommandType.ChatInput,
+	...named("cmd.upload.name"),
+	...describe("cmd.upload.description"),
+	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+	integration_types: [ApplicationIntegrationType.GuildInstall],
+	options: [
+		{
+			type: ApplicationCommandOptionType.Attachment,
+			...named("cmd.upload.option.file.name"),
+			...describe("cmd.upload.option.file.description"),
+			required: true,
+		},
+		option(ApplicationCommandOptionType.String, "title", { max_length: 255 }),
+		option(ApplicationCommandOptionType.String, "description", { max_length: 4000 }),
+		option(ApplicationCommandOptionType.String, "tags", { max_length: 500 }),
+		option(ApplicationCommandOptionType.String, "visibility", {
+			choices: VISIBILITIES.map((value) => ({ value, ...named(`cmd.post.choice.${value}` as MessageKey) })),
+		}),
+		option(ApplicationCommandOptionType.Boolean, "nsfw"),
+		option(ApplicationCommandOptionType.Boolean, "post"),
+		...Array.from({ length: MAX_FILES - 1 }, (_, i) => moreFileOption(i + 2)),
+	],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+interface PostRequest {
+	/** Whether the files go into a post (several files, or title/description/tags/visibility/nsfw/post). */
+	asPost: boolean;
+	details: UpdatePostBody;
+}
+
+function postRequest(interaction: ChatInputCommandInteraction, files: number): PostRequest {
+	const details: UpdatePostBody = {};
+	const title = interaction.options.getString("title")?.trim();
+	if (title) details.title = checkTitle(title);
+	const description = interaction.options.getString("description")?.trim();
+	if (description) details.description = description;
+	const tags = parseTags(interaction.options.getString("tags"));
+	if (tags.length > 0) details.tags = tags;
+	const visibility = interaction.options.getString("visibility");
+	if (visibility !== null) {
+		if (!VISIBILITIES.includes(visibility as Visibility)) throw new UserError("input.badVisibility");
+		details.visibility = visibility as Visibility;
+	}
+	const nsfw = interaction.options.getBoolean("nsfw");
+	if (nsfw !== null) details.is_nsfw = nsfw;
+	const forced = interaction.options.getBoolean("post") === true;
+	const asPost = files > 1 || forced || Object.keys(details).some((key) => key !== "is_nsfw") || nsfw === true;
+	return { asPost, details };
+}
+
+export function attachmentSource(attachment: Attachment): FileSource {
+	return {
+		url: attachment.url,
+		filename: attachment.name,
+		name: attachment.name,
+		size: attachment.size,
+		contentType: attachment.contentType,
+		key: attachment.id,
+		// Discord names spoilered files SPOILER_…; newer clients also set the IS_SPOILER flag.
+		spoiler: attachment.name.startsWith("SPOILER_") || attachment.spoiler,
+	};
+}
+
+/** Files refused without any request (not a Discord CDN URL, over 100 MB), by index. */
+export function refusedUpFront(ctx: HandlerContext, sources: readonly FileSource[]): Map<number, FileFailure> {
+	const refused = new Map<number, FileFailure>();
+	sources.forEach((source, index) => {
+		try {
+			ctx.transfers.check(source);
+		} catch (error) {
+			refused.set(index, failureOf(ctx, error));
+		}
+	});
+	return refused;
+}
+
+/** The lines to open an answer with when imgpile refused the token. */
+export function unauthorizedLines(ctx: HandlerContext, identity: Identity, results: readonly FileResult[]): string[] {
+	if (!failed(results).some((result) => result.failure.unauthorized)) return [];
+	return [ctx.t(identity.via === "server" ? "upload.unauthorized.server" : "imgpile.unauthorized")];
+}
+
+async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const attachments = FILE_OPTIONS.map((name) => interaction.options.getAttachment(name)).filter(
+		(attachment): attachment is Attachment => attachment !== null,
+	);
+	if (attachments.length === 0) throw new UserError("upload.noFiles");
+	const sources = attachments.map(attachmentSource);
+	const request = postRequest(interaction, sources.length);
+
+	const refused = refusedUpFront(ctx, sources);
+	if (refused.size === sources.length) {
+		const lines = [ctx.t("upload.noneUploaded")];
+		for (const [index, failure] of refused) lines.push(failureLine(ctx.t, sources[index]?.name ?? "?", failure));
+		await ctx.respond.reply({ content: fitLines(lines, 2000), ephemeral: true, allowedMentions: { parse: [] } });
+		return;
+	}
+	const identity = await uploadIdentity(ctx, interaction, sources.length - refused.size);
+	// A private post's link carries its key: the whole answer is for the uploader only.
+	const ephemeral = request.details.visibility === "private";
+	await ctx.respond.defer({ ephemeral });
+
+	const board = new ProgressBoard(
+		ctx,
+		sources.map((source) => source.name),
+	);
+	let answer: Answer;
+	try {
+		const results = await transferAll(ctx, sources, ctx.imgpile.as(identity.token), { refused, board });
+		await recordResults(ctx, interaction, identity, results);
+		answer = await answerFor(ctx, interaction, identity, request, results, ephemeral);
+	} catch (error) {
+		await board.finish();
+		const text = errorText(ctx.t, error);
+		if (text === undefined) throw error;
+		await ctx.respond.edit({ content: text, embeds: [], components: [], allowedMentions: { parse: [] } });
+		return;
+	}
+	await board.finish();
+	await ctx.respond.edit(sendable(answer));
+}
+
+async function answerFor(
+	ctx: HandlerContext,
+	interaction: ChatInputCommandInteraction,
+	identity: Identity,
+	request: PostRequest,
+	results: FileResult[],
+	ephemeral: boolean,
+): Promise<Answer> {
+	const nsfwAllowed = channelAllowsNsfw(interaction.channel);
+	const before = unauthorizedLines(ctx, identity, results);
+	const done = succeeded(results);
+	const single = done[0];
+	if (before.length > 0 || done.length === 0) return mediaListAnswer(ctx.t, { results, nsfwAllowed, before });
+	if (!request.asPost && single && results.length === 1) {
+		return singleAnswer(ctx.t, { result: single, nsfwAllowed });
+	}
+	const client = ctx.imgpile.as(identity.token);
+	try {
+		const post = await makePost(
+			ctx,
+			client,
+			done.map((result) => result.media.id),
+			request.details,
+		);
+		return postAnswer(ctx.t, {
+			post,
+			showKey: ephemeral,
+			title: request.details.title,
+			results,
+			nsfwAllowed,
+			nsfwPost: request.details.is_nsfw === true,
+		});
+	} catch (error) {
+		const details = errorText(ctx.t, error);
+		if (details === undefined) throw error;
+		return mediaListAnswer(ctx.t, { results, nsfwAllowed, before: [ctx.t("upload.postFailed", { details })] });
+	}
+}
+
+// ── The buttons of a single upload (also on rehost answers) ────────────────
+
+async function ownUpload(ctx: HandlerContext, interaction: ButtonInteraction | ModalSubmitInteraction, slug: string) {
+	if (!SLUG.test(slug)) throw new UserError("error.unknownAction");
+	const record = await ctx.store.uploads.get(slug);
+	if (!record) throw new UserError("upload.unknown", { slug });
+	if (record.userId !== interaction.user.id) throw new UserError("upload.notYours");
+	return record;
+}
+
+/** `upload-delete:{slug}`: the uploader deletes the media on imgpile; anyone else is refused. */
+async function deletePressed(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
+	const [slug = ""] = args;
+	await ownUpload(ctx, interaction, slug);
+	try {
+		await asUploader(ctx, interaction, (client) => client.deleteMedia(slug));
+	} catch (error) {
+		// Already gone on imgpile: the outcome the user asked for.
+		if (!(error instanceof ImgpileNotFoundError)) throw error;
+	}
+	await ctx.store.uploads.forget(slug);
+	ctx.log.info({ slug }, "upload deleted");
+	await ctx.respond.update({
+		content: ctx.t("media.delete.done", { slug }),
+		embeds: [],
+		components: [],
+		allowedMentions: { parse: [] },
+	});
+}
+
+const TITLE_FIELD = "title";
+const DESCRIPTION_FIELD = "description";
+const TAGS_FIELD = "tags";
+
+/** `upload-post:{slug}[:{postSlug}]`: a form for the post's title, description and tags. */
+async function postPressed(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
+	const [slug = "", postSlug] = args;
+	await ownUpload(ctx, interaction, slug);
+	if (postSlug !== undefined && !SLUG.test(postSlug)) throw new UserError("error.unknownAction");
+	const editing = postSlug !== undefined;
+	const input = (id: string, label: MessageKey, style: TextInputStyle, maxLength: number) => ({
+		type: ComponentType.ActionRow as const,
+		components: [
+			{
+				type: ComponentType.TextInput as const,
+				customId: id,
+				label: ctx.t(label),
+				style,
+				required: false,
+				maxLength,
+				...(editing ? { placeholder: ctx.t("upload.modal.keep") } : {}),
+			},
+		],
+	});
+	await ctx.respond.showModal({
+		customId: postSlug ? customId(UPLOAD_POST_MODAL, slug, postSlug) : customId(UPLOAD_POST_MODAL, slug),
+		title: ctx.t(editing ? "upload.modal.editTitle" : "upload.modal.title"),
+		components: [
+			input(TITLE_FIELD, "upload.modal.postTitle", TextInputStyle.Short, 255),
+			input(DESCRIPTION_FIELD, "upload.modal.description", TextInputStyle.Paragraph, 4000),
+			input(TAGS_FIELD, "upload.modal.tags", TextInputStyle.Short, 500),
+		],
+	});
+}
+
+/** The form was sent: make the post from the media (or edit it), and show its link on the message. */
+async function postSubmitted(ctx: HandlerContext, interaction: ModalSubmitInteraction, args: string[]): Promise<void> {
+	const [slug = "", postSlug] = args;
+	const record = await ownUpload(ctx, interaction, slug);
+	if (postSlug !== undefined && !SLUG.test(postSlug)) throw new UserError("error.unknownAction");
+	const details: UpdatePostBody = {};
+	const title = interaction.fields.getTextInputValue(TITLE_FIELD).trim();
+	if (title) details.title = checkTitle(title);
+	const description = interaction.fields.getTextInputValue(DESCRIPTION_FIELD).trim();
+	if (description) details.description = description;
+	const tags = parseTags(interaction.fields.getTextInputValue(TAGS_FIELD));
+	if (tags.length > 0) details.tags = tags;
+
+	const notes: string[] = [];
+	let target = postSlug;
+	if (target === undefined) {
+		const post = await asUploader(ctx, interaction, (client) => makePost(ctx, client, [record.mediaId], details));
+		target = post.slug;
+		notes.push(...post.notes);
+		ctx.log.info({ slug, post: post.slug }, "post made from an upload");
+	} else {
+		if (Object.keys(details).length === 0) throw new UserError("input.nothingToChange");
+		const post = target;
+		const patched = await asUploader(ctx, interaction, (client) => patchWithTags(client, post, details));
+		if (patched.tagsRefused !== undefined) notes.push(ctx.t("post.tagsRefused", { details: patched.tagsRefused }));
+	}
+	const line = ctx.t("upload.postLine", { link: `<${postUrl(target)}>` });
+	const previous = (interaction.message?.content ?? "").split("\n").filter((text) => text !== "" && text !== line);
+	await ctx.respond.update({
+		content: fitLines([...previous, line, ...notes], 2000),
+		components: [singleButtons(ctx.t, { slug, urls: { original: record.url } }, target)],
+		allowedMentions: { parse: [] },
+	});
+}
+
+export default {
+	command: { data, execute },
+	buttons: {
+		[UPLOAD_DELETE_BUTTON]: deletePressed,
+		[UPLOAD_POST_BUTTON]: postPressed,
+	},
+	modals: {
+		[UPLOAD_POST_MODAL]: postSubmitted,
+	},
+} satisfies CommandModule;

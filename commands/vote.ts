@@ -1,0 +1,172 @@
+import {
+	ApplicationCommandOptionType,
+	ApplicationCommandType,
+	ApplicationIntegrationType,
+	type ButtonInteraction,
+	type ChatInputCommandInteraction,
+	InteractionContextType,
+	type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from "discord.js";
+import { UserError } from "../src/bot/errors.js";
+import { personalIdentity } from "../src/bot/identity.js";
+import {
+	runAction,
+	scheduleVoteRefresh,
+	VOTE_BUTTON,
+	VOTE_OUTCOME_KEYS,
+	type VoteDirection,
+	type VoteKind,
+	voteOutcome,
+} from "../src/bot/social.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import { naming, parsePostRef } from "../src/bot/views.js";
+import { describe, named } from "../src/i18n/index.js";
+import type { ImgpileClient, VoteResponse } from "../src/imgpile/index.js";
+
+const directionOption = {
+	type: ApplicationCommandOptionType.String as const,
+	...named("cmd.vote.option.direction.name"),
+	...describe("cmd.vote.option.direction.description"),
+	required: true,
+	choices: [
+		{ value: "up", ...named("cmd.vote.choice.up") },
+		{ value: "down", ...named("cmd.vote.choice.down") },
+	],
+};
+
+/** `/vote post` and `/vote comment`: personal votes, with the voter's own token. */
+export const data = {
+	type: ApplicationCommandType.ChatInput,
+	...named("cmd.vote.name"),
+	...describe("cmd.vote.description"),
+	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+	integration_types: [ApplicationIntegrationType.GuildInstall],
+	options: [
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.vote.post.name"),
+			...describe("cmd.vote.post.description"),
+			options: [
+				{
+					type: ApplicationCommandOptionType.String,
+					...named("cmd.vote.option.target.name"),
+					...describe("cmd.vote.option.target.description"),
+					required: true,
+				},
+				directionOption,
+			],
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			...named("cmd.vote.comment.name"),
+			...describe("cmd.vote.comment.description"),
+			options: [
+				{
+					type: ApplicationCommandOptionType.Integer,
+					...named("cmd.vote.option.id.name"),
+					...describe("cmd.vote.option.id.description"),
+					required: true,
+					min_value: 1,
+				},
+				directionOption,
+			],
+		},
+	],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+function directionOf(value: string | undefined | null): VoteDirection {
+	if (value === "up" || value === "down") return value;
+	throw new UserError("error.unknownAction");
+}
+
+function cast(client: ImgpileClient, kind: VoteKind, target: string | number, direction: VoteDirection) {
+	if (kind === "comment") {
+		return direction === "up" ? client.upvoteComment(Number(target)) : client.downvoteComment(Number(target));
+	}
+	return direction === "up" ? client.upvotePost(target) : client.downvotePost(target);
+}
+
+async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const direction = directionOf(interaction.options.getString("direction", true));
+	switch (interaction.options.getSubcommand(true)) {
+		case "post":
+			return votePost(ctx, interaction, direction);
+		case "comment":
+			return voteComment(ctx, interaction, direction);
+	}
+	throw new UserError("error.unknownAction");
+}
+
+async function votePost(
+	ctx: HandlerContext,
+	interaction: ChatInputCommandInteraction,
+	direction: VoteDirection,
+): Promise<void> {
+	const ref = parsePostRef(interaction.options.getString("target", true), { allowId: true });
+	const identity = await personalIdentity(ctx, interaction);
+	const client = ctx.imgpile.as(identity.token);
+	await runAction(ctx, async () => {
+		if (ref.kind === "id") {
+			const what = ctx.t("what.postId", { id: ref.id });
+			const response = await naming(what, () => cast(client, "post", ref.id, direction));
+			return describeVote(ctx, what, direction, undefined, response);
+		}
+		const what = ctx.t("what.post", { slug: ref.slug });
+		// The voter's current vote, to say what the toggle did.
+		const post = await naming(what, () => client.getPost(ref.slug, { key: ref.key, perPage: 1 }));
+		const prior = post.isUpvotedByUser ? "up" : post.isDownvotedByUser ? "down" : "none";
+		const response = await naming(what, () => cast(client, "post", ref.slug, direction));
+		return describeVote(ctx, what, direction, prior, response);
+	});
+}
+
+async function voteComment(
+	ctx: HandlerContext,
+	interaction: ChatInputCommandInteraction,
+	direction: VoteDirection,
+): Promise<void> {
+	const id = interaction.options.getInteger("id", true);
+	if (id < 1) throw new UserError("error.unknownAction");
+	const identity = await personalIdentity(ctx, interaction);
+	const client = ctx.imgpile.as(identity.token);
+	await runAction(ctx, async () => {
+		const what = ctx.t("what.comment", { id });
+		const response = await naming(what, () => cast(client, "comment", id, direction));
+		return describeVote(ctx, what, direction, undefined, response);
+	});
+}
+
+function describeVote(
+	ctx: HandlerContext,
+	what: string,
+	direction: VoteDirection,
+	prior: VoteDirection | "none" | undefined,
+	response: VoteResponse,
+): string {
+	const outcome = voteOutcome(direction, prior, response.message ?? "");
+	return ctx.t(VOTE_OUTCOME_KEYS[outcome], { what, score: response.score });
+}
+
+/** `vote:{post|comment}:{id}:{up|down}`: votes as the clicker, answers privately, refreshes the shown score. */
+async function voteButton(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
+	const [kindText, idText = "", directionText] = args;
+	const id = Number(idText);
+	if ((kindText !== "post" && kindText !== "comment") || !/^\d{1,15}$/.test(idText) || id < 1) {
+		throw new UserError("error.unknownAction");
+	}
+	const kind: VoteKind = kindText;
+	const direction = directionOf(directionText);
+	const identity = await personalIdentity(ctx, interaction);
+	const client = ctx.imgpile.as(identity.token);
+	await runAction(ctx, async () => {
+		const what = ctx.t(kind === "post" ? "what.postId" : "what.comment", { id });
+		const response = await naming(what, () => cast(client, kind, id, direction));
+		scheduleVoteRefresh(ctx, interaction, kind, id, response.score);
+		return describeVote(ctx, what, direction, undefined, response);
+	});
+}
+
+export default {
+	command: { data, execute },
+	buttons: { [VOTE_BUTTON]: voteButton },
+} satisfies CommandModule;
