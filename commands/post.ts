@@ -8,8 +8,9 @@ import {
 	InteractionContextType,
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
-import { isImgpileError, UserError, userErrorFromImgpile } from "../src/bot/errors.js";
+import { UserError } from "../src/bot/errors.js";
 import { personalIdentity } from "../src/bot/identity.js";
+import { makePost, validationText } from "../src/bot/posts.js";
 import { postSocialRow } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
@@ -35,7 +36,6 @@ import {
 } from "../src/bot/views.js";
 import { describe, type MessageKey, named } from "../src/i18n/index.js";
 import {
-	type ImgpileClient,
 	ImgpileNotFoundError,
 	ImgpileValidationError,
 	type UpdatePostBody,
@@ -176,29 +176,13 @@ async function create(ctx: HandlerContext, interaction: ChatInputCommandInteract
 			throw new UserError("imgpile.notFound", { what: ctx.t("what.media", { slug: slugs[index] ?? "?" }) });
 		} else throw result.reason;
 	}
-	const post = await client.createPost(ids);
-
-	const lines: string[] = [];
-	let response: UpdatePostResponse | undefined;
-	if (Object.keys(body).length > 0) {
-		try {
-			const patched = await updateWithTags(client, post.slug, body);
-			response = patched.response;
-			if (patched.tagsRefused !== undefined) lines.push(ctx.t("post.tagsRefused", { details: patched.tagsRefused }));
-		} catch (error) {
-			if (!isImgpileError(error)) throw error;
-			const shown = userErrorFromImgpile(error);
-			const details = ctx.t(shown.key, shown.params);
-			await ctx.respond.reply({ content: ctx.t("post.detailsRefused", { link: `<${postUrl(post.slug)}>`, details }) });
-			return;
-		}
-	}
-	const key = response?.visibility === "private" ? response.access_key : undefined;
-	lines.unshift(
-		key
-			? ctx.t("post.created.private", { link: `<${postUrl(post.slug, key)}>` })
+	const post = await makePost(ctx, client, ids, body);
+	const lines = [
+		post.key
+			? ctx.t("post.created.private", { link: `<${postUrl(post.slug, post.key)}>` })
 			: ctx.t("post.created", { link: postUrl(post.slug) }),
-	);
+		...post.notes,
+	];
 	await ctx.respond.reply({ content: lines.join("\n") });
 }
 
@@ -217,38 +201,6 @@ function detailsFrom(interaction: ChatInputCommandInteraction): UpdatePostBody {
 	const nsfw = interaction.options.getBoolean("nsfw");
 	if (nsfw !== null) body.is_nsfw = nsfw;
 	return body;
-}
-
-/**
- * PATCH with `tags` (gaps and decisions, 3): when imgpile refuses only the tags (422 on `tags`),
- * the rest is sent again without them and the refusal is returned for the user to read.
- */
-async function updateWithTags(
-	client: ImgpileClient,
-	slug: string,
-	body: UpdatePostBody,
-): Promise<{ response: UpdatePostResponse | undefined; tagsRefused: string | undefined }> {
-	try {
-		return { response: await client.updatePost(slug, body), tagsRefused: undefined };
-	} catch (error) {
-		if (!(error instanceof ImgpileValidationError) || body.tags === undefined) throw error;
-		const fields = Object.keys(error.errors);
-		const { tags: _tags, ...rest } = body;
-		const onlyTags = fields.length > 0 ? fields.every(isTagField) : Object.keys(rest).length === 0;
-		if (!onlyTags) throw error;
-		const details = validationText(error);
-		if (Object.keys(rest).length === 0) return { response: undefined, tagsRefused: details };
-		return { response: await client.updatePost(slug, rest), tagsRefused: details };
-	}
-}
-
-function isTagField(field: string): boolean {
-	return field === "tags" || field.startsWith("tags.");
-}
-
-function validationText(error: ImgpileValidationError): string {
-	const messages = Object.values(error.errors).flat();
-	return messages.length > 0 ? messages.join(" ") : (error.apiMessage ?? error.message);
 }
 
 // ── edit ────────────────────────────────────────────────────────────────────

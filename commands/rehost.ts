@@ -9,6 +9,7 @@ import {
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
 import { type Identity, uploadIdentity } from "../src/bot/identity.js";
+import { makePost } from "../src/bot/posts.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	type Answer,
@@ -17,7 +18,6 @@ import {
 	type FileSource,
 	failureLine,
 	fitLines,
-	makePost,
 	mediaFromRecord,
 	mediaListAnswer,
 	ProgressBoard,

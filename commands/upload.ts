@@ -15,6 +15,7 @@ import {
 import { customId } from "../src/bot/custom-id.js";
 import { UserError } from "../src/bot/errors.js";
 import { type Identity, uploadIdentity } from "../src/bot/identity.js";
+import { makePost, patchWithTags } from "../src/bot/posts.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	type Answer,
@@ -27,10 +28,8 @@ import {
 	failureLine,
 	failureOf,
 	fitLines,
-	makePost,
 	mediaListAnswer,
 	ProgressBoard,
-	patchWithTags,
 	postAnswer,
 	recordResults,
 	sendable,

@@ -14,20 +14,13 @@ import {
 	type MessageActionRowComponentData,
 } from "discord.js";
 import type { MessageKey, Params, Translate } from "../i18n/index.js";
-import {
-	type ImgpileClient,
-	ImgpileForbiddenError,
-	type ImgpileRateLimitError,
-	ImgpileValidationError,
-	type Media,
-	type UpdatePostBody,
-	type UpdatePostResponse,
-} from "../imgpile/index.js";
+import { type ImgpileClient, ImgpileForbiddenError, type ImgpileRateLimitError, type Media } from "../imgpile/index.js";
 import type { UploadRecord } from "../store/index.js";
 import { loggableUrl, TransferError, type TransferSource } from "../transfer/index.js";
 import { customId } from "./custom-id.js";
 import { isImgpileError, UserError, userErrorFromImgpile } from "./errors.js";
 import { type Identity, recordUploads } from "./identity.js";
+import type { MadePost } from "./posts.js";
 import type { HandlerContext } from "./types.js";
 import { mayPreview, mediaPreviewUrl, postUrl, quoteInput, truncate } from "./views.js";
 
@@ -375,66 +368,6 @@ export function mediaFromRecord(record: UploadRecord): Media {
 }
 
 // ── Posts ───────────────────────────────────────────────────────────────────
-
-export interface MadePost {
-	slug: string;
-	/** The access key of a private post. */
-	key: string | undefined;
-	/** Notes for the user (tags refused, details refused). */
-	notes: string[];
-}
-
-/**
- * `POST /posts` with the media in order, then one PATCH with the details. When imgpile refuses
- * only the tags (422 on `tags`), the rest is sent again without them and the user is told; when
- * it refuses the details, the post stays and the user is told.
- */
-export async function makePost(
-	ctx: HandlerContext,
-	client: ImgpileClient,
-	mediaIds: readonly number[],
-	details: UpdatePostBody,
-): Promise<MadePost> {
-	const post = await client.createPost(mediaIds);
-	const notes: string[] = [];
-	let response: UpdatePostResponse | undefined;
-	if (Object.keys(details).length > 0) {
-		try {
-			const patched = await patchWithTags(client, post.slug, details);
-			response = patched.response;
-			if (patched.tagsRefused !== undefined) notes.push(ctx.t("post.tagsRefused", { details: patched.tagsRefused }));
-		} catch (error) {
-			if (!isImgpileError(error)) throw error;
-			const shown = userErrorFromImgpile(error);
-			notes.push(
-				ctx.t("post.detailsRefused", { link: `<${postUrl(post.slug)}>`, details: ctx.t(shown.key, shown.params) }),
-			);
-		}
-	}
-	const key = response?.visibility === "private" ? (response.access_key ?? undefined) : undefined;
-	return { slug: post.slug, key, notes };
-}
-
-/** PATCH /posts/{slug}; on a 422 about the tags only, again without them. */
-export async function patchWithTags(
-	client: ImgpileClient,
-	slug: string,
-	body: UpdatePostBody,
-): Promise<{ response: UpdatePostResponse | undefined; tagsRefused: string | undefined }> {
-	try {
-		return { response: await client.updatePost(slug, body), tagsRefused: undefined };
-	} catch (error) {
-		if (!(error instanceof ImgpileValidationError) || body.tags === undefined) throw error;
-		const fields = Object.keys(error.errors);
-		const { tags: _tags, ...rest } = body;
-		const onlyTags = fields.length > 0 && fields.every((f) => f === "tags" || f.startsWith("tags."));
-		if (!onlyTags) throw error;
-		const messages = Object.values(error.errors).flat();
-		const details = messages.length > 0 ? messages.join(" ") : (error.apiMessage ?? error.message);
-		if (Object.keys(rest).length === 0) return { response: undefined, tagsRefused: details };
-		return { response: await client.updatePost(slug, rest), tagsRefused: details };
-	}
-}
 
 /**
  * Runs `call` as the owner of an upload: the user's own token (this server, else DMs), then the
