@@ -35,7 +35,6 @@ import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { fileFromPath, Imgpile } from "../src/imgpile/index.js";
-import { FILE_CHUNK_BYTES } from "../src/imgpile/multipart.js";
 import { pngBytes } from "../test/support/images.js";
 
 const SIZE = 100 * 1000 * 1000;
@@ -383,15 +382,14 @@ async function main(): Promise<void> {
 		if (ratio > TARGET_RATIO) {
 			const busy = Math.max(loadBefore, loadavg()[0] ?? 0) > cpus ? " and with the other work on this machine," : "";
 			console.log(
-				`  why the ratio is over: the client needs ${ms(extraCpu)} more CPU per upload than curl (a fresh ` +
-					`${FILE_CHUNK_BYTES / MB} MiB buffer per chunk: page faults and GC, where curl reuses one buffer); ` +
+				`  why the ratio may be over: the client used ${ms(extraCpu)} more CPU per upload than curl; ` +
 					`on ${cpus} CPUs shared with the emulator, which bounds both uploads,${busy} that becomes wall time` +
 					`${PIN ? "" : " (BENCH_PIN=1 runs the emulator on a CPU of its own)"}`,
 			);
 		}
 		if (growthMb > TARGET_RSS_MB) {
 			console.log(
-				"  why the RSS is over: read buffers already sent but not yet collected (V8 frees external memory in batches)",
+				"  why the RSS may be over: buffers already sent but not yet collected (V8 frees external memory in batches)",
 			);
 		}
 	} finally {

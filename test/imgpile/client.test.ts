@@ -121,6 +121,31 @@ describe("media", () => {
 		}
 	});
 
+	it("keeps a large file from disk byte for byte (its read buffers are reused)", async () => {
+		const { createHash, randomBytes } = await import("node:crypto");
+		const { mkdtemp, open, rm } = await import("node:fs/promises");
+		const { join } = await import("node:path");
+		const { tmpdir } = await import("node:os");
+		const dir = await mkdtemp(join(tmpdir(), "imgpile-client-"));
+		try {
+			const path = join(dir, "big.png");
+			const file = await open(path, "w");
+			const hash = createHash("sha256");
+			for (const chunk of [pngBytes(800, 600), ...Array.from({ length: 24 }, () => randomBytes(1024 * 1024 + 7))]) {
+				hash.update(chunk);
+				await file.write(chunk);
+			}
+			await file.close();
+			const media = await imgpile.as(ALICE).uploadMedia(await fileFromPath(path));
+			const served = createHash("sha256")
+				.update(Buffer.from(await (await fetch(media.urls.original)).arrayBuffer()))
+				.digest("hex");
+			expect(served).toBe(hash.digest("hex"));
+		} finally {
+			await rm(dir, { recursive: true, force: true });
+		}
+	});
+
 	it("lists, reads, edits and deletes media", async () => {
 		const alice = imgpile.as(ALICE);
 		const media = await alice.uploadMedia(png(10, 10));
