@@ -25,6 +25,7 @@ export class Kv {
 	 */
 	readonly #cache: Map<string, { json: string | undefined; expires: number }> | undefined;
 	readonly #cacheOptions: KvCacheOptions | undefined;
+	#batch: Map<string, { resolve: (value: unknown) => void; reject: (error: unknown) => void }[]> | undefined;
 
 	constructor(keyv: Keyv, mutex: KeyedMutex, cache?: KvCacheOptions) {
 		if (!keyv.namespace) {
@@ -43,10 +44,42 @@ export class Kv {
 		if (cached && cached.expires > Date.now()) {
 			return cached.json === undefined ? undefined : (JSON.parse(cached.json) as T);
 		}
-		const value: unknown = await this.#keyv.get(key);
+		const value = await this.#read(key);
 		const present = value === undefined || value === null ? undefined : (value as T);
 		this.#remember(key, present);
 		return present;
+	}
+
+	/**
+	 * Reads asked for within one turn of the event loop go to the backend as one `getMany` (one
+	 * SQL query instead of one each): a burst of interactions reads many keys at once.
+	 */
+	#read(key: string): Promise<unknown> {
+		if (!this.#batch) {
+			const batch = new Map<string, { resolve: (value: unknown) => void; reject: (error: unknown) => void }[]>();
+			this.#batch = batch;
+			setImmediate(() => void this.#flush(batch));
+		}
+		const batch = this.#batch;
+		return new Promise((resolve, reject) => {
+			const waiting = batch.get(key);
+			if (waiting) waiting.push({ resolve, reject });
+			else batch.set(key, [{ resolve, reject }]);
+		});
+	}
+
+	async #flush(batch: Map<string, { resolve: (value: unknown) => void; reject: (error: unknown) => void }[]>) {
+		if (this.#batch === batch) this.#batch = undefined;
+		const keys = [...batch.keys()];
+		try {
+			const values: unknown[] =
+				keys.length === 1 ? [await this.#keyv.get(keys[0] as string)] : await this.#keyv.getMany(keys);
+			keys.forEach((key, index) => {
+				for (const waiter of batch.get(key) ?? []) waiter.resolve(values[index]);
+			});
+		} catch (error) {
+			for (const waiters of batch.values()) for (const waiter of waiters) waiter.reject(error);
+		}
 	}
 
 	#remember(key: string, value: unknown): void {
