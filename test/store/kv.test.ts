@@ -43,7 +43,7 @@ describe("Kv", () => {
 		await Promise.all(Array.from({ length: 20 }, (_, i) => kv.set(`k${i}`, { i })));
 		const values = await Promise.all([
 			...Array.from({ length: 20 }, (_, i) => kv.get<{ i: number }>(`k${i}`)),
-			kv.get("missing"),
+			kv.get<{ i: number }>("missing"),
 		]);
 		expect(values.slice(0, 20).map((v) => v?.i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
 		expect(values[20]).toBeUndefined();
