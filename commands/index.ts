@@ -1,5 +1,6 @@
 import type { CommandModule } from "../src/bot/types.js";
 import comment from "./comment.js";
+import feed from "./feed.js";
 import { followCommand, followersCommand, followingCommand, unfollowCommand } from "./follow.js";
 import imgpile from "./imgpile.js";
 import media from "./media.js";
@@ -25,4 +26,5 @@ export const commandModules: readonly CommandModule[] = [
 	followingCommand,
 	comment,
 	profile,
+	feed,
 ];

@@ -32,6 +32,16 @@ const configSchema = z.object({
 		.min(1, "must be a whole number from 1 to 32")
 		.max(32, "must be a whole number from 1 to 32")
 		.default(4),
+	FEED_POLL_INTERVAL: z.coerce
+		.number({ error: "must be a whole number of seconds from 15 to 3600" })
+		.int("must be a whole number of seconds from 15 to 3600")
+		.min(15, "must be a whole number of seconds from 15 to 3600")
+		.max(3600, "must be a whole number of seconds from 15 to 3600")
+		.default(60),
+	IMGPILE_FEED_TOKEN: z
+		.string()
+		.regex(/^\S{8,4096}$/, "must be an imgpile API token (no spaces), or unset to poll as a guest")
+		.optional(),
 	STORE_URL: z
 		.string()
 		.regex(/^sqlite:\/\/.+/, "must be a sqlite:// URL, e.g. sqlite://data/imgpile-bot.sqlite")

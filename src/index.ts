@@ -9,6 +9,7 @@ const config = loadConfig();
 const secrets = new SecretRegistry();
 secrets.add(config.DISCORD_TOKEN);
 secrets.add(config.TOKEN_ENCRYPTION_KEY);
+secrets.add(config.IMGPILE_FEED_TOKEN);
 const logger = createLogger({ level: config.LOG_LEVEL, secrets });
 
 const key = await loadOrCreateKey({ configured: config.TOKEN_ENCRYPTION_KEY, dataDir: config.DATA_DIR, logger });
@@ -28,6 +29,7 @@ const bot = new Bot({
 	discordApiUrl: config.DISCORD_API_URL,
 	devGuildId: config.DISCORD_DEV_GUILD_ID,
 	healthPort: config.HEALTH_PORT,
+	feeds: { intervalMs: config.FEED_POLL_INTERVAL * 1000, token: config.IMGPILE_FEED_TOKEN },
 	services: {
 		logger,
 		store,

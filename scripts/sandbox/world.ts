@@ -36,9 +36,8 @@ export const DEFAULT_IMGPILE_USERS: readonly ImgpileUser[] = Object.entries(IMGP
 }));
 
 /**
- * One feed scheduler cycle, run now. The bot has no scheduler yet: when it gains one, either
- * `Bot` exposes `tick(): Promise<unknown>` (picked up here without further change), or whoever
- * starts the world passes `tick` in WorldOptions.
+ * One feed scheduler cycle, run now. Default: the feed clock moves one poll period forward and
+ * `Bot.tick()` runs (so every feed query is due); whoever starts the world may pass another.
  */
 export type TickHook = (world: SandboxWorld) => Promise<unknown>;
 
@@ -151,10 +150,15 @@ export class SandboxWorld {
 				logger: logger.child({ component: "transfer" }),
 			});
 			cleanup.unshift(() => transfers.close({ abortActive: true }));
+			// Feed time is virtual: each `tick` line is one whole poll period later, so every feed query
+			// is due at each tick and nothing runs between lines (deterministic scripts).
+			let feedNow = Date.now();
+			const feedClock = () => feedNow;
 			const bot = new Bot({
 				token: discord.botToken,
 				discordApiUrl: discord.restUrl,
-				services: { logger, store, imgpile, secrets, imgpileUploadUrl: uploadUrl, transfers, now: Date.now },
+				services: { logger, store, imgpile, secrets, imgpileUploadUrl: uploadUrl, transfers, now: feedClock },
+				feeds: { now: feedClock, timer: false },
 				modules: options.modules,
 				shutdownGraceMs: 5_000,
 				clientOptions: { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) } },
@@ -174,7 +178,12 @@ export class SandboxWorld {
 				imgpile,
 				direct,
 				dir,
-				tick: options.tick ?? botTick(bot),
+				tick:
+					options.tick ??
+					(async () => {
+						feedNow = Math.max(feedNow + bot.feeds.intervalMs, Date.now());
+						return bot.tick();
+					}),
 			});
 		} catch (error) {
 			for (const step of cleanup) await step().catch(() => undefined);
@@ -231,11 +240,4 @@ export class SandboxWorld {
 		await this.imgpileEmulator?.close().catch(() => undefined);
 		await rm(this.#dir, { recursive: true, force: true }).catch(() => undefined);
 	}
-}
-
-/** `Bot.tick()` when the bot has it (the feed scheduler's hook), else undefined. */
-function botTick(bot: Bot): TickHook | undefined {
-	const tick = (bot as unknown as { tick?: unknown }).tick;
-	if (typeof tick !== "function") return undefined;
-	return async () => (tick as (this: Bot) => Promise<unknown>).call(bot);
 }

@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { Client, type ClientOptions, Events, GatewayIntentBits } from "discord.js";
 import { Agent } from "undici";
 import { commandModules } from "../../commands/index.js";
+import { ClientFeedDiscord, FeedService, type FeedServiceOptions, type TickReport } from "../feeds/index.js";
 import { type HealthServer, startHealthServer } from "./health.js";
 import { InteractionRouter } from "./router.js";
 import { syncCommands } from "./sync.js";
@@ -21,12 +22,18 @@ export interface BotOptions {
 	shutdownGraceMs?: number;
 	/** Extra discord.js options (tests shorten the identify throttle). */
 	clientOptions?: Partial<ClientOptions>;
+	/**
+	 * Feed scheduler settings (poll interval, feed token, clock, hooks…). `timer: false` leaves
+	 * the cycles to explicit `tick()` calls (tests drive time themselves).
+	 */
+	feeds?: Omit<FeedServiceOptions, "store" | "imgpile" | "discord" | "logger"> & { timer?: boolean };
 }
 
-/** The bot process: a discord.js Client, the router, command sync, health. */
+/** The bot process: a discord.js Client, the router, command sync, health, the feed scheduler. */
 export class Bot {
 	readonly client: Client;
 	readonly router: InteractionRouter;
+	readonly feeds: FeedService;
 	readonly #options: BotOptions;
 	#health: HealthServer | undefined;
 	readonly #discordAgent: Agent;
@@ -34,11 +41,6 @@ export class Bot {
 
 	constructor(options: BotOptions) {
 		this.#options = options;
-		this.router = new InteractionRouter({
-			modules: options.modules ?? commandModules,
-			services: options.services,
-			autoDeferMs: options.autoDeferMs,
-		});
 		// Discord REST over a bounded, kept-alive pool: a burst of interactions reuses a few
 		// connections instead of opening one each.
 		this.#discordAgent = new Agent({ connections: 16, keepAliveTimeout: 30_000 });
@@ -47,6 +49,20 @@ export class Bot {
 			intents: [GatewayIntentBits.Guilds],
 			...options.clientOptions,
 			rest: { ...options.clientOptions?.rest, api: options.discordApiUrl, agent: this.#discordAgent },
+		});
+		const { timer: _timer, ...feedOptions } = options.feeds ?? {};
+		this.feeds = new FeedService({
+			...feedOptions,
+			now: feedOptions.now ?? options.services.now,
+			store: options.services.store,
+			imgpile: options.services.imgpile,
+			discord: new ClientFeedDiscord(this.client),
+			logger: options.services.logger.child({ component: "feeds" }),
+		});
+		this.router = new InteractionRouter({
+			modules: options.modules ?? commandModules,
+			services: { ...options.services, feeds: this.feeds },
+			autoDeferMs: options.autoDeferMs,
 		});
 		const log = options.services.logger;
 		this.client.on(Events.InteractionCreate, (interaction) => void this.router.handle(interaction));
@@ -85,19 +101,26 @@ export class Bot {
 			services.logger.error({ err: error }, "could not register commands; running with what Discord has");
 		}
 		this.#ready = true;
+		if (this.#options.feeds?.timer !== false) this.feeds.start();
 		services.logger.info(
 			{ user: this.client.user?.tag, guilds: this.client.guilds.cache.size, healthPort: this.#health?.port },
 			"bot ready",
 		);
 	}
 
-	/** Stops taking interactions, lets those in flight finish (bounded), disconnects. */
+	/** One feed scheduler cycle now (polls what is due, delivers the outbox); tests and the sandbox drive time with it. */
+	tick(): Promise<TickReport> {
+		return this.feeds.tick();
+	}
+
+	/** Stops taking interactions, lets those in flight finish (bounded), stops the feeds, disconnects. */
 	async stop(): Promise<void> {
 		this.#ready = false;
 		const drained = await this.router.drain(this.#options.shutdownGraceMs ?? 10_000);
 		if (!drained) {
 			this.#options.services.logger.warn({ inFlight: this.router.inFlight }, "stopped with interactions in flight");
 		}
+		await this.feeds.stop();
 		await this.client.destroy();
 		await this.#discordAgent.close();
 		await this.#health?.close();

@@ -7,6 +7,7 @@ import type {
 	RESTPostAPIChatInputApplicationCommandsJSONBody,
 	RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from "discord.js";
+import type { FeedControl } from "../feeds/index.js";
 import type { Locale, Translate } from "../i18n/index.js";
 import type { Imgpile } from "../imgpile/index.js";
 import type { Logger, SecretRegistry } from "../logger.js";
@@ -26,6 +27,8 @@ export interface Services {
 	/** Discord CDN → imgpile transfers, bounded across the bot. */
 	transfers: TransferPipeline;
 	now: () => number;
+	/** The feed scheduler (set by the Bot; absent where no bot runs, e.g. unit tests). */
+	feeds?: FeedControl;
 }
 
 /** One interaction's view: the services, plus who asked in which language, and how to answer. */

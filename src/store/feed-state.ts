@@ -9,7 +9,15 @@ export interface FeedCursor {
 	/** Consecutive failed polls. */
 	failures: number;
 	slowedUntil: string | null;
+	/**
+	 * How far down the query's feed the last poll read: the oldest post read (`created_at`, id),
+	 * or "end" when it read to the end of the feed. Unseen posts above it are new; below it they
+	 * were never read (they slid up because newer posts went away). Absent: not known yet.
+	 */
+	frontier?: FeedFrontier | null;
 }
+
+export type FeedFrontier = { createdAt: string; id: number } | "end";
 
 export const EMPTY_CURSOR: Readonly<FeedCursor> = Object.freeze({
 	lastPolledAt: null,

@@ -14,7 +14,13 @@ export {
 	TokenDecryptError,
 	type TokenDecryptReason,
 } from "./errors.js";
-export { EMPTY_CURSOR, type FeedCursor, type FeedStateOptions, FeedStateRepository } from "./feed-state.js";
+export {
+	EMPTY_CURSOR,
+	type FeedCursor,
+	type FeedFrontier,
+	type FeedStateOptions,
+	FeedStateRepository,
+} from "./feed-state.js";
 export {
 	DEFAULT_GUILD_SETTINGS,
 	type GuildSettings,
@@ -24,6 +30,7 @@ export {
 	type RehostReply,
 	type ServerTokenInfo,
 } from "./guilds.js";
+export { type LeaseOptions, type LeaseRecord, LeaseRepository, type LeaseState } from "./lease.js";
 export { KeyedMutex } from "./mutex.js";
 export {
 	type OutboxEntry,

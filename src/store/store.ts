@@ -8,6 +8,7 @@ import { StoreConfigError } from "./errors.js";
 import { FeedStateRepository } from "./feed-state.js";
 import { GuildSettingsRepository } from "./guilds.js";
 import { Kv, type KvCacheOptions } from "./kv.js";
+import { LeaseRepository } from "./lease.js";
 import { KeyedMutex } from "./mutex.js";
 import { OutboxRepository } from "./outbox.js";
 import { SubscriptionRepository } from "./subscriptions.js";
@@ -25,6 +26,7 @@ export const STORE_NAMESPACES = {
 	outbox: "outbox",
 	usage: "usage",
 	uploads: "uploads",
+	lease: "lease",
 } as const;
 
 export interface StoreOptions {
@@ -50,6 +52,8 @@ export interface Store {
 	readonly outbox: OutboxRepository;
 	readonly usage: UsageRepository;
 	readonly uploads: UploadsRepository;
+	/** Best-effort leases (only one process polls the feeds). */
+	readonly lease: LeaseRepository;
 	/** Where the data lives, for logs (never contains credentials). */
 	readonly location: string;
 	/** Waits for in-flight locked writes, then closes the backend. Idempotent. */
@@ -108,6 +112,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		outbox: new OutboxRepository(kv(STORE_NAMESPACES.outbox), { doneRetention: options.doneRetention }, clock),
 		usage: new UsageRepository(kv(STORE_NAMESPACES.usage, hot), clock),
 		uploads: new UploadsRepository(kv(STORE_NAMESPACES.uploads), clock),
+		lease: new LeaseRepository(kv(STORE_NAMESPACES.lease), clock),
 		location: `sqlite:${location.file}`,
 		close: once(async () => {
 			await mutex.idle();

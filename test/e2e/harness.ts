@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { Bot } from "../../src/bot/bot.js";
+import { Bot, type BotOptions } from "../../src/bot/bot.js";
 import type { CommandModule } from "../../src/bot/types.js";
 import { Imgpile } from "../../src/imgpile/index.js";
 import { createLogger, SecretRegistry } from "../../src/logger.js";
@@ -35,6 +35,11 @@ export interface HarnessOptions {
 	uploadConcurrency?: number;
 	/** Command modules instead of the bot's own (e.g. to add a test-only command). */
 	modules?: readonly CommandModule[];
+	/**
+	 * The feed scheduler: its clock (`now`, also the handlers' `ctx.now`), interval, token, page
+	 * size, hooks… Its timer stays off unless `timer: true`: tests run cycles with `h.bot.tick()`.
+	 */
+	feeds?: BotOptions["feeds"];
 }
 
 /**
@@ -120,6 +125,7 @@ export class Harness {
 			autoDeferMs: this.#options.autoDeferMs,
 			modules: this.#options.modules,
 			healthPort: this.#options.healthPort,
+			feeds: { ...this.#options.feeds, timer: this.#options.feeds?.timer ?? false },
 			services: {
 				logger,
 				store: this.store,
@@ -127,7 +133,7 @@ export class Harness {
 				secrets: this.secrets,
 				imgpileUploadUrl: this.imgpileEmulator.uploadUrl,
 				transfers: this.transfers,
-				now: Date.now,
+				now: this.#options.feeds?.now ?? Date.now,
 			},
 			clientOptions: { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) } },
 		});

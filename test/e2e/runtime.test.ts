@@ -45,6 +45,7 @@ describe("runtime", () => {
 			"Rehost to imgpile",
 			"boom",
 			"comment",
+			"feed",
 			"follow",
 			"followers",
 			"following",

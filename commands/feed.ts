@@ -1,0 +1,496 @@
+/**
+ * `/feed`: announcements and digests of new imgpile posts in a channel (Manage Server).
+ *
+ *   /feed add channel:#art tag:cats [user] [nsfw] [mode:live|digest] [every:2h] [at:09:00] [backfill:3]
+ *   /feed list | remove id | pause id | resume id | test id | digest id
+ *
+ * The scheduler (src/feeds) does the polling and delivery; this module checks input and the
+ * bot's permissions up front, and tells admins how each subscription is doing.
+ */
+import {
+	type APIApplicationCommandBasicOption,
+	ApplicationCommandOptionType,
+	ApplicationCommandType,
+	ApplicationIntegrationType,
+	type AutocompleteInteraction,
+	ChannelType,
+	type ChatInputCommandInteraction,
+	type GuildBasedChannel,
+	InteractionContextType,
+	PermissionFlagsBits,
+	type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from "discord.js";
+import { UserError } from "../src/bot/errors.js";
+import { parseUsername } from "../src/bot/social.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import { channelAllowsNsfw, quoteInput, truncate } from "../src/bot/views.js";
+import {
+	describeFilters,
+	type FeedControl,
+	FeedSendError,
+	formatInterval,
+	nextDigestTime,
+	normalizeTimeOfDay,
+	parseInterval,
+	reasonText,
+} from "../src/feeds/index.js";
+import { describe, type MessageKey, named } from "../src/i18n/index.js";
+import { type FeedFilters, type FeedMode, type FeedSubscription, queryKeyOf } from "../src/store/index.js";
+
+/** Subscriptions per server at most. */
+export const MAX_FEEDS_PER_GUILD = 25;
+const MIN_DIGEST_MS = 15 * 60_000;
+const MAX_DIGEST_MS = 7 * 86_400_000;
+const DEFAULT_DIGEST_AT = "09:00";
+const TAG = /^[\p{L}\p{N}_.-]{1,50}$/u;
+
+function option(
+	type: ApplicationCommandOptionType.String | ApplicationCommandOptionType.Boolean,
+	key: string,
+	extra: Record<string, unknown> = {},
+): APIApplicationCommandBasicOption {
+	return {
+		type,
+		...named(`cmd.feed.option.${key}.name` as MessageKey),
+		...describe(`cmd.feed.option.${key}.description` as MessageKey),
+		...extra,
+	} as APIApplicationCommandBasicOption;
+}
+
+const idOption = option(ApplicationCommandOptionType.String, "id", { required: true, autocomplete: true });
+
+function subcommand(name: string, options: APIApplicationCommandBasicOption[] = []) {
+	return {
+		type: ApplicationCommandOptionType.Subcommand as const,
+		...named(`cmd.feed.${name}.name` as MessageKey),
+		...describe(`cmd.feed.${name}.description` as MessageKey),
+		options,
+	};
+}
+
+export const data = {
+	type: ApplicationCommandType.ChatInput,
+	...named("cmd.feed.name"),
+	...describe("cmd.feed.description"),
+	contexts: [InteractionContextType.Guild],
+	integration_types: [ApplicationIntegrationType.GuildInstall],
+	default_member_permissions: String(PermissionFlagsBits.ManageGuild),
+	options: [
+		subcommand("add", [
+			{
+				type: ApplicationCommandOptionType.Channel,
+				...named("cmd.feed.option.channel.name"),
+				...describe("cmd.feed.option.channel.description"),
+				required: true,
+				channel_types: [ChannelType.GuildText, ChannelType.GuildAnnouncement],
+			},
+			option(ApplicationCommandOptionType.String, "tag"),
+			option(ApplicationCommandOptionType.String, "user"),
+			option(ApplicationCommandOptionType.Boolean, "nsfw"),
+			option(ApplicationCommandOptionType.String, "mode", {
+				choices: [
+					{ value: "live", ...named("cmd.feed.choice.live") },
+					{ value: "digest", ...named("cmd.feed.choice.digest") },
+				],
+			}),
+			option(ApplicationCommandOptionType.String, "every"),
+			option(ApplicationCommandOptionType.String, "at"),
+			{
+				type: ApplicationCommandOptionType.Integer,
+				...named("cmd.feed.option.backfill.name"),
+				...describe("cmd.feed.option.backfill.description"),
+				min_value: 0,
+				max_value: 10,
+			},
+		]),
+		subcommand("list"),
+		subcommand("remove", [idOption]),
+		subcommand("pause", [idOption]),
+		subcommand("resume", [idOption]),
+		subcommand("test", [idOption]),
+		subcommand("digest", [idOption]),
+	],
+} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+
+async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const guildId = requireManager(ctx, interaction);
+	switch (interaction.options.getSubcommand(true)) {
+		case "add":
+			return add(ctx, interaction, guildId);
+		case "list":
+			return list(ctx, guildId);
+		case "remove":
+			return remove(ctx, interaction, guildId);
+		case "pause":
+			return pause(ctx, interaction, guildId);
+		case "resume":
+			return resume(ctx, interaction, guildId);
+		case "test":
+			return test(ctx, interaction, guildId);
+		case "digest":
+			return digestNow(ctx, interaction, guildId);
+	}
+	throw new UserError("error.unknownAction");
+}
+
+function requireManager(ctx: HandlerContext, interaction: ChatInputCommandInteraction): string {
+	if (!interaction.inGuild()) throw new UserError("error.guildOnly");
+	// default_member_permissions can be overridden by the server: check again.
+	if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+		throw new UserError("error.missingPermission", { permission: ctx.t("perm.manageGuild") });
+	}
+	return interaction.guildId;
+}
+
+function feeds(ctx: HandlerContext): FeedControl {
+	if (!ctx.feeds) throw new UserError("feed.unavailable");
+	return ctx.feeds;
+}
+
+// ── add ─────────────────────────────────────────────────────────────────────
+
+const NEEDED: [bigint, string][] = [
+	[PermissionFlagsBits.ViewChannel, "View Channel"],
+	[PermissionFlagsBits.SendMessages, "Send Messages"],
+	[PermissionFlagsBits.EmbedLinks, "Embed Links"],
+	// To check after a restart whether a delivery reached the channel (so nothing is posted twice).
+	[PermissionFlagsBits.ReadMessageHistory, "Read Message History"],
+];
+
+/** The channel as the gateway cache has it, and what the bot lacks there (English names, as Discord shows them). */
+async function channelCheck(
+	interaction: ChatInputCommandInteraction,
+	channelId: string,
+): Promise<{ channel: GuildBasedChannel | undefined; missing: string[] }> {
+	const guild = interaction.guild;
+	const channel =
+		guild?.channels.cache.get(channelId) ?? (await guild?.channels.fetch(channelId).catch(() => null)) ?? undefined;
+	const me = interaction.client.user;
+	if (!channel || !me) return { channel, missing: [] };
+	const permissions = channel.permissionsFor(me);
+	if (!permissions) return { channel, missing: NEEDED.map(([, name]) => name) };
+	return { channel, missing: NEEDED.filter(([bit]) => !permissions.has(bit)).map(([, name]) => name) };
+}
+
+async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
+	const control = feeds(ctx);
+	const channelId = interaction.options.getChannel("channel", true).id;
+	const filters = filtersFrom(interaction);
+	const { mode, everyMs, at } = scheduleFrom(interaction);
+	const backfill = interaction.options.getInteger("backfill") ?? 0;
+
+	const { channel, missing } = await channelCheck(interaction, channelId);
+	if (!channel || !channel.isTextBased()) throw new UserError("feed.add.notText", { channel: `<#${channelId}>` });
+	if (missing.length > 0) {
+		throw new UserError("feed.add.missingPermissions", { channel: `<#${channelId}>`, permissions: missing.join(", ") });
+	}
+	if (filters.nsfw && !channelAllowsNsfw(channel)) {
+		throw new UserError("feed.add.nsfwChannel", { channel: `<#${channelId}>` });
+	}
+	const existing = await ctx.store.subscriptions.listByGuild(guildId);
+	if (existing.length >= MAX_FEEDS_PER_GUILD) throw new UserError("feed.add.tooMany", { max: MAX_FEEDS_PER_GUILD });
+	const key = queryKeyOf(filters);
+	const twin = existing.find((sub) => sub.channelId === channelId && queryKeyOf(sub.filters) === key);
+	if (twin) throw new UserError("feed.add.duplicate", { id: twin.id, channel: `<#${channelId}>` });
+
+	await ctx.respond.defer({ ephemeral: true });
+	const now = control.now();
+	const { timezone } = await ctx.store.guilds.get(guildId);
+	const sub = await ctx.store.subscriptions.create({
+		guildId,
+		channelId,
+		filters,
+		mode,
+		everyMs,
+		at,
+		backfill,
+		createdBy: interaction.user.id,
+		nextDigestAt: mode === "digest" ? new Date(nextDigestTime({ everyMs, at }, timezone, now)).toISOString() : null,
+	});
+	ctx.log.info({ subscriptionId: sub.id, channelId, queryKey: key, mode }, "feed subscription added");
+	await control.reactivated(sub);
+
+	const lines = [
+		ctx.t("feed.add.done", {
+			id: sub.id,
+			filters: describeFilters(ctx.t, sub.filters),
+			channel: `<#${channelId}>`,
+			mode: modeText(ctx, sub, timezone),
+		}),
+	];
+	lines.push(
+		mode === "live"
+			? ctx.t("feed.add.liveNext", { interval: formatInterval(control.intervalMs) })
+			: ctx.t("feed.add.digestNext", { time: discordTime(sub.nextDigestAt, "f") }),
+	);
+	if (backfill > 0) {
+		try {
+			const queued = await control.backfill(sub);
+			lines.push(queued > 0 ? ctx.t("feed.add.backfill", { count: queued }) : ctx.t("feed.add.backfillNone"));
+		} catch (error) {
+			ctx.log.warn({ err: error, subscriptionId: sub.id }, "feed backfill failed");
+			lines.push(ctx.t("feed.add.backfillFailed"));
+		}
+	}
+	control.changed();
+	await ctx.respond.reply({ content: lines.join("\n"), ephemeral: true, allowedMentions: { parse: [] } });
+}
+
+function filtersFrom(interaction: ChatInputCommandInteraction): FeedFilters {
+	const rawTag = interaction.options.getString("tag");
+	let tag: string | null = null;
+	if (rawTag !== null) {
+		const clean = rawTag.trim().replace(/^#+/, "").toLowerCase();
+		if (!TAG.test(clean)) throw new UserError("feed.add.badTag", { input: quoteInput(rawTag) });
+		tag = clean;
+	}
+	const rawUser = interaction.options.getString("user");
+	const username = rawUser === null ? null : parseUsername(rawUser);
+	return { tag, username, nsfw: interaction.options.getBoolean("nsfw") ?? false };
+}
+
+function scheduleFrom(interaction: ChatInputCommandInteraction): {
+	mode: FeedMode;
+	everyMs: number | null;
+	at: string | null;
+} {
+	const everyText = interaction.options.getString("every");
+	const atText = interaction.options.getString("at");
+	const modeText = interaction.options.getString("mode");
+	if (modeText !== null && modeText !== "live" && modeText !== "digest") throw new UserError("error.unknownAction");
+	const mode: FeedMode = (modeText as FeedMode | null) ?? (everyText !== null || atText !== null ? "digest" : "live");
+	if (mode === "live") {
+		if (everyText !== null || atText !== null) throw new UserError("feed.add.liveNoSchedule");
+		return { mode, everyMs: null, at: null };
+	}
+	if (everyText !== null && atText !== null) throw new UserError("feed.add.everyOrAt");
+	if (everyText !== null) {
+		const everyMs = parseInterval(everyText);
+		if (everyMs === undefined || everyMs < MIN_DIGEST_MS || everyMs > MAX_DIGEST_MS) {
+			throw new UserError("feed.add.badEvery", { input: quoteInput(everyText) });
+		}
+		return { mode, everyMs, at: null };
+	}
+	if (atText !== null) {
+		const at = normalizeTimeOfDay(atText);
+		if (!at) throw new UserError("feed.add.badAt", { input: quoteInput(atText) });
+		return { mode, everyMs: null, at };
+	}
+	return { mode, everyMs: null, at: DEFAULT_DIGEST_AT };
+}
+
+// ── list ────────────────────────────────────────────────────────────────────
+
+async function list(ctx: HandlerContext, guildId: string): Promise<void> {
+	const subs = await ctx.store.subscriptions.listByGuild(guildId);
+	if (subs.length === 0) {
+		await ctx.respond.reply({ content: ctx.t("feed.list.empty"), ephemeral: true });
+		return;
+	}
+	const { timezone } = await ctx.store.guilds.get(guildId);
+	const lines: string[] = [];
+	for (const sub of subs) {
+		const health = await healthText(ctx, sub);
+		lines.push(
+			ctx.t("feed.list.line", {
+				id: sub.id,
+				channel: `<#${sub.channelId}>`,
+				filters: describeFilters(ctx.t, sub.filters),
+				mode: modeText(ctx, sub, timezone),
+				last: sub.lastDeliveryAt ? discordTime(sub.lastDeliveryAt, "R") : ctx.t("feed.list.never"),
+				health,
+			}),
+		);
+	}
+	await ctx.respond.reply({
+		embeds: [
+			{
+				title: ctx.t("feed.list.title", { count: subs.length }),
+				description: truncate(lines.join("\n\n"), 4096),
+			},
+		],
+		ephemeral: true,
+		allowedMentions: { parse: [] },
+	});
+}
+
+/** How a subscription is doing: paused, stopped (why), imgpile errors, slowed, or fine. */
+async function healthText(ctx: HandlerContext, sub: FeedSubscription): Promise<string> {
+	if (sub.disabledReason) {
+		return ctx.t("feed.health.disabled", { reason: reasonText(ctx.t, sub.disabledReason), id: sub.id });
+	}
+	if (sub.paused) return ctx.t("feed.health.paused");
+	const now = ctx.feeds?.now() ?? Date.now();
+	const cursor = await ctx.store.feedState.getCursor(queryKeyOf(sub.filters));
+	if (cursor.failures > 0) {
+		return ctx.t("feed.health.failing", {
+			count: cursor.failures,
+			time: cursor.backoffUntil ? discordTime(cursor.backoffUntil, "R") : "?",
+		});
+	}
+	const status = ctx.feeds?.status();
+	const slowedUntil = cursor.slowedUntil ? Date.parse(cursor.slowedUntil) : Number.NaN;
+	if ((status?.slowed ?? false) || slowedUntil > now) {
+		return ctx.t("feed.health.slowed", {
+			interval: formatInterval(status?.periodMs ?? ctx.feeds?.intervalMs ?? 60_000),
+		});
+	}
+	if (!cursor.lastPolledAt) return ctx.t("feed.health.waiting");
+	return ctx.t("feed.health.ok", { time: discordTime(cursor.lastPolledAt, "R") });
+}
+
+function modeText(ctx: HandlerContext, sub: FeedSubscription, timezone: string): string {
+	if (sub.mode === "live") return ctx.t("feed.mode.live");
+	if (sub.at) return ctx.t("feed.mode.daily", { at: sub.at, timezone });
+	return ctx.t("feed.mode.every", { interval: formatInterval(sub.everyMs ?? 86_400_000) });
+}
+
+/** `<t:…:R>` (relative) or `<t:…:f>` (date and time), shown in each reader's own time zone. */
+function discordTime(iso: string | null, style: "R" | "f"): string {
+	const ms = iso ? Date.parse(iso) : Number.NaN;
+	return Number.isNaN(ms) ? "?" : `<t:${Math.floor(ms / 1000)}:${style}>`;
+}
+
+// ── remove, pause, resume ───────────────────────────────────────────────────
+
+/** The guild's subscription named by the `id` option (another guild's ids are unknown here). */
+async function owned(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string) {
+	const id = interaction.options.getString("id", true).trim().split(/\s/)[0] ?? "";
+	const sub = await ctx.store.subscriptions.get(id);
+	if (!sub || sub.guildId !== guildId) throw new UserError("feed.notFound", { id: quoteInput(id) });
+	return sub;
+}
+
+async function remove(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
+	const sub = await owned(ctx, interaction, guildId);
+	await ctx.store.subscriptions.remove(sub.id);
+	const dropped = await ctx.store.outbox.removeForSubscription(sub.id);
+	const key = queryKeyOf(sub.filters);
+	const stillUsed = (await ctx.store.subscriptions.listAll()).some((other) => queryKeyOf(other.filters) === key);
+	if (!stillUsed) await ctx.store.feedState.forget(key);
+	ctx.feeds?.changed();
+	ctx.log.info({ subscriptionId: sub.id, dropped }, "feed subscription removed");
+	await ctx.respond.reply({
+		content: ctx.t("feed.removed", { id: sub.id, channel: `<#${sub.channelId}>` }),
+		ephemeral: true,
+		allowedMentions: { parse: [] },
+	});
+}
+
+async function pause(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
+	const sub = await owned(ctx, interaction, guildId);
+	await ctx.store.subscriptions.update(sub.id, { paused: true });
+	ctx.feeds?.changed();
+	await ctx.respond.reply({ content: ctx.t("feed.paused", { id: sub.id }), ephemeral: true });
+}
+
+async function resume(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
+	const control = feeds(ctx);
+	const sub = await owned(ctx, interaction, guildId);
+	const { channel, missing } = await channelCheck(interaction, sub.channelId);
+	if (!channel) throw new UserError("feed.resume.channelGone", { id: sub.id });
+	if (missing.length > 0) {
+		throw new UserError("feed.add.missingPermissions", {
+			channel: `<#${sub.channelId}>`,
+			permissions: missing.join(", "),
+		});
+	}
+	if (sub.filters.nsfw && !channelAllowsNsfw(channel)) {
+		throw new UserError("feed.add.nsfwChannel", { channel: `<#${sub.channelId}>` });
+	}
+	const wasStopped = sub.paused || sub.disabledReason !== null;
+	const updated = await ctx.store.subscriptions.update(sub.id, { paused: false, disabledReason: null });
+	if (updated && wasStopped) await control.reactivated(updated);
+	control.changed();
+	ctx.log.info({ subscriptionId: sub.id }, "feed subscription resumed");
+	await ctx.respond.reply({
+		content: ctx.t("feed.resumed", { id: sub.id, channel: `<#${sub.channelId}>` }),
+		ephemeral: true,
+		allowedMentions: { parse: [] },
+	});
+}
+
+// ── test, digest ────────────────────────────────────────────────────────────
+
+async function test(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
+	const control = feeds(ctx);
+	const sub = await owned(ctx, interaction, guildId);
+	await ctx.respond.defer({ ephemeral: true });
+	let outcome: "sent" | "nothing";
+	try {
+		outcome = await control.sendTest(sub);
+	} catch (error) {
+		if (error instanceof FeedSendError) {
+			throw new UserError("feed.sendFailed", { channel: `<#${sub.channelId}>`, reason: sendFailureText(ctx, error) });
+		}
+		throw error;
+	}
+	await ctx.respond.reply({
+		content:
+			outcome === "sent"
+				? ctx.t("feed.test.sent", { channel: `<#${sub.channelId}>` })
+				: ctx.t("feed.test.nothing", { filters: describeFilters(ctx.t, sub.filters) }),
+		ephemeral: true,
+		allowedMentions: { parse: [] },
+	});
+}
+
+async function digestNow(
+	ctx: HandlerContext,
+	interaction: ChatInputCommandInteraction,
+	guildId: string,
+): Promise<void> {
+	const control = feeds(ctx);
+	const sub = await owned(ctx, interaction, guildId);
+	if (sub.mode !== "digest") throw new UserError("feed.digest.notDigest", { id: sub.id });
+	await ctx.respond.defer({ ephemeral: true });
+	let count: number;
+	try {
+		count = await control.sendDigestNow(sub);
+	} catch (error) {
+		if (error instanceof FeedSendError) {
+			throw new UserError("feed.sendFailed", { channel: `<#${sub.channelId}>`, reason: sendFailureText(ctx, error) });
+		}
+		throw error;
+	}
+	await ctx.respond.reply({
+		content:
+			count > 0
+				? ctx.t("feed.digest.sent", { count, channel: `<#${sub.channelId}>` })
+				: ctx.t("feed.digest.empty", { id: sub.id }),
+		ephemeral: true,
+		allowedMentions: { parse: [] },
+	});
+}
+
+function sendFailureText(ctx: HandlerContext, error: FeedSendError): string {
+	if (error.reason === "invalid" || error.reason === "transient") return ctx.t("feed.reason.discordError");
+	return reasonText(ctx.t, error.reason);
+}
+
+// ── autocomplete ────────────────────────────────────────────────────────────
+
+async function autocomplete(ctx: HandlerContext, interaction: AutocompleteInteraction): Promise<void> {
+	if (!interaction.inGuild() || !interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+		await interaction.respond([]);
+		return;
+	}
+	const typed = String(interaction.options.getFocused()).trim().toLowerCase();
+	const subs = await ctx.store.subscriptions.listByGuild(interaction.guildId);
+	const choices = subs
+		.map((sub) => {
+			const channel = interaction.guild?.channels.cache.get(sub.channelId)?.name ?? sub.channelId;
+			const state = sub.disabledReason ? " ⛔" : sub.paused ? " ⏸" : "";
+			return {
+				name: truncate(`${sub.id} · #${channel} · ${describeFilters(ctx.t, sub.filters)}${state}`, 100),
+				value: sub.id,
+			};
+		})
+		.filter((choice) => typed === "" || choice.name.toLowerCase().includes(typed))
+		.slice(0, 25);
+	await interaction.respond(choices);
+}
+
+export default {
+	command: { data, execute, autocomplete },
+} satisfies CommandModule;

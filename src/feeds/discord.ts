@@ -1,0 +1,112 @@
+/**
+ * The feeds' view of Discord: send a message to a channel, read a channel's recent messages, DM
+ * a user, and what the gateway cache knows of channels and guilds. Implemented over the bot's
+ * discord.js client (its REST manager waits out 429s as Discord tells it to).
+ */
+import {
+	type APIChannel,
+	type APIMessage,
+	type Client,
+	DiscordAPIError,
+	HTTPError,
+	RateLimitError,
+	RESTJSONErrorCodes,
+	type RESTPostAPIChannelMessageJSONBody,
+	Routes,
+} from "discord.js";
+import { channelAllowsNsfw } from "../bot/views.js";
+
+export interface ChannelInfo {
+	guildId: string | null;
+	name: string;
+	nsfw: boolean;
+}
+
+export interface GuildInfo {
+	name: string;
+	preferredLocale: string | null;
+	systemChannelId: string | null;
+}
+
+export interface FeedDiscord {
+	/** The bot's user id (to recognise its own messages), once logged in. */
+	botUserId(): string | undefined;
+	send(channelId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }>;
+	/** Newest first. */
+	recentMessages(channelId: string, limit: number): Promise<APIMessage[]>;
+	dm(userId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }>;
+	channel(channelId: string): ChannelInfo | undefined;
+	guild(guildId: string): GuildInfo | undefined;
+}
+
+export class ClientFeedDiscord implements FeedDiscord {
+	readonly #client: Client;
+
+	constructor(client: Client) {
+		this.#client = client;
+	}
+
+	botUserId(): string | undefined {
+		return this.#client.user?.id;
+	}
+
+	async send(channelId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }> {
+		const message = (await this.#client.rest.post(Routes.channelMessages(channelId), { body })) as APIMessage;
+		return { id: message.id };
+	}
+
+	async recentMessages(channelId: string, limit: number): Promise<APIMessage[]> {
+		const query = new URLSearchParams({ limit: String(Math.min(100, Math.max(1, limit))) });
+		return (await this.#client.rest.get(Routes.channelMessages(channelId), { query })) as APIMessage[];
+	}
+
+	async dm(userId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }> {
+		const channel = (await this.#client.rest.post(Routes.userChannels(), {
+			body: { recipient_id: userId },
+		})) as APIChannel;
+		return this.send(channel.id, body);
+	}
+
+	channel(channelId: string): ChannelInfo | undefined {
+		const channel = this.#client.channels.cache.get(channelId);
+		if (!channel) return undefined;
+		const guildId = "guildId" in channel && typeof channel.guildId === "string" ? channel.guildId : null;
+		const name = "name" in channel && typeof channel.name === "string" ? channel.name : channelId;
+		return { guildId, name, nsfw: channelAllowsNsfw(channel) };
+	}
+
+	guild(guildId: string): GuildInfo | undefined {
+		const guild = this.#client.guilds.cache.get(guildId);
+		if (!guild) return undefined;
+		return { name: guild.name, preferredLocale: guild.preferredLocale ?? null, systemChannelId: guild.systemChannelId };
+	}
+}
+
+/**
+ * What a failed Discord call means for a delivery:
+ * - `gone`: the channel does not exist any more (404); `forbidden`: no access or permission (403):
+ *   both disable the subscription until `/feed resume`.
+ * - `invalid`: Discord refused this message (other 4xx): retrying it as is will not help.
+ * - `transient`: 429 that surfaced, 5xx, network: try again later.
+ */
+export type DiscordFailure =
+	| { kind: "gone"; reason: "channel_deleted" }
+	| { kind: "forbidden"; reason: "missing_access" | "missing_permissions" }
+	| { kind: "invalid"; status: number; code: number | string }
+	| { kind: "transient" };
+
+export function classifyDiscordError(error: unknown): DiscordFailure {
+	if (error instanceof DiscordAPIError) {
+		if (error.status === 404) return { kind: "gone", reason: "channel_deleted" };
+		if (error.status === 403) {
+			return {
+				kind: "forbidden",
+				reason: error.code === RESTJSONErrorCodes.MissingAccess ? "missing_access" : "missing_permissions",
+			};
+		}
+		if (error.status === 429 || error.status >= 500) return { kind: "transient" };
+		return { kind: "invalid", status: error.status, code: error.code };
+	}
+	if (error instanceof HTTPError || error instanceof RateLimitError) return { kind: "transient" };
+	return { kind: "transient" };
+}

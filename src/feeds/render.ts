@@ -1,0 +1,280 @@
+/**
+ * What feed messages look like: the announcement of one post (embed + Upvote, Downvote, Follow
+ * author, Open), the digest (top posts by score, up to 10 embeds, then "and N more"), the test
+ * announcement, and the notice that a subscription stopped. Pure: payload in, message JSON out.
+ *
+ * Every delivered message carries its outbox key (the "marker") in the embed footer and as the
+ * message nonce, so that after a crash the delivery worker can tell from the channel's recent
+ * messages whether Discord already accepted it.
+ */
+import {
+	type APIActionRowComponent,
+	type APIButtonComponent,
+	type APIEmbed,
+	ButtonStyle,
+	ComponentType,
+	type RESTPostAPIChannelMessageJSONBody,
+} from "discord.js";
+import { customId } from "../bot/custom-id.js";
+import { FOLLOW_BUTTON, USERNAME, upvoteLabel, voteCustomId } from "../bot/social.js";
+import { mayPreview, mediaPreviewUrl, moderationLabel, postUrl, truncate } from "../bot/views.js";
+import type { Translate } from "../i18n/index.js";
+import type { ModerationStatus, Post } from "../imgpile/index.js";
+import type { FeedFilters } from "../store/index.js";
+
+/** A post as the outbox keeps it (small: one copy per subscription). */
+export interface FeedPostPayload {
+	v: 1;
+	id: number;
+	slug: string;
+	title: string | null;
+	username: string | null;
+	avatar: string | null;
+	score: number;
+	mediaCount: number;
+	status: ModerationStatus;
+	createdAt: string;
+	/** Preview image (an image variant, or a video's thumbnail), and the first media's own status. */
+	preview: string | null;
+	previewStatus: ModerationStatus;
+	video: boolean;
+}
+
+export function payloadOf(post: Post): FeedPostPayload {
+	const media = post.first_media ?? post.media?.[0] ?? null;
+	return {
+		v: 1,
+		id: post.id,
+		slug: post.slug,
+		title: post.title,
+		username: post.user?.username ?? null,
+		avatar: post.user?.avatar ?? null,
+		score: post.score,
+		mediaCount: post.media_count,
+		status: post.moderation_status,
+		createdAt: post.created_at,
+		preview: media ? (mediaPreviewUrl(media) ?? null) : null,
+		previewStatus: media?.moderation_status ?? post.moderation_status,
+		video: media?.type.startsWith("video/") ?? false,
+	};
+}
+
+export function isPayload(value: unknown): value is FeedPostPayload {
+	if (typeof value !== "object" || value === null) return false;
+	const p = value as Partial<FeedPostPayload>;
+	return p.v === 1 && typeof p.id === "number" && typeof p.slug === "string" && typeof p.status === "string";
+}
+
+/** Only approved posts, and NSFW ones in age-restricted channels, are ever announced. */
+export function mayAnnounce(status: ModerationStatus, channelNsfw: boolean): boolean {
+	return status === "approved" || (status === "nsfw" && channelNsfw);
+}
+
+/** Filters as people read them: `#cats by alice (NSFW included)`, or "all new posts". */
+export function describeFilters(t: Translate, filters: FeedFilters): string {
+	const parts: string[] = [];
+	if (filters.tag) parts.push(`#${filters.tag}`);
+	if (filters.username) parts.push(t("feed.filter.by", { user: filters.username }));
+	if (parts.length === 0) parts.push(t("feed.filter.all"));
+	if (filters.nsfw) parts.push(t("feed.filter.nsfw"));
+	return parts.join(" ");
+}
+
+/** The marker of a live delivery (its outbox key) and of a digest (`d:` + its oldest entry's key). */
+export function digestMarker(oldestKey: string): string {
+	return `d:${oldestKey}`;
+}
+
+/** Discord nonces are at most 25 characters; longer markers live in the footer only. */
+export function nonceOf(marker: string): string | undefined {
+	return marker.length <= 25 ? marker : undefined;
+}
+
+/** Whether a message (API JSON) carries `marker` (nonce or footer). */
+export function carriesMarker(message: { nonce?: unknown; embeds?: unknown }, marker: string): boolean {
+	if (message.nonce === marker) return true;
+	const embeds = Array.isArray(message.embeds) ? (message.embeds as Array<{ footer?: { text?: unknown } }>) : [];
+	return embeds.some((embed) => {
+		const text = embed.footer?.text;
+		return typeof text === "string" && (text === marker || text.endsWith(` ${marker}`));
+	});
+}
+
+function postEmbed(
+	t: Translate,
+	post: FeedPostPayload,
+	channelNsfw: boolean,
+	footer: string | undefined,
+	compact: boolean,
+): APIEmbed {
+	const link = postUrl(post.slug);
+	const embed: APIEmbed = {
+		title: truncate(post.title || t("post.untitled"), 256),
+		url: link,
+	};
+	if (post.username) {
+		embed.author = { name: truncate(post.username, 256) };
+		if (post.avatar && /^https?:\/\//.test(post.avatar)) embed.author.icon_url = post.avatar;
+	}
+	const preview =
+		post.preview && mayPreview(post.status, channelNsfw) && mayPreview(post.previewStatus, channelNsfw)
+			? post.preview
+			: undefined;
+	if (compact) {
+		embed.description = t("feed.digest.line", { score: post.score, count: post.mediaCount });
+		if (preview) embed.thumbnail = { url: preview };
+	} else {
+		embed.fields = [
+			{ name: t("post.field.score"), value: String(post.score), inline: true },
+			{ name: t("post.field.media"), value: post.video ? `${post.mediaCount} ▶` : String(post.mediaCount), inline: true },
+		];
+		const label = moderationLabel(t, post.status);
+		if (label) embed.fields.push({ name: t("post.field.status"), value: label, inline: true });
+		if (preview) embed.image = { url: preview };
+		const created = Date.parse(post.createdAt);
+		if (!Number.isNaN(created)) embed.timestamp = new Date(created).toISOString();
+	}
+	if (footer) embed.footer = { text: truncate(footer, 2048) };
+	return embed;
+}
+
+/** Upvote, Downvote, Follow author (when the post has a valid username), Open; custom_ids as /vote and /follow own them. */
+export function announcementRow(t: Translate, post: FeedPostPayload): APIActionRowComponent<APIButtonComponent> {
+	const buttons: APIButtonComponent[] = [
+		{
+			type: ComponentType.Button,
+			style: ButtonStyle.Secondary,
+			label: upvoteLabel(post.score),
+			custom_id: voteCustomId("post", post.id, "up"),
+		},
+		{
+			type: ComponentType.Button,
+			style: ButtonStyle.Secondary,
+			label: "▼",
+			custom_id: voteCustomId("post", post.id, "down"),
+		},
+	];
+	if (post.username && USERNAME.test(post.username)) {
+		buttons.push({
+			type: ComponentType.Button,
+			style: ButtonStyle.Primary,
+			label: truncate(t("follow.button", { username: post.username }), 80),
+			custom_id: customId(FOLLOW_BUTTON, post.username),
+		});
+	}
+	buttons.push({ type: ComponentType.Button, style: ButtonStyle.Link, label: t("post.button.open"), url: postUrl(post.slug) });
+	return { type: ComponentType.ActionRow, components: buttons };
+}
+
+/** The live announcement of one post; `marker` is the delivery's outbox key. */
+export function announcement(
+	t: Translate,
+	post: FeedPostPayload,
+	options: { channelNsfw: boolean; marker: string },
+): RESTPostAPIChannelMessageJSONBody {
+	const body: RESTPostAPIChannelMessageJSONBody = {
+		embeds: [postEmbed(t, post, options.channelNsfw, `${t("feed.footer")} · ${options.marker}`, false)],
+		components: [announcementRow(t, post)],
+		allowed_mentions: { parse: [] },
+	};
+	const nonce = nonceOf(options.marker);
+	if (nonce) body.nonce = nonce;
+	return body;
+}
+
+/** `/feed test`: the latest matching post, said to be a test (no marker: it is not a delivery). */
+export function testAnnouncement(
+	t: Translate,
+	post: FeedPostPayload,
+	options: { channelNsfw: boolean; subscriptionId: string },
+): RESTPostAPIChannelMessageJSONBody {
+	return {
+		content: t("feed.test.content", { id: options.subscriptionId }),
+		embeds: [postEmbed(t, post, options.channelNsfw, t("feed.test.footer"), false)],
+		components: [announcementRow(t, post)],
+		allowed_mentions: { parse: [] },
+	};
+}
+
+/** Most votes first; equal scores newest first. */
+export function byScore(a: FeedPostPayload, b: FeedPostPayload): number {
+	return b.score - a.score || Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id;
+}
+
+export const DIGEST_EMBEDS = 10;
+const DIGEST_MORE_LINKS = 10;
+
+/** One digest message: top posts by score as up to 10 embeds, then "and N more" with links. */
+export function digest(
+	t: Translate,
+	posts: readonly FeedPostPayload[],
+	options: { channelNsfw: boolean; marker: string; filters: FeedFilters; subscriptionId: string },
+): RESTPostAPIChannelMessageJSONBody {
+	const ranked = [...posts].sort(byScore);
+	const top = ranked.slice(0, DIGEST_EMBEDS);
+	const rest = ranked.slice(DIGEST_EMBEDS);
+	const lines = [
+		t("feed.digest.header", {
+			count: posts.length,
+			filters: describeFilters(t, options.filters),
+			id: options.subscriptionId,
+		}),
+	];
+	if (rest.length > 0) {
+		const links = rest
+			.slice(0, DIGEST_MORE_LINKS)
+			.map((post) => `<${postUrl(post.slug)}>`)
+			.join(" ");
+		lines.push(t("feed.digest.more", { count: rest.length, links: rest.length > DIGEST_MORE_LINKS ? `${links} …` : links }));
+	}
+	const embeds = top.map((post, index) =>
+		postEmbed(
+			t,
+			post,
+			options.channelNsfw,
+			index === top.length - 1 ? `${t("feed.digest.footer")} · ${options.marker}` : undefined,
+			true,
+		),
+	);
+	const body: RESTPostAPIChannelMessageJSONBody = {
+		content: truncate(lines.join("\n"), 2000),
+		embeds,
+		allowed_mentions: { parse: [] },
+	};
+	const nonce = nonceOf(options.marker);
+	if (nonce) body.nonce = nonce;
+	return body;
+}
+
+export type DisableReason = "channel_deleted" | "missing_access" | "missing_permissions";
+
+/** Why a subscription stopped, in words. */
+export function reasonText(t: Translate, reason: string): string {
+	switch (reason) {
+		case "channel_deleted":
+			return t("feed.reason.channelDeleted");
+		case "missing_access":
+			return t("feed.reason.missingAccess");
+		case "missing_permissions":
+			return t("feed.reason.missingPermissions");
+		default:
+			return reason;
+	}
+}
+
+/** Told once, to the guild's system channel or by DM to whoever added the subscription. */
+export function disabledNotice(
+	t: Translate,
+	options: { subscriptionId: string; channelId: string; reason: string; guildName: string; filters: FeedFilters },
+): RESTPostAPIChannelMessageJSONBody {
+	return {
+		content: t("feed.disabled.notice", {
+			id: options.subscriptionId,
+			channel: `<#${options.channelId}>`,
+			guild: options.guildName,
+			filters: describeFilters(t, options.filters),
+			reason: reasonText(t, options.reason),
+		}),
+		allowed_mentions: { parse: [] },
+	};
+}

@@ -1,0 +1,186 @@
+/**
+ * Time arithmetic of the feeds, pure and clock-free: the slot of a query in the poll interval,
+ * digest intervals as users type them, and the next digest time in a guild's time zone.
+ */
+
+/** 32-bit FNV-1a: stable across processes and restarts (the slot of a query must not move). */
+export function hash32(text: string): number {
+	let h = 0x811c9dc5;
+	for (let i = 0; i < text.length; i++) {
+		h ^= text.charCodeAt(i);
+		h = Math.imul(h, 0x01000193);
+	}
+	return h >>> 0;
+}
+
+/** Where in each period a query is polled: spreads queries evenly over the interval. */
+export function slotOffset(queryKey: string, periodMs: number): number {
+	return periodMs <= 0 ? 0 : hash32(queryKey) % Math.floor(periodMs);
+}
+
+/**
+ * Whether a slot (offset + k·period) fell in (lastPolledAt, now]: a query is due once per period,
+ * at its own moment, however irregular the ticks are. Never polled: due now.
+ */
+export function slotPassed(lastPolledAt: number | null, now: number, periodMs: number, offset: number): boolean {
+	if (lastPolledAt === null) return true;
+	if (now <= lastPolledAt) return false;
+	return Math.floor((now - offset) / periodMs) > Math.floor((lastPolledAt - offset) / periodMs);
+}
+
+/** The next slot strictly after `now`. */
+export function nextSlot(now: number, periodMs: number, offset: number): number {
+	return (Math.floor((now - offset) / periodMs) + 1) * periodMs + offset;
+}
+
+const UNIT_MS: Record<string, number> = {
+	m: 60_000,
+	min: 60_000,
+	mins: 60_000,
+	minute: 60_000,
+	minutes: 60_000,
+	h: 3_600_000,
+	hr: 3_600_000,
+	hrs: 3_600_000,
+	hour: 3_600_000,
+	hours: 3_600_000,
+	d: 86_400_000,
+	day: 86_400_000,
+	days: 86_400_000,
+	w: 604_800_000,
+	week: 604_800_000,
+	weeks: 604_800_000,
+	分: 60_000,
+	分钟: 60_000,
+	小时: 3_600_000,
+	时: 3_600_000,
+	天: 86_400_000,
+	日: 86_400_000,
+	周: 604_800_000,
+};
+
+/**
+ * A digest interval as typed: `30m`, `2h`, `1d`, `1h30m`, `90 minutes`, `12小时`; a bare number
+ * means minutes. Undefined when unreadable.
+ */
+export function parseInterval(text: string): number | undefined {
+	const clean = text.trim().toLowerCase().replace(/\s+/g, "");
+	if (clean === "") return undefined;
+	if (/^\d+$/.test(clean)) return Number(clean) * 60_000;
+	let total = 0;
+	let rest = clean;
+	while (rest.length > 0) {
+		const match = /^(\d+(?:\.\d+)?)([a-z]+|[分钟小时天日周]+)/u.exec(rest);
+		const unit = match?.[2] === undefined ? undefined : UNIT_MS[match[2]];
+		if (!match?.[1] || unit === undefined) return undefined;
+		total += Number(match[1]) * unit;
+		rest = rest.slice(match[0].length);
+	}
+	return Number.isFinite(total) && total > 0 ? Math.round(total) : undefined;
+}
+
+/** `90 min`, `2 h`, `1 d 6 h` (for lists and answers; language-neutral units). */
+export function formatInterval(ms: number): string {
+	const minutes = Math.round(ms / 60_000);
+	if (minutes < 60) return `${Math.max(1, minutes)} min`;
+	const days = Math.floor(minutes / 1440);
+	const hours = Math.floor((minutes % 1440) / 60);
+	const mins = minutes % 60;
+	const parts: string[] = [];
+	if (days > 0) parts.push(`${days} d`);
+	if (hours > 0) parts.push(`${hours} h`);
+	if (mins > 0) parts.push(`${mins} min`);
+	return parts.join(" ");
+}
+
+const HH_MM = /^([01]?\d|2[0-3]):([0-5]\d)$/;
+
+/** "9:05" → "09:05"; undefined when not a time of day. */
+export function normalizeTimeOfDay(text: string): string | undefined {
+	const match = HH_MM.exec(text.trim());
+	if (!match?.[1] || !match[2]) return undefined;
+	return `${match[1].padStart(2, "0")}:${match[2]}`;
+}
+
+interface WallTime {
+	year: number;
+	month: number;
+	day: number;
+	hour: number;
+	minute: number;
+	second: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function wallTime(ms: number, timeZone: string): WallTime {
+	let format = formatters.get(timeZone);
+	if (!format) {
+		format = new Intl.DateTimeFormat("en-US", {
+			timeZone,
+			hourCycle: "h23",
+			year: "numeric",
+			month: "numeric",
+			day: "numeric",
+			hour: "numeric",
+			minute: "numeric",
+			second: "numeric",
+		});
+		formatters.set(timeZone, format);
+	}
+	const parts: Record<string, number> = {};
+	for (const part of format.formatToParts(new Date(ms))) {
+		if (part.type !== "literal") parts[part.type] = Number(part.value);
+	}
+	return {
+		year: parts.year ?? 1970,
+		month: parts.month ?? 1,
+		day: parts.day ?? 1,
+		hour: parts.hour ?? 0,
+		minute: parts.minute ?? 0,
+		second: parts.second ?? 0,
+	};
+}
+
+/** The zone's offset from UTC at instant `ms` (ms; positive east of Greenwich). */
+function zoneOffset(ms: number, timeZone: string): number {
+	const w = wallTime(ms, timeZone);
+	const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+	return asUtc - Math.floor(ms / 1000) * 1000;
+}
+
+/** The instant a wall-clock time occurs in the zone (a time skipped by DST moves forward by the gap). */
+function instantOf(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): number {
+	const local = Date.UTC(year, month - 1, day, hour, minute);
+	const first = local - zoneOffset(local, timeZone);
+	return local - zoneOffset(first, timeZone);
+}
+
+/** The first time after `after` that the zone's clocks show `hhmm` (daily digests). */
+export function nextDailyAt(hhmm: string, timeZone: string, after: number): number {
+	const [hour = 0, minute = 0] = hhmm.split(":").map(Number);
+	const today = wallTime(after, timeZone);
+	for (let add = 0; add < 3; add++) {
+		const date = new Date(Date.UTC(today.year, today.month - 1, today.day + add));
+		const at = instantOf(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), hour, minute, timeZone);
+		if (at > after) return at;
+	}
+	return after + 86_400_000;
+}
+
+/**
+ * When a digest subscription sends next, after `now`: daily at `at` (zone time), or every
+ * `everyMs` keeping the rhythm of `previous` (without catching up missed periods one by one).
+ */
+export function nextDigestTime(
+	schedule: { everyMs: number | null; at: string | null },
+	timeZone: string,
+	now: number,
+	previous?: number | null,
+): number {
+	if (schedule.at) return nextDailyAt(schedule.at, timeZone, now);
+	const every = schedule.everyMs ?? 86_400_000;
+	if (previous === undefined || previous === null || previous > now) return previous ?? now + every;
+	const periods = Math.floor((now - previous) / every) + 1;
+	return previous + periods * every;
+}

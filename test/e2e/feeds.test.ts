@@ -1,0 +1,475 @@
+/**
+ * /feed and the feed scheduler end to end: the real bot against the Discord and imgpile
+ * emulators. Time is a clock the test moves by hand; each `cycle()` is one poll period later
+ * followed by one scheduler cycle (`Bot.tick()`), so nothing here sleeps.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { DeliveryInfo, TickReport } from "../../src/feeds/index.js";
+import type { Channel, Guild, Json, Message, OptionValue, User } from "../emulators/discord/index.js";
+import { Harness, IMGPILE_USERS } from "./harness.js";
+
+const FEED_TOKEN = "ip-feedbot-7c1d9e2a4b6f8035";
+const INTERVAL = 60_000;
+
+let now = Date.now();
+const clock = () => now;
+
+/** Where a test wants the next delivery to stop, as if the process were killed there. */
+let crashAt: "beforeSend" | "afterAccepted" | null = null;
+class SimulatedCrash extends Error {}
+const crashHook = (moment: "beforeSend" | "afterAccepted") => (_info: DeliveryInfo) => {
+	if (crashAt !== moment) return;
+	crashAt = null;
+	throw new SimulatedCrash(`simulated crash ${moment}`);
+};
+
+let h: Harness;
+
+beforeAll(async () => {
+	h = await Harness.start({
+		imgpile: {
+			now: clock,
+			users: [
+				...Object.entries(IMGPILE_USERS).map(([username, token]) => ({ username, token })),
+				{ username: "feedbot", token: FEED_TOKEN },
+			],
+		},
+		// Deliveries of a burst to one channel must not wait out Discord's 5 per 5 s here.
+		discord: { rateLimits: { routes: { "POST /channels/{channel_id}/messages": { limit: 500, windowMs: 1000 } } } },
+		feeds: {
+			now: clock,
+			intervalMs: INTERVAL,
+			token: FEED_TOKEN,
+			pageSize: 10,
+			hooks: { beforeSend: crashHook("beforeSend"), afterAccepted: crashHook("afterAccepted") },
+		},
+	});
+	const opened = await h.discord.slash({ user: h.alice, channel: h.general, command: "imgpile", subcommand: "link" });
+	await opened.settled();
+	const linked = await h.discord.submitModal({ user: h.alice, from: opened, fields: { token: IMGPILE_USERS.alice } });
+	await linked.settled();
+});
+
+afterAll(async () => {
+	await h?.close();
+});
+
+beforeEach(() => {
+	h.imgpileEmulator.clearFaults();
+	h.imgpileEmulator.resetRateLimits();
+});
+
+afterEach(async () => {
+	// Each test starts without the previous tests' feeds.
+	for (const sub of await h.store.subscriptions.listAll()) {
+		await h.store.subscriptions.remove(sub.id);
+		await h.store.outbox.removeForSubscription(sub.id);
+	}
+	h.bot.feeds.changed();
+	crashAt = null;
+	h.discord.assertNoViolations();
+});
+
+async function run(subcommand: string, options: Record<string, OptionValue>, user: User = h.alice, from = h.general) {
+	const ix = await h.discord.slash({ user, channel: from, command: "feed", subcommand, options });
+	await ix.settled();
+	return ix;
+}
+
+/** `/feed add`; returns the new feed's id. */
+async function addFeed(options: Record<string, OptionValue>, user: User = h.alice, from = h.general): Promise<string> {
+	const ix = await run("add", options, user, from);
+	const id = /Feed `([a-z0-9]+)` added/.exec(ix.reply?.content ?? "")?.[1];
+	expect(id, ix.describe()).toBeTruthy();
+	return id ?? "";
+}
+
+/** One poll period later, one scheduler cycle. */
+async function cycle(ms = INTERVAL): Promise<TickReport> {
+	now += ms;
+	return h.bot.tick();
+}
+
+async function channel(name: string, options: { nsfw?: boolean; guild?: Guild } = {}): Promise<Channel> {
+	const created = (options.guild ?? h.guild).createChannel({ name, nsfw: options.nsfw });
+	await h.discord.waitFor(() => h.bot.client.channels.cache.has(created.id), { what: `#${name} in the bot's cache` });
+	return created;
+}
+
+const botMessages = (ch: Channel): Message[] =>
+	h.discord.messages(ch).filter((m) => m.author.id === h.discord.botUser.id);
+const titles = (ch: Channel): string[] => botMessages(ch).map((m) => String(m.embeds[0]?.title ?? ""));
+const buttons = (message: Message | undefined): Json[] =>
+	(message?.components ?? []).flatMap((row) => (row.components as Json[] | undefined) ?? []);
+const feedRequests = (tag: string) =>
+	h.imgpileEmulator.requests.filter((r) => r.listener === "api" && r.path === "/api/v1/posts" && r.query.tag === tag);
+
+function seed(tag: string, title: string, extra: { username?: string; isNsfw?: boolean; moderation?: "pending" } = {}) {
+	return h.imgpileEmulator.seedPost({
+		username: extra.username ?? "alice",
+		tags: [tag],
+		title,
+		isNsfw: extra.isNsfw,
+		moderation: extra.moderation,
+	});
+}
+
+describe("/feed add", () => {
+	it("checks the bot's permissions and the NSFW rule up front, and says what is missing", async () => {
+		const locked = await channel("locked");
+		locked.setPermissionOverwrite(h.discord.botUser, { deny: ["EmbedLinks"] });
+		await h.discord.waitFor(() => {
+			const cached = h.bot.client.channels.cache.get(locked.id);
+			return cached && "permissionOverwrites" in cached && cached.permissionOverwrites.cache.size > 0;
+		});
+		const refused = await run("add", { channel: locked, tag: "x" });
+		expect(refused.ephemeral).toBe(true);
+		expect(refused.reply?.content).toBe(
+			`I am missing permissions in <#${locked.id}>: Embed Links. Give me those there, then try again.`,
+		);
+		const nsfw = await run("add", { channel: h.general, tag: "x", nsfw: true });
+		expect(nsfw.reply?.content).toContain("NSFW feeds only go to age-restricted channels");
+		const live = await run("add", { channel: h.general, tag: "x", every: "2h", mode: "live" });
+		expect(live.reply?.content).toContain("`every` and `at` are for digests");
+		// Manage Server only (default_member_permissions): Discord does not even offer it to bob.
+		await expect(run("add", { channel: h.general, tag: "x" }, h.bob)).rejects.toThrow(/needs ManageGuild/);
+		expect(await h.store.subscriptions.listAll()).toEqual([]);
+	});
+});
+
+describe("live announcements", () => {
+	it("first poll is silent; one new post is announced once, with embed, buttons and its outbox key", async () => {
+		const ch = await channel("live-one");
+		seed("one", "Old news 1");
+		seed("one", "Old news 2");
+		const id = await addFeed({ channel: ch, tag: "one" });
+		const first = await h.bot.tick();
+		expect(first).toMatchObject({ leader: true, polled: 1, queued: 0 });
+		expect(botMessages(ch)).toEqual([]);
+
+		const post = seed("one", "Fresh", { username: "bob" });
+		await cycle();
+		await cycle();
+		const messages = botMessages(ch);
+		expect(titles(ch)).toEqual(["Fresh"]);
+		const embed = messages[0]?.embeds[0] as Json;
+		expect(embed).toMatchObject({
+			title: "Fresh",
+			url: `https://imgpile.com/p/${post.slug}`,
+			author: { name: "bob" },
+			footer: { text: `imgpile feed · ${id}:${post.id}` },
+			image: { url: expect.stringContaining(`${post.media?.[0]?.slug}`) },
+		});
+		expect(JSON.stringify(embed.fields)).toContain('"Media","value":"1"');
+		expect(buttons(messages[0])).toEqual([
+			expect.objectContaining({ label: "▲ 0", custom_id: `vote:post:${post.id}:up` }),
+			expect.objectContaining({ label: "▼", custom_id: `vote:post:${post.id}:down` }),
+			expect.objectContaining({ label: "Follow bob", custom_id: "follow:bob" }),
+			expect.objectContaining({ label: "Open on imgpile", url: `https://imgpile.com/p/${post.slug}` }),
+		]);
+		expect(await h.store.outbox.pending()).toEqual([]);
+		const sub = await h.store.subscriptions.get(id);
+		expect(sub?.lastDeliveryAt).toBe(new Date(now - INTERVAL).toISOString());
+	});
+
+	it("25 new posts between two polls (three pages) are all announced, oldest first", async () => {
+		const ch = await channel("live-burst");
+		seed("burst", "Before 1");
+		seed("burst", "Before 2");
+		await addFeed({ channel: ch, tag: "burst" });
+		await cycle();
+		const names = Array.from({ length: 25 }, (_, i) => `Burst ${i + 1}`);
+		for (const name of names) seed("burst", name);
+		const requestsBefore = feedRequests("burst").length;
+		const report = await cycle();
+		expect(feedRequests("burst").length - requestsBefore).toBe(3);
+		expect(report).toMatchObject({ requests: 3, queued: 25, delivered: 25 });
+		expect(titles(ch)).toEqual(names);
+		await cycle();
+		expect(titles(ch)).toEqual(names);
+	});
+
+	it("a post approved late is announced once, when it shows up", async () => {
+		const ch = await channel("live-late");
+		await addFeed({ channel: ch, tag: "late" });
+		await cycle();
+		const late = seed("late", "Late one", { moderation: "pending" });
+		seed("late", "On time");
+		await cycle();
+		expect(titles(ch)).toEqual(["On time"]);
+		h.imgpileEmulator.setModeration("post", late.slug, "approved");
+		await cycle();
+		await cycle();
+		expect(titles(ch)).toEqual(["On time", "Late one"]);
+	});
+
+	it("tag and user filters: each channel gets only its posts", async () => {
+		const byTag = await channel("by-tag");
+		const byUser = await channel("by-user");
+		await addFeed({ channel: byTag, tag: "Cats" });
+		await addFeed({ channel: byUser, user: "carol" });
+		await cycle();
+		seed("cats", "Alice's cat");
+		seed("dogs", "Carol's dog", { username: "carol" });
+		seed("cats", "Carol's cat", { username: "carol" });
+		seed("dogs", "Alice's dog");
+		await cycle();
+		expect(titles(byTag)).toEqual(["Alice's cat", "Carol's cat"]);
+		expect(titles(byUser)).toEqual(["Carol's dog", "Carol's cat"]);
+	});
+
+	it("NSFW posts go to the age-restricted channel only", async () => {
+		const safe = await channel("safe-art");
+		await addFeed({ channel: h.nsfw, tag: "art", nsfw: true });
+		await addFeed({ channel: safe, tag: "art" });
+		await cycle();
+		seed("art", "Landscape");
+		seed("art", "Figure study", { isNsfw: true });
+		await cycle();
+		expect(titles(h.nsfw)).toEqual(["Landscape", "Figure study"]);
+		expect(titles(safe)).toEqual(["Landscape"]);
+		expect(JSON.stringify(botMessages(h.nsfw)[1]?.embeds)).toContain("NSFW");
+	});
+
+	it("two guilds on the same filters: one imgpile request per cycle for both", async () => {
+		const other = h.discord.createGuild({ name: "Elsewhere", owner: h.bob });
+		await h.discord.waitFor(() => h.bot.client.guilds.cache.has(other.id), { what: "the second guild" });
+		const there = await channel("shared-there", { guild: other });
+		const here = await channel("shared-here");
+		await addFeed({ channel: here, tag: "shared" });
+		await addFeed({ channel: there, tag: "shared" }, h.bob, there);
+		let before = feedRequests("shared").length;
+		await cycle();
+		expect(feedRequests("shared").length - before).toBe(1);
+		seed("shared", "For everyone");
+		before = feedRequests("shared").length;
+		await cycle();
+		expect(feedRequests("shared").length - before).toBe(1);
+		expect(titles(here)).toEqual(["For everyone"]);
+		expect(titles(there)).toEqual(["For everyone"]);
+	});
+
+	it("waits out a Discord 429 and delivers once", async () => {
+		const ch = await channel("live-429");
+		await addFeed({ channel: ch, tag: "slowdiscord" });
+		await cycle();
+		seed("slowdiscord", "Patient");
+		h.discord.forceRateLimit({ route: "POST /channels/{channel_id}/messages", times: 2, retryAfterMs: 100 });
+		await cycle();
+		expect(titles(ch)).toEqual(["Patient"]);
+	});
+
+	it("the Upvote and Follow buttons of an announcement act as the clicker", async () => {
+		const ch = await channel("live-vote");
+		await addFeed({ channel: ch, tag: "vote" });
+		await cycle();
+		const post = seed("vote", "Vote me", { username: "bob" });
+		await cycle();
+		const message = botMessages(ch)[0] as Message;
+		const upvote = await h.discord.clickButton({ user: h.alice, message, label: "▲ 0" });
+		await upvote.settled();
+		expect(upvote.ephemeral).toBe(true);
+		expect(upvote.reply?.content).toBe(`▲ Upvoted post #${post.id}. Score: 1.`);
+		expect((await h.imgpile.as().getPost(post.slug)).score).toBe(1);
+		const follow = await h.discord.clickButton({ user: h.alice, message, label: "Follow bob" });
+		await follow.settled();
+		expect(follow.reply?.content).toBe("You now follow **bob** on imgpile.");
+	});
+});
+
+describe("digests", () => {
+	it("12 posts make one message at the digest time: the top 10 by score, then 'and 2 more'", async () => {
+		const ch = await channel("digest");
+		const id = await addFeed({ channel: ch, tag: "daily", every: "1h" });
+		await cycle();
+		const posts = Array.from({ length: 12 }, (_, i) => seed("daily", `Digest ${i + 1}`));
+		await cycle();
+		expect(botMessages(ch)).toEqual([]);
+		// Votes after the posts were queued: the digest reads the scores as they are when it goes out.
+		const voters = [IMGPILE_USERS.alice, IMGPILE_USERS.bob, IMGPILE_USERS.carol];
+		const scores = [3, -1, 2, 0, 1, 3, -2, 2, 1, 0, -3, 1];
+		for (const [index, score] of scores.entries()) {
+			const post = posts[index];
+			if (!post) continue;
+			for (const token of voters.slice(0, Math.abs(score))) {
+				const client = h.imgpile.as(token);
+				await (score > 0 ? client.upvotePost(post.id) : client.downvotePost(post.id));
+			}
+		}
+		const sub = await h.store.subscriptions.get(id);
+		now = Date.parse(sub?.nextDigestAt ?? "") - 1;
+		await cycle(1);
+		const messages = botMessages(ch);
+		expect(messages).toHaveLength(1);
+		const digest = messages[0] as Message;
+		expect(digest.content).toContain("**12** new post(s): #daily");
+		const ranked = posts
+			.map((post, index) => ({ title: post.title, score: scores[index] ?? 0, id: post.id }))
+			.sort((a, b) => b.score - a.score || b.id - a.id);
+		expect(digest.embeds.map((embed) => embed.title)).toEqual(ranked.slice(0, 10).map((p) => p.title));
+		const rest = ranked.slice(10).map((p) => posts.find((post) => post.id === p.id)?.slug);
+		expect(digest.content).toContain("…and 2 more:");
+		for (const slug of rest) expect(digest.content).toContain(`https://imgpile.com/p/${slug}`);
+		expect(await h.store.outbox.pending()).toEqual([]);
+		const next = await h.store.subscriptions.get(id);
+		expect(Date.parse(next?.nextDigestAt ?? "")).toBe(Date.parse(sub?.nextDigestAt ?? "") + 3_600_000);
+		// Nothing new: the next digest time passes without a message.
+		now = Date.parse(next?.nextDigestAt ?? "");
+		await cycle(1);
+		expect(botMessages(ch)).toHaveLength(1);
+		const manual = await run("digest", { id });
+		expect(manual.reply?.content).toBe(`Feed \`${id}\` has gathered nothing since its last digest.`);
+	});
+});
+
+describe("crash safety", () => {
+	it("killed between the outbox write and the Discord send: delivered exactly once after a restart", async () => {
+		const ch = await channel("crash-before");
+		await addFeed({ channel: ch, tag: "crash1" });
+		await cycle();
+		seed("crash1", "Survivor");
+		crashAt = "beforeSend";
+		await expect(cycle()).rejects.toThrow(/simulated crash beforeSend/);
+		expect(botMessages(ch)).toEqual([]);
+		expect(await h.store.outbox.pending()).toMatchObject([{ attempts: 1, state: "pending" }]);
+		await h.restartBot();
+		await h.bot.tick();
+		await cycle();
+		expect(titles(ch)).toEqual(["Survivor"]);
+		expect(await h.store.outbox.pending()).toEqual([]);
+	});
+
+	it("killed after Discord accepted but before done: not posted again after a restart", async () => {
+		const ch = await channel("crash-after");
+		await addFeed({ channel: ch, tag: "crash2" });
+		await cycle();
+		seed("crash2", "Only once");
+		crashAt = "afterAccepted";
+		await expect(cycle()).rejects.toThrow(/simulated crash afterAccepted/);
+		expect(titles(ch)).toEqual(["Only once"]);
+		await h.restartBot();
+		const report = await h.bot.tick();
+		expect(report.recovered).toBe(1);
+		await cycle();
+		expect(titles(ch)).toEqual(["Only once"]);
+		expect(await h.store.outbox.pending()).toEqual([]);
+	});
+
+	it("a digest killed after Discord accepted it is not sent again", async () => {
+		const ch = await channel("crash-digest");
+		const id = await addFeed({ channel: ch, tag: "crash3", every: "1h" });
+		await cycle();
+		seed("crash3", "D1");
+		seed("crash3", "D2");
+		await cycle();
+		crashAt = "afterAccepted";
+		await expect(run("digest", { id }).then((ix) => ix.reply?.content)).resolves.toContain("went wrong");
+		expect(botMessages(ch)).toHaveLength(1);
+		await h.restartBot();
+		await h.bot.tick();
+		now = Date.parse((await h.store.subscriptions.get(id))?.nextDigestAt ?? "");
+		await cycle(1);
+		expect(botMessages(ch)).toHaveLength(1);
+		expect(await h.store.outbox.pending()).toEqual([]);
+	});
+});
+
+describe("/feed list, test, pause, resume, remove", () => {
+	it("manages a feed", async () => {
+		const ch = await channel("managed");
+		seed("managed", "Latest managed");
+		const id = await addFeed({ channel: ch, tag: "managed", backfill: 1 });
+		await cycle();
+		expect(titles(ch)).toEqual(["Latest managed"]);
+
+		const test = await run("test", { id });
+		expect(test.reply?.content).toBe(`🧪 The latest matching post was sent to <#${ch.id}> as a test.`);
+		expect(botMessages(ch).at(-1)?.content).toContain(`Test of feed \`${id}\``);
+
+		const list = await run("list", {});
+		const text = JSON.stringify(list.reply?.embeds);
+		expect(text).toContain(id);
+		expect(text).toContain("#managed");
+		expect(text).toContain("live");
+		expect(text).toContain("OK, checked");
+
+		expect((await run("pause", { id })).reply?.content).toContain("paused");
+		seed("managed", "While paused");
+		await cycle();
+		expect((await run("resume", { id })).reply?.content).toContain("announces again");
+		await cycle();
+		seed("managed", "After resume");
+		await cycle();
+		expect(titles(ch)).toEqual(["Latest managed", "Latest managed", "After resume"]);
+
+		expect((await run("remove", { id })).reply?.content).toContain("removed");
+		expect(await h.store.subscriptions.get(id)).toBeUndefined();
+		const unknown = await run("pause", { id });
+		expect(unknown.reply?.content).toContain("has no feed");
+	});
+});
+
+describe("failures", () => {
+	it("channel deleted: the subscription is disabled, the admin is told once by DM, /feed resume refuses", async () => {
+		const ch = await channel("doomed");
+		const id = await addFeed({ channel: ch, tag: "doomed" });
+		await cycle();
+		ch.delete();
+		await h.discord.waitFor(() => !h.bot.client.channels.cache.has(ch.id), { what: "the channel gone from the cache" });
+		seed("doomed", "Lost in the void");
+		await cycle();
+		expect((await h.store.subscriptions.get(id))?.disabledReason).toBe("channel_deleted");
+		const dm = h.discord.messages(h.discord.dmChannel(h.alice));
+		const notices = dm.filter((m) => m.content.includes(`Feed \`${id}\``));
+		expect(notices).toHaveLength(1);
+		expect(notices[0]?.content).toContain("stopped announcing");
+		expect(notices[0]?.content).toContain("the channel was deleted.");
+		seed("doomed", "Also lost");
+		await cycle();
+		await cycle();
+		expect(h.discord.messages(h.discord.dmChannel(h.alice)).filter((m) => m.content.includes(id))).toHaveLength(1);
+		const list = await run("list", {});
+		expect(JSON.stringify(list.reply?.embeds)).toContain("Stopped: the channel was deleted.");
+		const resume = await run("resume", { id });
+		expect(resume.reply?.content).toContain("no longer exists");
+	});
+
+	it("imgpile answers 500 for three polls, then recovers: nothing is lost", async () => {
+		const ch = await channel("flaky");
+		await addFeed({ channel: ch, tag: "flaky" });
+		await cycle();
+		seed("flaky", "Flaky 1");
+		seed("flaky", "Flaky 2");
+		h.imgpileEmulator.injectFault({ method: "GET", path: "/api/v1/posts", status: 500, times: 3 });
+		await cycle();
+		const list = await run("list", {});
+		expect(JSON.stringify(list.reply?.embeds)).toContain("imgpile errors (1 in a row)");
+		for (let i = 0; i < 12 && titles(ch).length < 2; i++) await cycle();
+		expect(feedRequests("flaky").filter((r) => r.status === 500)).toHaveLength(3);
+		expect(titles(ch)).toEqual(["Flaky 1", "Flaky 2"]);
+		await cycle();
+		expect(titles(ch)).toEqual(["Flaky 1", "Flaky 2"]);
+	});
+
+	it("imgpile answers 429: polling slows down (and /feed list says so), nothing is lost", async () => {
+		const ch = await channel("throttled");
+		await addFeed({ channel: ch, tag: "throttled" });
+		await cycle();
+		seed("throttled", "Worth the wait");
+		h.imgpileEmulator.injectFault({
+			method: "GET",
+			path: "/api/v1/posts",
+			status: 429,
+			headers: { "Retry-After": "90" },
+		});
+		const limited = await cycle();
+		expect(limited.deferred).toBeGreaterThanOrEqual(1);
+		expect(titles(ch)).toEqual([]);
+		const list = await run("list", {});
+		expect(JSON.stringify(list.reply?.embeds)).toContain("Slowed to one check every 2 min");
+		for (let i = 0; i < 6 && titles(ch).length < 1; i++) await cycle();
+		expect(titles(ch)).toEqual(["Worth the wait"]);
+		await cycle();
+		expect(titles(ch)).toEqual(["Worth the wait"]);
+	});
+});
