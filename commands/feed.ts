@@ -180,7 +180,7 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 	const backfill = interaction.options.getInteger("backfill") ?? 0;
 
 	const { channel, missing } = await channelCheck(interaction, channelId);
-	if (!channel || !channel.isTextBased()) throw new UserError("feed.add.notText", { channel: `<#${channelId}>` });
+	if (!channel?.isTextBased()) throw new UserError("feed.add.notText", { channel: `<#${channelId}>` });
 	if (missing.length > 0) {
 		throw new UserError("feed.add.missingPermissions", { channel: `<#${channelId}>`, permissions: missing.join(", ") });
 	}

@@ -56,8 +56,14 @@ const dir = await mkdtemp(join(tmpdir(), "imgpile-bench-feeds-"));
 const discord = await startDiscordEmulator({
 	rateLimits: { default: null, routes: { "POST /channels/{channel_id}/messages": null } },
 });
-const imgpile = await startImgpileEmulator({ users: [{ username: "poster", token: "ip-poster-0123456789abcdef" }], now: clock });
-const logger = createLogger({ level: (process.env.LOG_LEVEL as "warn" | undefined) ?? "warn", secrets: new SecretRegistry() });
+const imgpile = await startImgpileEmulator({
+	users: [{ username: "poster", token: "ip-poster-0123456789abcdef" }],
+	now: clock,
+});
+const logger = createLogger({
+	level: (process.env.LOG_LEVEL as "warn" | undefined) ?? "warn",
+	secrets: new SecretRegistry(),
+});
 
 console.log(
 	`bench:feeds — ${GUILDS} guilds, ${QUERIES} queries, ${POSTS} new posts over ${CYCLES} cycles of ${INTERVAL / 1000} s (${TICKS_PER_CYCLE} ticks each)`,
@@ -134,7 +140,8 @@ for (let i = 0; i < spread; i++) {
 	arrivals.push({ cycle, tag: `q${(i * 7) % QUERIES}`, at: 0 });
 }
 for (let i = 0; i < BURST; i++) arrivals.push({ cycle: burstCycle, tag: "q3", at: 0 });
-const startOf = (cycle: number) => now + cycle * INTERVAL;
+const t0 = now;
+const startOf = (cycle: number) => t0 + cycle * INTERVAL;
 const perCycle = new Map<number, number>();
 for (const arrival of arrivals) {
 	const index = perCycle.get(arrival.cycle) ?? 0;
@@ -152,13 +159,14 @@ let eventIndex = 0;
 let next = 0;
 let requestIndex = imgpile.requests.length;
 const requestsPerCycle: number[] = [];
+const requestTimes: Array<{ at: number; count: number }> = [];
 const started = performance.now();
 
 function collect(): void {
 	const events = discord.events;
 	for (; eventIndex < events.length; eventIndex++) {
 		const event = events[eventIndex];
-		if (!event || event.kind !== "message" || !event.channelId) continue;
+		if (event?.kind !== "message" || !event.channelId) continue;
 		const url = String((event.embeds[0] as { url?: unknown } | undefined)?.url ?? "");
 		const slug = url.split("/p/")[1];
 		if (!slug) continue;
@@ -174,7 +182,7 @@ function collect(): void {
 const totalCycles = CYCLES + 2; // two more to let the last arrivals through
 for (let cycle = 0; cycle < totalCycles; cycle++) {
 	for (let tick = 1; tick <= TICKS_PER_CYCLE; tick++) {
-		const target = startOf(0) + cycle * INTERVAL + (tick * INTERVAL) / TICKS_PER_CYCLE;
+		const target = startOf(cycle) + (tick * INTERVAL) / TICKS_PER_CYCLE;
 		while (next < arrivals.length && (arrivals[next]?.at ?? Number.POSITIVE_INFINITY) <= target) {
 			const arrival = arrivals[next++];
 			if (!arrival) continue;
@@ -184,7 +192,9 @@ for (let cycle = 0; cycle < totalCycles; cycle++) {
 			tagOf.set(post.slug, arrival.tag);
 		}
 		now = target;
+		const before = imgpile.requests.length;
 		await bot.tick();
+		requestTimes.push({ at: now, count: imgpile.requests.length - before });
 		collect();
 	}
 	const requests = imgpile.requests.slice(requestIndex).filter((r) => r.path === "/api/v1/posts").length;
@@ -195,6 +205,13 @@ for (let cycle = 0; cycle < totalCycles; cycle++) {
 	);
 }
 const elapsed = (performance.now() - started) / 1000;
+/** The most imgpile requests in any 60 s (bench clock): imgpile allows 30 to a guest. */
+let busiestMinute = 0;
+for (const [index, { at }] of requestTimes.entries()) {
+	let sum = 0;
+	for (let j = index; j >= 0 && (requestTimes[j]?.at ?? 0) > at - INTERVAL; j--) sum += requestTimes[j]?.count ?? 0;
+	busiestMinute = Math.max(busiestMinute, sum);
+}
 
 const perQuery = GUILDS / QUERIES;
 const expected = [...tagOf.values()].reduce(
@@ -219,6 +236,7 @@ console.log(`imgpile requests per cycle: ${requestsPerCycle.join(" ")} (queries:
 console.log(
 	`  = ${QUERIES} polls + ${requestsPerCycle.slice(0, CYCLES).reduce((a, b) => a + b, 0) - QUERIES * CYCLES} extra (pages of bursts, digests) over ${CYCLES} cycles, for ${GUILDS} guilds (${perQuery} per query)`,
 );
+console.log(`  busiest minute: ${busiestMinute} requests (imgpile allows a guest 30; the feeds take at most 80% of it)`);
 console.log(
 	`Discord messages: sent ${sent}, expected ${expected}, duplicates ${duplicates}, missing ${missing}${sent === expected && duplicates === 0 ? " ✓" : " ✗"}`,
 );

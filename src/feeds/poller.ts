@@ -129,7 +129,10 @@ export async function pollQuery(options: PollOptions): Promise<PollResult> {
 }
 
 /** Feed order (`sort=latest`: created_at, then id): > 0 when `post` is newer than `mark`. */
-export function compareFeedOrder(post: Pick<Post, "created_at" | "id">, mark: { createdAt: string; id: number }): number {
+export function compareFeedOrder(
+	post: Pick<Post, "created_at" | "id">,
+	mark: { createdAt: string; id: number },
+): number {
 	const a = Date.parse(post.created_at);
 	const b = Date.parse(mark.createdAt);
 	if (!Number.isNaN(a) && !Number.isNaN(b) && a !== b) return a - b;

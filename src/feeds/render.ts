@@ -126,7 +126,11 @@ function postEmbed(
 	} else {
 		embed.fields = [
 			{ name: t("post.field.score"), value: String(post.score), inline: true },
-			{ name: t("post.field.media"), value: post.video ? `${post.mediaCount} ▶` : String(post.mediaCount), inline: true },
+			{
+				name: t("post.field.media"),
+				value: post.video ? `${post.mediaCount} ▶` : String(post.mediaCount),
+				inline: true,
+			},
 		];
 		const label = moderationLabel(t, post.status);
 		if (label) embed.fields.push({ name: t("post.field.status"), value: label, inline: true });
@@ -162,7 +166,12 @@ export function announcementRow(t: Translate, post: FeedPostPayload): APIActionR
 			custom_id: customId(FOLLOW_BUTTON, post.username),
 		});
 	}
-	buttons.push({ type: ComponentType.Button, style: ButtonStyle.Link, label: t("post.button.open"), url: postUrl(post.slug) });
+	buttons.push({
+		type: ComponentType.Button,
+		style: ButtonStyle.Link,
+		label: t("post.button.open"),
+		url: postUrl(post.slug),
+	});
 	return { type: ComponentType.ActionRow, components: buttons };
 }
 
@@ -225,7 +234,9 @@ export function digest(
 			.slice(0, DIGEST_MORE_LINKS)
 			.map((post) => `<${postUrl(post.slug)}>`)
 			.join(" ");
-		lines.push(t("feed.digest.more", { count: rest.length, links: rest.length > DIGEST_MORE_LINKS ? `${links} …` : links }));
+		lines.push(
+			t("feed.digest.more", { count: rest.length, links: rest.length > DIGEST_MORE_LINKS ? `${links} …` : links }),
+		);
 	}
 	const embeds = top.map((post, index) =>
 		postEmbed(

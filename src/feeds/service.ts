@@ -209,7 +209,8 @@ export class FeedService implements FeedControl {
 		this.#periodMs = this.intervalMs;
 		this.#ownsSource = options.source === undefined;
 		this.#source =
-			options.source ?? new ImgpileFeedSource({ imgpile: options.imgpile, token: options.token, logger: options.logger });
+			options.source ??
+			new ImgpileFeedSource({ imgpile: options.imgpile, token: options.token, logger: options.logger });
 		this.#pageSize = options.pageSize ?? 50;
 		this.#maxPages = options.maxPages ?? 10;
 		this.#tickMs = options.tickMs ?? 1_000;
@@ -514,7 +515,12 @@ export class FeedService implements FeedControl {
 		await mapLimit(group, this.#concurrency, async (sub) => {
 			const dueAt = sub.mode === "digest" ? (sub.nextDigestAt ?? iso(ctx.now)) : null;
 			for (const payload of payloads) {
-				const { created } = await this.#store.outbox.put({ subscriptionId: sub.id, postId: payload.id, payload, dueAt });
+				const { created } = await this.#store.outbox.put({
+					subscriptionId: sub.id,
+					postId: payload.id,
+					payload,
+					dueAt,
+				});
 				if (created) ctx.report.queued++;
 			}
 			if (sub.mode === "live") touched.add(sub.id);
@@ -609,7 +615,10 @@ export class FeedService implements FeedControl {
 				await this.#store.outbox.recordSent(entry.key, found);
 				await this.#store.outbox.done(entry.key);
 				ctx.report.recovered++;
-				this.#log.info({ key: entry.key, messageId: found }, "delivery had reached Discord before a restart: not sent again");
+				this.#log.info(
+					{ key: entry.key, messageId: found },
+					"delivery had reached Discord before a restart: not sent again",
+				);
 				return "delivered";
 			}
 		}
@@ -819,7 +828,11 @@ export class FeedService implements FeedControl {
 	 * Scores as they are now (the posts were queued with their score at the time, usually 0): one
 	 * listing of the query, when the budget allows, shared by the digests of this cycle.
 	 */
-	async #withFreshScores(ctx: CycleContext, sub: FeedSubscription, posts: FeedPostPayload[]): Promise<FeedPostPayload[]> {
+	async #withFreshScores(
+		ctx: CycleContext,
+		sub: FeedSubscription,
+		posts: FeedPostPayload[],
+	): Promise<FeedPostPayload[]> {
 		const queryKey = queryKeyOf(sub.filters);
 		let scores = ctx.scores.get(queryKey);
 		if (!scores) {
@@ -903,10 +916,9 @@ export class FeedService implements FeedControl {
 			await this.#discord.send(sub.channelId, body);
 		} catch (error) {
 			const failure = classifyDiscordError(error);
-			throw new FeedSendError(
-				failure.kind === "gone" || failure.kind === "forbidden" ? failure.reason : failure.kind,
-				{ cause: error },
-			);
+			throw new FeedSendError(failure.kind === "gone" || failure.kind === "forbidden" ? failure.reason : failure.kind, {
+				cause: error,
+			});
 		}
 		return "sent";
 	}

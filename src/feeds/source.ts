@@ -7,7 +7,6 @@
  */
 import type { Logger } from "pino";
 import { Agent, request } from "undici";
-import type { FeedFilters } from "../store/index.js";
 import {
 	httpError,
 	type Imgpile,
@@ -20,6 +19,7 @@ import {
 	parseRetryAfter,
 	type RequestInfo,
 } from "../imgpile/index.js";
+import type { FeedFilters } from "../store/index.js";
 
 export interface FetchedPage {
 	page: Page<Post>;
@@ -129,7 +129,12 @@ export class ImgpileFeedSource implements FeedSource {
 				throw transportError(error, info);
 			}
 			this.#logger?.debug(
-				{ path: url.pathname, query: url.search, status: response.statusCode, ms: Math.round(performance.now() - started) },
+				{
+					path: url.pathname,
+					query: url.search,
+					status: response.statusCode,
+					ms: Math.round(performance.now() - started),
+				},
 				"imgpile feed request",
 			);
 			if (response.statusCode < 200 || response.statusCode >= 300) {

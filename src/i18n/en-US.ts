@@ -399,21 +399,26 @@ export const enUS = {
 	"feed.mode.every": "digest every {interval}",
 	"feed.mode.daily": "digest daily at {at} ({timezone})",
 	"feed.add.notText": "I cannot post in {channel}: pick a text or announcement channel.",
-	"feed.add.missingPermissions": "I am missing permissions in {channel}: {permissions}. Give me those there, then try again.",
+	"feed.add.missingPermissions":
+		"I am missing permissions in {channel}: {permissions}. Give me those there, then try again.",
 	"feed.add.nsfwChannel": "NSFW feeds only go to age-restricted channels, and {channel} is not one.",
-	"feed.add.tooMany": "This server has {max} feeds already, the most it can have. Remove one with `/feed remove` first.",
+	"feed.add.tooMany":
+		"This server has {max} feeds already, the most it can have. Remove one with `/feed remove` first.",
 	"feed.add.duplicate": "Feed `{id}` already announces exactly these posts in {channel}.",
 	"feed.add.badTag": "`{input}` is not a tag (letters, digits, `.`, `_` and `-`, at most 50).",
-	"feed.add.liveNoSchedule": "`every` and `at` are for digests: add `mode:digest`, or leave them out for live announcements.",
+	"feed.add.liveNoSchedule":
+		"`every` and `at` are for digests: add `mode:digest`, or leave them out for live announcements.",
 	"feed.add.everyOrAt": "Give either `every` (an interval) or `at` (a daily time), not both.",
 	"feed.add.badEvery": "`{input}` is not a digest interval: use for example 6h, 1d or 90m (from 15 minutes to 7 days).",
 	"feed.add.badAt": "`{input}` is not a time of day: use HH:MM, for example 09:00 or 18:30.",
 	"feed.add.done": "✅ Feed `{id}` added: {filters} → {channel}, {mode}.",
-	"feed.add.liveNext": "The first check (within {interval}) only notes what exists; posts published after it are announced.",
+	"feed.add.liveNext":
+		"The first check (within {interval}) only notes what exists; posts published after it are announced.",
 	"feed.add.digestNext": "First digest: {time}.",
 	"feed.add.backfill": "The {count} latest matching post(s) are on their way.",
 	"feed.add.backfillNone": "No matching posts exist yet to backfill.",
-	"feed.add.backfillFailed": "imgpile did not answer, so the latest posts could not be backfilled; new posts will still come.",
+	"feed.add.backfillFailed":
+		"imgpile did not answer, so the latest posts could not be backfilled; new posts will still come.",
 	"feed.list.empty": "No feeds in this server yet. Add one with `/feed add`.",
 	"feed.list.title": "Feeds in this server ({count})",
 	"feed.list.line": "`{id}` → {channel} · {filters} · {mode}\nLast delivery: {last} · {health}",
@@ -427,7 +432,8 @@ export const enUS = {
 		"🐢 Slowed to one check every {interval} to stay inside imgpile's rate limit. Nothing is lost meanwhile.",
 	"feed.notFound": "This server has no feed `{id}`. See `/feed list`.",
 	"feed.removed": "🗑️ Feed `{id}` removed; nothing more goes to {channel}.",
-	"feed.paused": "⏸️ Feed `{id}` paused. Posts published while paused are not announced later. `/feed resume` restarts it.",
+	"feed.paused":
+		"⏸️ Feed `{id}` paused. Posts published while paused are not announced later. `/feed resume` restarts it.",
 	"feed.resumed": "▶️ Feed `{id}` announces again in {channel}, from posts published now on.",
 	"feed.resume.channelGone": "The channel of feed `{id}` no longer exists. Remove the feed and add a new one.",
 	"feed.sendFailed": "Could not post in {channel}: {reason}",
