@@ -17,7 +17,7 @@ import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { describe, type MessageKey, named, type Translate } from "../src/i18n/index.js";
 import { IMGPILE_LIMITS } from "../src/imgpile/index.js";
 
-/** `/imgpile`: link, unlink, status, sharex, server-token set|clear. */
+/** `/imgpile`: link, unlink, status, sharex, server-token set|clear, settings rehost-reply. */
 export const data = {
 	type: ApplicationCommandType.ChatInput,
 	...named("cmd.imgpile.name"),
@@ -71,6 +71,29 @@ export const data = {
 				},
 			],
 		},
+		{
+			type: ApplicationCommandOptionType.SubcommandGroup,
+			...named("cmd.imgpile.settings.name"),
+			...describe("cmd.imgpile.settings.description"),
+			options: [
+				{
+					type: ApplicationCommandOptionType.Subcommand,
+					...named("cmd.imgpile.settings.rehost-reply.name"),
+					...describe("cmd.imgpile.settings.rehost-reply.description"),
+					options: [
+						{
+							type: ApplicationCommandOptionType.String,
+							...named("cmd.imgpile.option.mode.name"),
+							...describe("cmd.imgpile.option.mode.description"),
+							choices: [
+								{ value: "ephemeral", ...named("cmd.settings.choice.ephemeral") },
+								{ value: "public", ...named("cmd.settings.choice.public") },
+							],
+						},
+					],
+				},
+			],
+		},
 	],
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
@@ -81,6 +104,10 @@ const TOKEN_FIELD = "token";
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const group = interaction.options.getSubcommandGroup(false);
 	const sub = interaction.options.getSubcommand(true);
+	if (group === "settings") {
+		requireManageGuild(ctx.t, interaction);
+		return rehostReplySetting(ctx, interaction);
+	}
 	if (group === "server-token") {
 		requireManageGuild(ctx.t, interaction);
 		if (sub === "set") {
@@ -134,6 +161,24 @@ async function serverTokenSubmitted(ctx: HandlerContext, interaction: ModalSubmi
 	await ctx.store.guilds.update(guildId, { serverTokenDailyCap: cap });
 	ctx.log.info({ cap }, "server token set");
 	await ctx.respond.reply({ content: ctx.t("serverToken.set", { last4: info.last4 || "····", cap }) });
+}
+
+/** `/imgpile settings rehost-reply [mode]`: how "Rehost to imgpile" answers; no mode shows it. */
+async function rehostReplySetting(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const guildId = guildIdOf(interaction);
+	const choice = interaction.options.getString("mode");
+	if (choice === null) {
+		const { rehostReply } = await ctx.store.guilds.get(guildId);
+		await ctx.respond.reply({
+			content: ctx.t("settings.current", { mode: ctx.t(`settings.mode.${rehostReply}`) }),
+			ephemeral: true,
+		});
+		return;
+	}
+	if (choice !== "public" && choice !== "ephemeral") throw new UserError("error.unknownAction");
+	await ctx.store.guilds.update(guildId, { rehostReply: choice });
+	ctx.log.info({ rehostReply: choice }, "rehost reply mode changed");
+	await ctx.respond.reply({ content: ctx.t(`settings.rehostReply.${choice}`), ephemeral: true });
 }
 
 async function status(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {

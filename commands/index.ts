@@ -7,7 +7,6 @@ import media from "./media.js";
 import post from "./post.js";
 import profile from "./profile.js";
 import rehost from "./rehost.js";
-import settings from "./settings.js";
 import upload from "./upload.js";
 import vote from "./vote.js";
 
@@ -18,7 +17,6 @@ export const commandModules: readonly CommandModule[] = [
 	media,
 	upload,
 	rehost,
-	settings,
 	vote,
 	followCommand,
 	unfollowCommand,

@@ -185,7 +185,7 @@ export const enUS = {
 	"delete.button.cancel": "Cancel",
 	"delete.cancelled": "Cancelled: nothing was deleted.",
 	"delete.notYours": "Only the person who asked for this deletion can confirm or cancel it.",
-	// ── /upload, "Rehost to imgpile", /imgpile-settings ──
+	// ── /upload, "Rehost to imgpile", /imgpile settings ──
 	"cmd.upload.name": "upload",
 	"cmd.upload.description": "Upload images or videos to imgpile (several files, a title or tags make a post)",
 	"cmd.upload.option.file.name": "file",
@@ -206,11 +206,13 @@ export const enUS = {
 	"cmd.upload.option.post.name": "post",
 	"cmd.upload.option.post.description": "Make a post even for a single file",
 	"cmd.rehost.menuName": "Rehost to imgpile",
-	"cmd.settings.name": "imgpile-settings",
-	"cmd.settings.description": "The imgpile bot's settings for this server (Manage Server)",
-	"cmd.settings.option.rehost-reply.name": "rehost-reply",
-	"cmd.settings.option.rehost-reply.description":
+	"cmd.imgpile.settings.name": "settings",
+	"cmd.imgpile.settings.description": "The imgpile bot's settings for this server (Manage Server)",
+	"cmd.imgpile.settings.rehost-reply.name": "rehost-reply",
+	"cmd.imgpile.settings.rehost-reply.description":
 		"How “Rehost to imgpile” answers: privately (default) or as a public reply",
+	"cmd.imgpile.option.mode.name": "mode",
+	"cmd.imgpile.option.mode.description": "Leave empty to see the current setting",
 	"cmd.settings.choice.ephemeral": "privately, to the user who asked",
 	"cmd.settings.choice.public": "public reply to the message",
 	"settings.current": "“Rehost to imgpile” answers {mode}.",

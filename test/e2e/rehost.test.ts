@@ -1,5 +1,5 @@
 /**
- * "Rehost to imgpile" (message context menu) and /imgpile-settings end to end.
+ * "Rehost to imgpile" (message context menu) and /imgpile settings rehost-reply end to end.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AttachmentSpec, Interaction, Json, Message } from "../emulators/discord/index.js";
@@ -189,16 +189,21 @@ describe("Rehost to imgpile", () => {
 	});
 });
 
-describe("/imgpile-settings rehost-reply", () => {
+describe("/imgpile settings rehost-reply", () => {
 	it("is for members with Manage Server only", async () => {
-		await expect(
-			h.discord.slash({
+		const ix = await finished(
+			await h.discord.slash({
 				user: h.bob,
 				channel: h.general,
-				command: "imgpile-settings",
-				options: { "rehost-reply": "public" },
+				command: "imgpile",
+				group: "settings",
+				subcommand: "rehost-reply",
+				options: { mode: "public" },
 			}),
-		).rejects.toThrow(/ManageGuild/);
+		);
+		expect(ix.ephemeral).toBe(true);
+		expect(ix.reply?.content).toContain("Manage Server");
+		expect((await h.store.guilds.get(h.guild.id)).rehostReply).toBe("ephemeral");
 	});
 
 	it("public: the answer is a reply to the message in its channel", async () => {
@@ -206,8 +211,10 @@ describe("/imgpile-settings rehost-reply", () => {
 			await h.discord.slash({
 				user: h.alice,
 				channel: h.general,
-				command: "imgpile-settings",
-				options: { "rehost-reply": "public" },
+				command: "imgpile",
+				group: "settings",
+				subcommand: "rehost-reply",
+				options: { mode: "public" },
 			}),
 		);
 		expect(set.ephemeral).toBe(true);

@@ -50,7 +50,6 @@ describe("runtime", () => {
 			"followers",
 			"following",
 			"imgpile",
-			"imgpile-settings",
 			"media",
 			"post",
 			"profile",
