@@ -66,7 +66,7 @@ export class FeedBudget {
 	period(configuredMs: number, queries: number, now: number): number {
 		this.#ease(now, configuredMs);
 		const perCycle = Math.max(1, queries) * (1 + this.#extraPages);
-		const needed = Math.ceil((perCycle / this.feedPerMinute) * MINUTE);
+		const needed = Math.ceil((perCycle * MINUTE) / this.feedPerMinute);
 		const base = Math.max(configuredMs, needed);
 		return Math.ceil((base * this.#multiplier) / 1000) * 1000;
 	}

@@ -386,12 +386,16 @@ export class FeedService implements FeedControl {
 		for (const [queryKey, group] of groups) {
 			const state = await this.#queryState(queryKey);
 			if (now < state.backoffUntil) continue;
+			// Due when its slot came since the last poll, and (after a poll the budget put off) not
+			// sooner than half a period after it: late polls drift back to their slot, never bunch.
 			if (!slotPassed(state.lastPolledAt, now, period, slotOffset(queryKey, period))) continue;
+			if (state.lastPolledAt !== null && now - state.lastPolledAt < period / 2) continue;
 			due.push({ queryKey, group, state });
 		}
 		// The longest-waiting first, so a tight budget serves everyone in turn.
 		due.sort((a, b) => (a.state.lastPolledAt ?? -1) - (b.state.lastPolledAt ?? -1));
 		for (const [index, item] of due.entries()) {
+			if (this.#stopped) return;
 			if (!this.#budget.canSpend(now)) {
 				const until = this.#budget.resumeAt(now);
 				const deferred = due.slice(index);
@@ -558,6 +562,7 @@ export class FeedService implements FeedControl {
 	}
 
 	async #deliverSubscription(ctx: CycleContext, subscriptionId: string): Promise<void> {
+		if (this.#stopped) return;
 		await this.#locks.run(subscriptionId, async () => {
 			const sub = await this.#store.subscriptions.get(subscriptionId);
 			if (!sub) {
@@ -574,6 +579,8 @@ export class FeedService implements FeedControl {
 			const entries = await this.#store.outbox.pending({ subscriptionId, dueBefore: ctx.now });
 			let delivered = false;
 			for (const entry of entries) {
+				// Stopping: what is left stays in the outbox for the next process.
+				if (this.#stopped) break;
 				const outcome = await this.#deliverLive(ctx, sub, entry);
 				if (outcome === "stop") break;
 				if (outcome === "delivered") delivered = true;

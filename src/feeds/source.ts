@@ -103,6 +103,10 @@ export class ImgpileFeedSource implements FeedSource {
 	async #get(url: URL): Promise<FetchedPage> {
 		const info: RequestInfo = { method: "GET", path: url.pathname };
 		const lane = this.#imgpile.http.lane(this.#token);
+		// imgpile told this identity to wait (a 429 on another request): do not hold the cycle up.
+		if (lane.blockedForMs > 5_000) {
+			throw httpError(429, { message: "Too Many Attempts." }, info, lane.blockedForMs);
+		}
 		await lane.acquire();
 		const started = performance.now();
 		try {
