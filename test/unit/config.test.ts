@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseConfig } from "../../src/config.js";
+import { CONFIG_VARIABLES, ConfigError, parseConfig } from "../../src/config.js";
 
 const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB";
 
@@ -22,6 +22,33 @@ describe("config", () => {
 		expect(config.TOKEN_ENCRYPTION_KEY).toBeUndefined();
 	});
 
+	it("every variable is documented in .env.example and in the README's table", async () => {
+		const { readFile } = await import("node:fs/promises");
+		const example = await readFile(".env.example", "utf8");
+		const readme = await readFile("README.md", "utf8");
+		for (const name of CONFIG_VARIABLES) {
+			expect(example, name).toMatch(new RegExp(`^${name}=`, "m"));
+			expect(readme, name).toContain(`| \`${name}\` |`);
+		}
+	});
+
+	it("reads numbers, lists and the feed settings", () => {
+		const config = parseConfig({
+			DISCORD_TOKEN: TOKEN,
+			FEED_POLL_INTERVAL: "120",
+			UPLOAD_CONCURRENCY: "8",
+			HEALTH_PORT: "8080",
+			DISCORD_CDN_HOSTS: "cdn.discordapp.com,127.0.0.1:9000",
+		});
+		expect(config).toMatchObject({
+			FEED_POLL_INTERVAL: 120,
+			UPLOAD_CONCURRENCY: 8,
+			HEALTH_PORT: 8080,
+			DISCORD_CDN_HOSTS: ["cdn.discordapp.com", "127.0.0.1:9000"],
+		});
+		expect(parseConfig({ DISCORD_TOKEN: TOKEN }).FEED_POLL_INTERVAL).toBe(60);
+	});
+
 	it("treats empty values as unset and trims trailing slashes", () => {
 		const config = parseConfig({ DISCORD_TOKEN: TOKEN, LOG_LEVEL: "", IMGPILE_API_URL: "http://127.0.0.1:9/api/v1/" });
 		expect(config.LOG_LEVEL).toBe("info");
@@ -36,6 +63,11 @@ describe("config", () => {
 		[{ DISCORD_TOKEN: TOKEN, TOKEN_ENCRYPTION_KEY: "short" }, "TOKEN_ENCRYPTION_KEY must be 32 random bytes"],
 		[{ DISCORD_TOKEN: TOKEN, DISCORD_DEV_GUILD_ID: "abc" }, "DISCORD_DEV_GUILD_ID must be a guild id"],
 		[{ DISCORD_TOKEN: TOKEN, STORE_URL: "redis://x" }, "STORE_URL must be a sqlite:// URL"],
+		[{ DISCORD_TOKEN: TOKEN, FEED_POLL_INTERVAL: "5" }, "FEED_POLL_INTERVAL must be a whole number of seconds"],
+		[{ DISCORD_TOKEN: TOKEN, IMGPILE_FEED_TOKEN: "has space" }, "IMGPILE_FEED_TOKEN must be an imgpile API token"],
+		[{ DISCORD_TOKEN: TOKEN, UPLOAD_CONCURRENCY: "0" }, "UPLOAD_CONCURRENCY must be a whole number"],
+		[{ DISCORD_TOKEN: TOKEN, HEALTH_PORT: "70000" }, "HEALTH_PORT must be a port number"],
+		[{ DISCORD_TOKEN: TOKEN, DISCORD_CDN_HOSTS: "a b" }, "DISCORD_CDN_HOSTS must be a comma-separated list"],
 	])("refuses %o with a message naming the variable", (env, expected) => {
 		expect(() => parseConfig(env)).toThrow(ConfigError);
 		expect(() => parseConfig(env)).toThrow(expected);
