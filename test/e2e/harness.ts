@@ -14,6 +14,7 @@ import {
 	type DiscordEmulator,
 	type DiscordEmulatorOptions,
 	type Guild,
+	type Interaction,
 	startDiscordEmulator,
 	type User,
 } from "../emulators/discord/index.js";
@@ -150,6 +151,24 @@ export class Harness {
 	async restartBot(): Promise<void> {
 		await this.stopBot();
 		await this.startBot();
+	}
+
+	/** `user` links an imgpile token as a person would: /imgpile link, then the modal. The modal's answer. */
+	async link(user: User, token: string, channel: Channel = this.general): Promise<Interaction> {
+		const opened = await this.discord.slash({ user, channel, command: "imgpile", subcommand: "link" });
+		await opened.settled();
+		const submitted = await this.discord.submitModal({ user, from: opened, fields: { token } });
+		return submitted.settled();
+	}
+
+	/** Waits until the bot is completely done with an interaction (progress edits come before an answer). */
+	async finished(ix: Interaction): Promise<Interaction> {
+		await ix.response({ timeoutMs: 10_000 });
+		await this.discord.waitFor(() => this.bot.router.inFlight === 0 && ix.isSettled, {
+			timeoutMs: 60_000,
+			what: `${ix.label} to finish`,
+		});
+		return ix;
 	}
 
 	/** Every log line and every message anyone but the acting user could see, for secret checks. */

@@ -19,11 +19,7 @@ afterAll(async () => {
 });
 
 async function link(user = h.alice, token: string = IMGPILE_USERS.alice) {
-	const opened = await h.discord.slash({ user, channel: h.general, command: "imgpile", subcommand: "link" });
-	await opened.settled();
-	const submitted = await h.discord.submitModal({ user, from: opened, fields: { token } });
-	await submitted.settled();
-	expect(submitted.reply?.content).toContain("Linked");
+	expect((await h.link(user, token)).reply?.content).toContain("Linked");
 }
 
 /** Uploads a tiny PNG as an imgpile user with the real client. */

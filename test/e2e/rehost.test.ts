@@ -18,21 +18,10 @@ afterAll(async () => {
 });
 
 async function link(user: typeof h.alice, token: string) {
-	const opened = await h.discord.slash({ user, channel: h.general, command: "imgpile", subcommand: "link" });
-	await opened.settled();
-	const submitted = await h.discord.submitModal({ user, from: opened, fields: { token } });
-	await submitted.settled();
-	expect(submitted.reply?.content).toContain("Linked");
+	expect((await h.link(user, token)).reply?.content).toContain("Linked");
 }
 
-async function finished(ix: Interaction): Promise<Interaction> {
-	await ix.response({ timeoutMs: 10_000 });
-	await h.discord.waitFor(() => h.bot.router.inFlight === 0 && ix.isSettled, {
-		timeoutMs: 60_000,
-		what: `${ix.label} to finish`,
-	});
-	return ix;
-}
+const finished = (ix: Interaction) => h.finished(ix);
 
 async function rehost(message: Message, user = h.alice, locale?: string) {
 	return finished(await h.discord.messageCommand({ user, message, name: "Rehost to imgpile", locale }));

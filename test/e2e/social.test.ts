@@ -24,11 +24,7 @@ afterAll(async () => {
 });
 
 async function link(user: User, token: string) {
-	const opened = await h.discord.slash({ user, channel: h.general, command: "imgpile", subcommand: "link" });
-	await opened.settled();
-	const submitted = await h.discord.submitModal({ user, from: opened, fields: { token } });
-	await submitted.settled();
-	expect(submitted.reply?.content).toContain("Linked");
+	expect((await h.link(user, token)).reply?.content).toContain("Linked");
 }
 
 interface RunOptions {

@@ -21,22 +21,10 @@ afterAll(async () => {
 });
 
 async function link(user: typeof h.alice, token: string) {
-	const opened = await h.discord.slash({ user, channel: h.general, command: "imgpile", subcommand: "link" });
-	await opened.settled();
-	const submitted = await h.discord.submitModal({ user, from: opened, fields: { token } });
-	await submitted.settled();
-	expect(submitted.reply?.content).toContain("Linked");
+	expect((await h.link(user, token)).reply?.content).toContain("Linked");
 }
 
-/** Waits for the bot to be completely done with the interaction (progress edits come before the answer). */
-async function finished(ix: Interaction): Promise<Interaction> {
-	await ix.response({ timeoutMs: 10_000 });
-	await h.discord.waitFor(() => h.bot.router.inFlight === 0 && ix.isSettled, {
-		timeoutMs: 60_000,
-		what: `${ix.label} to finish`,
-	});
-	return ix;
-}
+const finished = (ix: Interaction) => h.finished(ix);
 
 function png(name: string, width = 40, height = 30): AttachmentSpec {
 	return { filename: name, contentType: "image/png", source: pngBytes(width, height) };
