@@ -32,6 +32,7 @@ import { promisify } from "node:util";
 import { Imgpile } from "../src/imgpile/index.js";
 import { type Message, startDiscordEmulator } from "../test/emulators/discord/index.js";
 import { mp4Bytes } from "../test/support/images.js";
+import { imgpileEmulatorUrls } from "./lib/emulator-process.js";
 
 const SIZE = 100 * 1000 * 1000;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 9));
@@ -73,18 +74,7 @@ async function startImgpile(storageDir: string): Promise<{ child: ChildProcess; 
 		],
 		{ stdio: ["ignore", "pipe", "inherit"] },
 	);
-	const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-	let apiUrl = "";
-	let cdnUrl = "";
-	for await (const line of lines) {
-		const url = line.match(/https?:\/\/\S+/)?.[0];
-		if (!url) continue;
-		if (/api/i.test(line.split("http")[0] ?? "")) apiUrl = url;
-		else cdnUrl = url;
-		if (apiUrl && cdnUrl) break;
-	}
-	if (!apiUrl || !cdnUrl) throw new Error("the imgpile emulator did not print its URLs");
-	return { child, apiUrl, uploadUrl: `${cdnUrl.replace(/\/+$/, "")}/api/v1/media` };
+	return { child, ...(await imgpileEmulatorUrls(child)) };
 }
 
 /** The bot's log lines, parsed (it logs JSON, one object a line). */

@@ -30,12 +30,12 @@ import { createWriteStream, existsSync, readFileSync, writeFileSync } from "node
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { finished } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { fileFromPath, Imgpile } from "../src/imgpile/index.js";
 import { pngBytes } from "../test/support/images.js";
+import { imgpileEmulatorUrls } from "./lib/emulator-process.js";
 
 const SIZE = 100 * 1000 * 1000;
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 15));
@@ -173,18 +173,7 @@ async function startEmulator(storageDir: string): Promise<{ child: ChildProcess;
 		storageDir,
 	];
 	const child = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
-	const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-	let apiUrl = "";
-	let cdnUrl = "";
-	for await (const line of lines) {
-		const url = line.match(/https?:\/\/\S+/)?.[0];
-		if (!url) continue;
-		if (/api/i.test(line.split("http")[0] ?? "")) apiUrl = url;
-		else cdnUrl = url;
-		if (apiUrl && cdnUrl) break;
-	}
-	if (!apiUrl || !cdnUrl) throw new Error("the emulator did not print its URLs");
-	return { child, apiUrl, uploadUrl: `${cdnUrl.replace(/\/+$/, "")}/api/v1/media` };
+	return { child, ...(await imgpileEmulatorUrls(child)) };
 }
 
 function startClientWorker(apiUrl: string, uploadUrl: string): ChildProcess {

@@ -291,20 +291,7 @@ export class FeedService implements FeedControl {
 
 	async #cycle(): Promise<TickReport> {
 		const now = this.#now();
-		const report: TickReport = {
-			leader: false,
-			periodMs: this.#periodMs,
-			queries: 0,
-			polled: 0,
-			requests: 0,
-			queued: 0,
-			delivered: 0,
-			digests: 0,
-			recovered: 0,
-			pollFailures: 0,
-			deliveryFailures: 0,
-			deferred: 0,
-		};
+		const report = emptyReport(false, this.#periodMs);
 		if (this.#stopped) return report;
 		try {
 			const lease = await this.#store.lease.acquire(FEED_LEASE, this.#owner, this.#leaseTtlMs, now);
@@ -934,20 +921,7 @@ export class FeedService implements FeedControl {
 		const now = this.#now();
 		const ctx: CycleContext = {
 			now,
-			report: {
-				leader: this.#leader,
-				periodMs: this.#periodMs,
-				queries: 0,
-				polled: 0,
-				requests: 0,
-				queued: 0,
-				delivered: 0,
-				digests: 0,
-				recovered: 0,
-				pollFailures: 0,
-				deliveryFailures: 0,
-				deferred: 0,
-			},
+			report: emptyReport(this.#leader, this.#periodMs),
 			history: new Map(),
 			scores: new Map(),
 		};
@@ -990,4 +964,22 @@ async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => 
 	};
 	await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
 	if (failure) throw failure.error;
+}
+
+/** A cycle's report before anything happened. */
+function emptyReport(leader: boolean, periodMs: number): TickReport {
+	return {
+		leader,
+		periodMs,
+		queries: 0,
+		polled: 0,
+		requests: 0,
+		queued: 0,
+		delivered: 0,
+		digests: 0,
+		recovered: 0,
+		pollFailures: 0,
+		deliveryFailures: 0,
+		deferred: 0,
+	};
 }
