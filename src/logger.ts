@@ -5,8 +5,10 @@ export type { Logger } from "pino";
 /**
  * pino with secrets scrubbed everywhere: in any field whose name says it holds a secret
  * (at any depth), in error messages and stacks, and in free text (Bearer/Bot headers,
- * Discord-token-shaped strings, `key=`/`token=` query values, and every secret registered
- * with `secrets`, e.g. the bot token and the imgpile tokens in use).
+ * Discord-token-shaped strings, `key=`/`token=` query values, interaction and webhook tokens in
+ * URLs, and every secret registered with `secrets`, e.g. the bot token and the imgpile tokens in
+ * use). Bytes (Buffers, typed arrays) and request bodies never reach a line: a file sent to
+ * Discord may hold a token, and as bytes it would pass every string scrub.
  */
 
 export const REDACTED = "[redacted]";
@@ -20,7 +22,12 @@ const SECRET_PATTERNS: [RegExp, string][] = [
 	// Discord bot tokens: base64 id . timestamp . hmac
 	[/\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,40}\b/g, REDACTED],
 	[/([?&](?:key|token|access_key)=)[^&#\s"']+/gi, `$1${REDACTED}`],
+	// Interaction and webhook tokens in Discord URLs: each one can post as the bot for 15 minutes (webhooks: forever).
+	[/(\/(?:webhooks|interactions)\/\d+\/)[^/\s"'?#]+/g, `$1${REDACTED}`],
 ];
+
+/** discord.js errors (DiscordAPIError, HTTPError) keep the whole request, files included: never logged. */
+const REQUEST_BODY_KEY = "requestBody";
 
 /** Secrets known by value; scrubbed from every string that reaches the log. */
 export class SecretRegistry {
@@ -79,6 +86,9 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 function scrubValue(value: unknown, secrets: SecretRegistry, seen: WeakSet<object>, depth: number): unknown {
 	if (typeof value === "string") return secrets.scrub(value);
 	if (typeof value !== "object" || value === null) return value;
+	if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) {
+		return `[${value.byteLength} bytes]`;
+	}
 	if (seen.has(value) || depth > 8) return "[…]";
 	seen.add(value);
 	if (value instanceof Error) {
@@ -89,10 +99,9 @@ function scrubValue(value: unknown, secrets: SecretRegistry, seen: WeakSet<objec
 	if (value instanceof URL) return secrets.scrub(value.href);
 	const out: Record<string, unknown> = {};
 	for (const [key, inner] of Object.entries(value)) {
-		out[key] =
-			SECRET_KEY.test(key) && inner !== null && inner !== undefined
-				? REDACTED
-				: scrubValue(inner, secrets, seen, depth + 1);
+		if (inner === null || inner === undefined) out[key] = inner;
+		else if (key === REQUEST_BODY_KEY) out[key] = "[omitted]";
+		else out[key] = SECRET_KEY.test(key) ? REDACTED : scrubValue(inner, secrets, seen, depth + 1);
 	}
 	return out;
 }

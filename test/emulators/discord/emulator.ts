@@ -61,6 +61,18 @@ export interface DiscordEmulatorOptions {
 	cdnPort?: number;
 }
 
+/** A failure `failNext` injects: the next `times` requests to `route` are answered with it. */
+export interface InjectedFailure {
+	/** Route key as in rate limits: "POST /interactions/{interaction_id}/{interaction_token}/callback" (":param" ok). */
+	route: string;
+	status: number;
+	/** Discord's JSON error code (default 0, as on Discord's 5xx answers). */
+	code?: number;
+	message?: string;
+	/** How many matching requests fail (default 1). @discordjs/rest sends a 5xx four times. */
+	times?: number;
+}
+
 export type OptionValue = string | number | boolean | User | Member | Channel | Role | AttachmentSpec;
 
 export interface SlashInput {
@@ -138,6 +150,7 @@ export class DiscordEmulator implements RestCore {
 	readonly messageContentIntent: boolean;
 	readonly guildMembersIntent: boolean;
 	private readonly router: Router;
+	private readonly failures: Array<Required<InjectedFailure>> = [];
 	private readonly ackTimeoutMs: number;
 	private readonly tokenLifetimeMs: number;
 	private readonly uploadLimitBytes: number;
@@ -324,6 +337,10 @@ export class DiscordEmulator implements RestCore {
 				size: f.size,
 				contentType: f.contentType,
 			}));
+			// After the body is read, like a failure inside Discord: the request arrived whole, nothing changed.
+			const failure = this.failures.find((f) => f.route === normalizeRouteKey(routeKey));
+			if (failure && --failure.times <= 0) this.failures.splice(this.failures.indexOf(failure), 1);
+			if (failure) throw new DiscordError(failure.status, { message: failure.message, code: failure.code });
 			const routeReq: RouteRequest = {
 				params: match.params,
 				query: url.searchParams,
@@ -1149,6 +1166,20 @@ export class DiscordEmulator implements RestCore {
 	/** The next `times` requests to `route` ("POST /channels/{channel_id}/messages", or "*") get a 429. */
 	forceRateLimit(f: ForcedRateLimit): void {
 		this.limiter.force(f);
+	}
+
+	/**
+	 * Fault injection: the next `times` requests to `route` get `status` with `{ message, code }`
+	 * (e.g. 500, or 403 code 50013 Missing Permissions), after the body was read; not violations.
+	 */
+	failNext(f: InjectedFailure): void {
+		this.failures.push({
+			route: normalizeRouteKey(f.route),
+			status: f.status,
+			code: f.code ?? 0,
+			message: f.message ?? `${f.status}: ${f.status >= 500 ? "Internal Server Error" : "Injected failure"}`,
+			times: f.times ?? 1,
+		});
 	}
 
 	/** A signed CDN url for an attachment; `issuedAt`/`ttlMs` let tests craft expired ones. */

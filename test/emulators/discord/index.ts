@@ -80,6 +80,7 @@ export type {
 	AutocompleteInput,
 	ButtonInput,
 	DiscordEmulatorOptions,
+	InjectedFailure,
 	ModalInput,
 	OptionValue,
 	SelectInput,
