@@ -189,10 +189,14 @@ async function status(ctx: HandlerContext, interaction: ChatInputCommandInteract
 	const link = guildLink ?? (await ctx.store.tokens.info({ guildId: null, userId }));
 	const usage = await ctx.store.usage.get(userId);
 	const lines: string[] = [];
-	if (link) {
+	if (link && !link.readable) {
+		lines.push(ctx.t("identity.unreadable"));
+	} else if (link) {
 		const since = `<t:${Math.floor(Date.parse(link.linkedAt) / 1000)}:R>`;
 		const key = link.scope === "guild" ? "status.linked.guild" : "status.linked.dm";
 		lines.push(ctx.t(key, { last4: link.last4 || "····", since }));
+	} else if (interaction.guildId && (await ctx.store.guilds.serverTokenUnreadable(interaction.guildId))) {
+		lines.push(ctx.t("identity.serverTokenUnreadable"));
 	} else if (interaction.guildId && (await ctx.store.guilds.get(interaction.guildId)).serverToken) {
 		const settings = await ctx.store.guilds.get(interaction.guildId);
 		const used = await ctx.store.usage.serverTokenUploads(interaction.guildId, userId);

@@ -13,7 +13,7 @@ secrets.add(config.IMGPILE_FEED_TOKEN);
 const logger = createLogger({ level: config.LOG_LEVEL, secrets });
 
 const key = await loadOrCreateKey({ configured: config.TOKEN_ENCRYPTION_KEY, dataDir: config.DATA_DIR, logger });
-const store = await openStore({ url: config.STORE_URL, cipher: new TokenCipher(key), logger });
+const store = await openStore({ url: config.STORE_URL, cipher: new TokenCipher(key, secrets), logger });
 const imgpile = new Imgpile({
 	apiUrl: config.IMGPILE_API_URL,
 	uploadUrl: config.IMGPILE_UPLOAD_URL,

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { DiscordAPIError, type Interaction, RESTJSONErrorCodes } from "discord.js";
 import { pickLocale, translator } from "../i18n/index.js";
+import { TokenDecryptError } from "../store/index.js";
 import { parseCustomId } from "./custom-id.js";
 import { isImgpileError, UserError, userErrorFromImgpile } from "./errors.js";
 import { Responder } from "./responder.js";
@@ -24,8 +25,8 @@ export interface RouterOptions {
 /**
  * The one entry for interactions: slash and context-menu commands, autocomplete, buttons and
  * modals (by the `name` of their `name:arg1:arg2` custom_id), and the one catch that turns
- * errors into answers: a UserError or an imgpile error becomes a localized ephemeral message,
- * anything else is logged with an id the user is shown.
+ * errors into answers: a UserError, an imgpile error or a stored token that cannot be decrypted
+ * becomes a localized ephemeral message, anything else is logged with an id the user is shown.
  */
 export class InteractionRouter {
 	readonly #services: Services;
@@ -153,6 +154,12 @@ export class InteractionRouter {
 		} else if (isImgpileError(error)) {
 			ctx.log.info({ kind: error.kind, path: error.path }, "imgpile refused a request");
 			shown = userErrorFromImgpile(error);
+		} else if (error instanceof TokenDecryptError) {
+			// Whatever needed the token: the link has to be made again (the key changed, or the record was damaged).
+			ctx.log.warn({ reason: error.reason, subject: error.subject }, "a stored token cannot be read");
+			shown = new UserError(
+				error.subject === "server-token" ? "identity.serverTokenUnreadable" : "identity.unreadable",
+			);
 		} else if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownInteraction) {
 			ctx.log.warn("the interaction expired before we answered");
 			return;

@@ -49,6 +49,9 @@ export const enUS = {
 	"identity.needsLink": "Link your imgpile account first: run `/imgpile link`.",
 	"identity.serverCapReached":
 		"This server's shared imgpile token allows {cap} file(s) a day per member, and you have {remaining} left today. Link your own with `/imgpile link`.",
+	"identity.unreadable": "Your imgpile link can't be read any more. Run `/imgpile link` again.",
+	"identity.serverTokenUnreadable":
+		"This server's shared imgpile token can't be read any more: someone with Manage Server must run `/imgpile server-token set` again. You can also link your own with `/imgpile link`.",
 
 	// ── /imgpile ──
 	"link.modal.title": "Link your imgpile account",

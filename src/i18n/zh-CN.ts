@@ -43,6 +43,9 @@ export const zhCN = {
 	"identity.needsLink": "请先关联你的 imgpile 账号：运行 `/imgpile link`。",
 	"identity.serverCapReached":
 		"此服务器的共享 imgpile 令牌每位成员每天可上传 {cap} 个文件，你今天还剩 {remaining} 个。请用 `/imgpile link` 关联你自己的令牌。",
+	"identity.unreadable": "已无法读取你关联的 imgpile 令牌。请重新运行 `/imgpile link`。",
+	"identity.serverTokenUnreadable":
+		"已无法读取此服务器的共享 imgpile 令牌：需要有“管理服务器”权限的成员重新运行 `/imgpile server-token set`。你也可以用 `/imgpile link` 关联自己的令牌。",
 	"link.modal.title": "关联你的 imgpile 账号",
 	"link.modal.label": "imgpile API 令牌（仅你可见）",
 	"link.modal.placeholder": "粘贴你在 imgpile 个人资料中获取的令牌",

@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:
 import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "pino";
+import type { SecretRegistry } from "../logger.js";
 import { StoreKeyError, TokenDecryptError } from "./errors.js";
 
 /** Name of the environment variable the key comes from; used in every key-related message. */
@@ -129,26 +130,37 @@ export function keyIdOf(key: Buffer): string {
  * AES-256-GCM for secrets at rest. Sealed format: `v1.<keyId>.<iv>.<tag>.<ciphertext>` (base64url parts).
  * `aad` binds a ciphertext to the record it belongs to (e.g. `token:<guild>:<user>`): decrypting it
  * under any other aad fails, so a sealed token copied to another record is useless.
+ * Every plaintext it seals or opens is added to `secrets` (when given): the one place all stored
+ * tokens pass, so one read back after a restart is scrubbed from the logs like a newly linked one.
  */
 export class TokenCipher {
 	readonly keyId: string;
 	readonly #key: Buffer;
+	readonly #secrets: Pick<SecretRegistry, "add"> | undefined;
 
-	constructor(key: Buffer) {
+	constructor(key: Buffer, secrets?: Pick<SecretRegistry, "add">) {
 		if (key.length !== KEY_BYTES) {
 			throw new StoreKeyError(`The token encryption key must be ${KEY_BYTES} bytes, got ${key.length}. ${KEY_HELP}.`);
 		}
 		this.#key = Buffer.from(key); // private copy: later changes to the caller's buffer do not leak in
 		this.keyId = keyIdOf(this.#key);
+		this.#secrets = secrets;
 	}
 
 	encrypt(plain: string, aad: string): string {
+		this.#secrets?.add(plain);
 		const iv = randomBytes(IV_BYTES);
 		const cipher = createCipheriv("aes-256-gcm", this.#key, iv, { authTagLength: TAG_BYTES });
 		cipher.setAAD(Buffer.from(aad, "utf8"));
 		const ciphertext = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
 		const tag = cipher.getAuthTag();
 		return [FORMAT_VERSION, this.keyId, b64url(iv), b64url(tag), b64url(ciphertext)].join(".");
+	}
+
+	/** Whether `sealed` is in the current format under this key: cheap (the key id is in it), no decryption. */
+	canOpen(sealed: string): boolean {
+		const parts = sealed.split(".");
+		return parts.length === 5 && parts[0] === FORMAT_VERSION && parts[1] === this.keyId;
 	}
 
 	decrypt(sealed: string, aad: string): string {
@@ -169,11 +181,12 @@ export class TokenCipher {
 		if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES) {
 			throw new TokenDecryptError("malformed", "Stored token has a damaged encryption header.");
 		}
+		let plain: string;
 		try {
 			const decipher = createDecipheriv("aes-256-gcm", this.#key, iv, { authTagLength: TAG_BYTES });
 			decipher.setAAD(Buffer.from(aad, "utf8"));
 			decipher.setAuthTag(tag);
-			return Buffer.concat([decipher.update(Buffer.from(ciphertextText, "base64url")), decipher.final()]).toString(
+			plain = Buffer.concat([decipher.update(Buffer.from(ciphertextText, "base64url")), decipher.final()]).toString(
 				"utf8",
 			);
 		} catch (error) {
@@ -183,6 +196,8 @@ export class TokenCipher {
 				{ cause: error },
 			);
 		}
+		this.#secrets?.add(plain);
+		return plain;
 	}
 }
 

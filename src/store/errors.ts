@@ -17,6 +17,8 @@ export type TokenDecryptReason = "key_mismatch" | "auth_failed" | "malformed";
 export class TokenDecryptError extends Error {
 	override name = "TokenDecryptError";
 	readonly reason: TokenDecryptReason;
+	/** Whose token it is: a user's link, or a guild's shared server token (set by the guild repository). */
+	subject: "link" | "server-token" = "link";
 
 	constructor(reason: TokenDecryptReason, message: string, options?: ErrorOptions) {
 		super(message, options);

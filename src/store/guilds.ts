@@ -1,5 +1,5 @@
 import type { TokenCipher } from "./crypto.js";
-import { StoreValidationError } from "./errors.js";
+import { StoreValidationError, TokenDecryptError } from "./errors.js";
 import type { Kv } from "./kv.js";
 import { assertId, assertSecret, type Clock, isoAt, last4Of, systemClock } from "./util.js";
 
@@ -91,7 +91,29 @@ export class GuildSettingsRepository {
 		assertId("guildId", guildId);
 		const stored = await this.#kv.get<StoredGuild>(guildId);
 		const sealed = stored?.serverToken?.sealed;
-		return sealed === undefined ? undefined : this.#cipher.decrypt(sealed, serverTokenAad(guildId));
+		try {
+			return sealed === undefined ? undefined : this.#cipher.decrypt(sealed, serverTokenAad(guildId));
+		} catch (error) {
+			if (error instanceof TokenDecryptError) error.subject = "server-token";
+			throw error;
+		}
+	}
+
+	/** Whether a server token is set that the current key cannot open (told by its key id, not decrypted). */
+	async serverTokenUnreadable(guildId: string): Promise<boolean> {
+		assertId("guildId", guildId);
+		const sealed = (await this.#kv.get<StoredGuild>(guildId))?.serverToken?.sealed;
+		return sealed !== undefined && !this.#cipher.canOpen(sealed);
+	}
+
+	/** How many guilds have a server token the current key cannot open. */
+	async countUnreadableServerTokens(): Promise<number> {
+		let count = 0;
+		for await (const [, stored] of this.#kv.entries()) {
+			const sealed = (stored as StoredGuild | undefined)?.serverToken?.sealed;
+			if (typeof sealed === "string" && !this.#cipher.canOpen(sealed)) count++;
+		}
+		return count;
 	}
 
 	/** Removes the server token; true if one was set. */

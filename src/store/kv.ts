@@ -14,6 +14,9 @@ export interface KvCacheOptions {
 	max: number;
 }
 
+/** Every live [key, value] of a namespace (keys without the namespace), a page at a time. */
+export type KvScan = (namespace: string) => AsyncIterable<[string, unknown]>;
+
 export class Kv {
 	readonly namespace: string;
 	readonly #keyv: Keyv;
@@ -26,8 +29,9 @@ export class Kv {
 	readonly #cache: Map<string, { json: string | undefined; expires: number }> | undefined;
 	readonly #cacheOptions: KvCacheOptions | undefined;
 	#batch: Map<string, { resolve: (value: unknown) => void; reject: (error: unknown) => void }[]> | undefined;
+	readonly #scan: KvScan | undefined;
 
-	constructor(keyv: Keyv, mutex: KeyedMutex, cache?: KvCacheOptions) {
+	constructor(keyv: Keyv, mutex: KeyedMutex, cache?: KvCacheOptions, scan?: KvScan) {
 		if (!keyv.namespace) {
 			throw new Error("Kv needs a namespaced Keyv instance");
 		}
@@ -36,6 +40,13 @@ export class Kv {
 		this.#mutex = mutex;
 		this.#cacheOptions = cache;
 		this.#cache = cache ? new Map() : undefined;
+		this.#scan = scan;
+	}
+
+	/** Every entry of the namespace, straight from the backend: for startup checks, never per request. */
+	entries(): AsyncIterable<[string, unknown]> {
+		if (!this.#scan) throw new Error(`${this.namespace}: this backend cannot list its entries`);
+		return this.#scan(this.namespace);
 	}
 
 	/** The stored value, or undefined. Values are JSON: callers store ISO strings / numbers, never Dates. */

@@ -3,11 +3,11 @@ import path from "node:path";
 import { KeyvSqlite } from "@keyv/sqlite";
 import { Keyv } from "keyv";
 import type { Logger } from "pino";
-import type { TokenCipher } from "./crypto.js";
+import { KEY_ENV_NAME, type TokenCipher } from "./crypto.js";
 import { StoreConfigError } from "./errors.js";
 import { FeedStateRepository } from "./feed-state.js";
 import { GuildSettingsRepository } from "./guilds.js";
-import { Kv, type KvCacheOptions } from "./kv.js";
+import { Kv, type KvCacheOptions, type KvScan } from "./kv.js";
 import { LeaseRepository } from "./lease.js";
 import { KeyedMutex } from "./mutex.js";
 import { OutboxRepository } from "./outbox.js";
@@ -108,7 +108,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 	const backend = await openSqliteBackend(location.file, logger, options.wal ?? true);
 
 	const mutex = new KeyedMutex();
-	const kv = (namespace: string, cache?: KvCacheOptions) => new Kv(backend.keyv(`${prefix}${namespace}`), mutex, cache);
+	const kv = (namespace: string, cache?: KvCacheOptions) =>
+		new Kv(backend.keyv(`${prefix}${namespace}`), mutex, cache, backend.scan);
 	// Hot on every interaction, rarely written: served from memory for a short while (see Kv).
 	const hot: KvCacheOptions = { ttlMs: 30_000, max: 10_000 };
 	const store: Store = {
@@ -128,12 +129,31 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		}),
 	};
 	logger.info({ store: "sqlite", path: location.file, keyId: cipher.keyId }, "store opened");
+	await reportUnreadableTokens(store, cipher, logger);
 	return store;
+}
+
+/**
+ * Says once at start how many stored tokens the current key cannot open (a changed or lost
+ * TOKEN_ENCRYPTION_KEY): by the key id in each sealed token, without decrypting any.
+ */
+async function reportUnreadableTokens(store: Store, cipher: TokenCipher, logger: Logger): Promise<void> {
+	const links = await store.tokens.countUnreadable();
+	const serverLinks = await store.guilds.countUnreadableServerTokens();
+	if (links + serverLinks === 0) return;
+	// Field names avoid "token": the logger would redact them as secrets.
+	logger.warn(
+		{ unreadableLinks: links, unreadableServerLinks: serverLinks, keyId: cipher.keyId },
+		`imgpile tokens this ${KEY_ENV_NAME} cannot read: users' links ${links}, server tokens ${serverLinks}; ` +
+			"restore the key they were sealed with, or they must be linked again",
+	);
 }
 
 interface Backend {
 	/** A Keyv bound to one namespace; only get/set/delete/has are used on it. */
 	keyv(namespace: string): Keyv;
+	/** Every live entry of one namespace, in key order (SQL on the key index, 500 rows a query). */
+	scan: KvScan;
 	close(): Promise<void>;
 }
 
@@ -163,12 +183,15 @@ async function openSqliteBackend(file: string, logger: Logger, wal: boolean): Pr
 		instance.on("error", (error: unknown) => logger.debug({ err: error, namespace }, "keyv reported an error"));
 		return instance;
 	};
+	// KeyvSqlite runs raw statements through `query` (public on the adapter, untyped).
+	const raw = adapter as unknown as {
+		query(sql: string, ...params: unknown[]): Promise<{ key: string; value: string }[]>;
+		opts: { table: string };
+	};
 	const probe = keyv("probe");
 	try {
 		await probe.has("probe"); // waits for the connection and the table
 		if (wal && file !== ":memory:") {
-			// KeyvSqlite runs raw statements through `query` (public on the adapter, untyped).
-			const raw = adapter as unknown as { query(sql: string): Promise<unknown> };
 			await raw.query("PRAGMA journal_mode = WAL");
 			await raw.query("PRAGMA synchronous = NORMAL");
 		}
@@ -182,8 +205,29 @@ async function openSqliteBackend(file: string, logger: Logger, wal: boolean): Pr
 		// Tokens are encrypted, but settings and subscriptions are nobody else's business either.
 		await chmod(file, 0o600).catch((error: unknown) => logger.debug({ err: error, path: file }, "chmod failed"));
 	}
+	async function* scan(namespace: string): AsyncGenerator<[string, unknown]> {
+		// Keyv stores `<namespace>:<key>`; ";" is the character after ":", so this range is the namespace.
+		const prefix = `${namespace}:`;
+		let after = prefix;
+		for (;;) {
+			const rows = await raw.query(
+				`SELECT key, value FROM ${raw.opts.table} WHERE key > ? AND key < ? ORDER BY key LIMIT 500`,
+				after,
+				`${namespace};`,
+			);
+			for (const row of rows) {
+				const entry = (await probe.deserialize?.(row.value)) as { value?: unknown; expires?: number } | undefined;
+				const expired = typeof entry?.expires === "number" && entry.expires <= Date.now();
+				if (entry && !expired) yield [row.key.slice(prefix.length), entry.value];
+			}
+			const last = rows.at(-1);
+			if (!last || rows.length < 500) return;
+			after = last.key;
+		}
+	}
 	return {
 		keyv,
+		scan,
 		close: () => adapter.disconnect(),
 	};
 }

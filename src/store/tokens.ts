@@ -16,7 +16,10 @@ export interface LinkedToken {
 }
 
 /** What is known about a link without decrypting it (works even if the key changed). */
-export type LinkedTokenInfo = Omit<LinkedToken, "token">;
+export type LinkedTokenInfo = Omit<LinkedToken, "token"> & {
+	/** false: sealed under another key (TOKEN_ENCRYPTION_KEY changed), so using it will fail. */
+	readable: boolean;
+};
 
 export interface TokenRef {
 	/** null = the user's DM link (scope "user"). */
@@ -62,7 +65,7 @@ export class TokenRepository {
 			linkedAt: isoAt(this.#clock),
 		};
 		await this.#kv.set(keyOf({ guildId, userId }), stored);
-		return infoOf(stored);
+		return { ...infoOf(stored), readable: true };
 	}
 
 	/**
@@ -82,7 +85,17 @@ export class TokenRepository {
 	async info(ref: TokenRef): Promise<LinkedTokenInfo | undefined> {
 		checkRef(ref);
 		const stored = await this.#kv.get<StoredToken>(keyOf(ref));
-		return stored ? infoOf(stored) : undefined;
+		return stored ? { ...infoOf(stored), readable: this.#cipher.canOpen(stored.sealed) } : undefined;
+	}
+
+	/** How many stored tokens the current key cannot open, told by their key id (nothing is decrypted). */
+	async countUnreadable(): Promise<number> {
+		let count = 0;
+		for await (const [, stored] of this.#kv.entries()) {
+			const sealed = (stored as Partial<StoredToken> | undefined)?.sealed;
+			if (typeof sealed === "string" && !this.#cipher.canOpen(sealed)) count++;
+		}
+		return count;
 	}
 
 	/**
@@ -123,6 +136,6 @@ function aadOf(ref: TokenRef): string {
 	return `token:${ref.guildId ?? "@me"}:${ref.userId}`;
 }
 
-function infoOf(stored: StoredToken): LinkedTokenInfo {
+function infoOf(stored: StoredToken): Omit<LinkedToken, "token"> {
 	return { last4: stored.last4, scope: stored.scope, guildId: stored.guildId, linkedAt: stored.linkedAt };
 }

@@ -58,13 +58,14 @@ export class Harness {
 	readonly bob: User;
 	readonly carol: User;
 	readonly logs: string[] = [];
-	readonly secrets = new SecretRegistry();
+	/** The running bot's registry: a fresh one per start, as a real restart begins with an empty one. */
+	secrets!: SecretRegistry;
 	bot!: Bot;
 	store!: Store;
 	imgpile!: Imgpile;
 	transfers!: TransferPipeline;
 	readonly #dir: string;
-	readonly #key = randomBytes(32);
+	#key: Buffer = randomBytes(32);
 	readonly #options: HarnessOptions;
 
 	private constructor(discord: DiscordEmulator, imgpile: ImgpileEmulator, dir: string, options: HarnessOptions) {
@@ -102,11 +103,12 @@ export class Harness {
 				callback();
 			},
 		});
+		this.secrets = new SecretRegistry();
 		this.secrets.add(this.discord.botToken);
 		const logger = createLogger({ level: "debug", destination, secrets: this.secrets });
 		this.store = await openStore({
 			url: `sqlite://${join(this.#dir, "imgpile-bot.sqlite")}`,
-			cipher: new TokenCipher(this.#key),
+			cipher: new TokenCipher(this.#key, this.secrets),
 			logger,
 		});
 		this.imgpile = new Imgpile({
@@ -148,8 +150,10 @@ export class Harness {
 		await this.store.close();
 	}
 
-	async restartBot(): Promise<void> {
+	/** `encryptionKey`: start with another TOKEN_ENCRYPTION_KEY (e.g. a wrong one) from now on. */
+	async restartBot(options: { encryptionKey?: Buffer } = {}): Promise<void> {
 		await this.stopBot();
+		if (options.encryptionKey) this.#key = options.encryptionKey;
 		await this.startBot();
 	}
 

@@ -278,6 +278,37 @@ describe("store on disk", () => {
 		await store.close();
 	});
 
+	it("counts at open, without decrypting, the tokens another key sealed (every page of them)", async () => {
+		let { store } = await openAt(dir, randomCipher());
+		// More than one 500-row page, and other namespaces' rows around them in key order.
+		await Promise.all(
+			Array.from({ length: 1_100 }, (_, i) =>
+				store.tokens.link({ guildId: "100", userId: String(i + 1), token: USER_TOKEN }),
+			),
+		);
+		await store.guilds.setServerToken("100", SERVER_TOKEN, "7");
+		await store.guilds.update("101", { serverTokenDailyCap: 3 }); // a guild without a server token
+		await store.usage.record("7", 1);
+		await store.close();
+
+		const cipher = new TokenCipher(randomBytes(32));
+		({ store } = await openAt(dir, cipher));
+		await store.tokens.link({ guildId: null, userId: "7", token: DM_TOKEN }); // sealed under the new key
+		expect(await store.tokens.countUnreadable()).toBe(1_100);
+		expect(await store.guilds.countUnreadableServerTokens()).toBe(1);
+		expect(await store.tokens.info({ guildId: "100", userId: "1" })).toMatchObject({ readable: false });
+		expect(await store.tokens.info({ guildId: null, userId: "7" })).toMatchObject({ readable: true });
+		expect(await store.guilds.serverTokenUnreadable("100")).toBe(true);
+		await store.close();
+
+		const { logger, records } = memoryLogger();
+		({ store } = await openAt(dir, cipher, { logger }));
+		expect(records.filter((record) => "unreadableLinks" in record)).toEqual([
+			expect.objectContaining({ unreadableLinks: 1_100, unreadableServerLinks: 1, keyId: cipher.keyId }),
+		]);
+		await store.close();
+	});
+
 	it("binds each ciphertext to its record: a token copied to another user fails", async () => {
 		const cipher = randomCipher();
 		let { store, file } = await openAt(dir, cipher);
