@@ -194,6 +194,7 @@ describe("mentions in interaction responses", () => {
 			const ix = await run(how);
 			expect(targets(), `${how}\n${ix.describe()}`).toEqual([`user:${bob.id}`]);
 			expect(discord.pings[0]?.messageId).toBe(ix.messages.at(-1)?.id);
+			expect(ix.pings).toEqual(discord.pings);
 		}
 	});
 
