@@ -27,7 +27,7 @@ export async function personalIdentity(services: Pick<Services, "store">, who: W
 /**
  * The token to upload `files` files with: the user's own, else the server token with `files`
  * slots of the member's daily cap reserved now (so parallel uploads cannot overrun it), else a
- * pointer to `/imgpile link`. Whoever gets a server identity must end with `recordUploads`.
+ * pointer to `/imgpile link`. A server identity ends with `recordUploads`, else `releaseReserved`.
  */
 export async function uploadIdentity(services: Pick<Services, "store">, who: Who, files: number): Promise<Identity> {
 	const linked = await services.store.tokens.resolve(who.guildId, who.user.id);
