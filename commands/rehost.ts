@@ -8,7 +8,7 @@ import {
 	type RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
-import { type Identity, uploadIdentity } from "../src/bot/identity.js";
+import { type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
 import { makePost } from "../src/bot/posts.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
@@ -108,10 +108,11 @@ async function execute(ctx: HandlerContext, interaction: MessageContextMenuComma
 		ctx,
 		sources.map((source) => source.name),
 	);
+	let identity: Identity | undefined;
 	try {
 		const reused = await earlierUploads(ctx, interaction, sources, refused);
 		const fresh = sources.length - refused.size - reused.size;
-		const identity = fresh > 0 ? await uploadIdentity(ctx, interaction, fresh) : undefined;
+		identity = fresh > 0 ? await uploadIdentity(ctx, interaction, fresh) : undefined;
 		const client = ctx.imgpile.as(identity?.token);
 		const results = await transferAll(ctx, sources, client, { refused, reused, board });
 		await recordResults(ctx, interaction, identity, results);
@@ -125,6 +126,9 @@ async function execute(ctx: HandlerContext, interaction: MessageContextMenuComma
 		const text = errorText(ctx.t, error);
 		if (text === undefined) throw error;
 		await ctx.respond.edit({ content: text, embeds: [], components: [], allowedMentions: { parse: [] } });
+	} finally {
+		// Server-token slots held but not used (a failure before the count) go back.
+		await releaseReserved(ctx, identity);
 	}
 }
 

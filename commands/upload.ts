@@ -14,7 +14,7 @@ import {
 } from "discord.js";
 import { customId } from "../src/bot/custom-id.js";
 import { UserError } from "../src/bot/errors.js";
-import { type Identity, uploadIdentity } from "../src/bot/identity.js";
+import { type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
 import { makePost, patchWithTags } from "../src/bot/posts.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
@@ -189,6 +189,22 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 		return;
 	}
 	const identity = await uploadIdentity(ctx, interaction, sources.length - refused.size);
+	try {
+		await uploadWith(ctx, interaction, identity, sources, refused, request);
+	} finally {
+		// Whatever ended the upload early: the server-token slots it held but did not use go back.
+		await releaseReserved(ctx, identity);
+	}
+}
+
+async function uploadWith(
+	ctx: HandlerContext,
+	interaction: ChatInputCommandInteraction,
+	identity: Identity,
+	sources: FileSource[],
+	refused: Map<number, FileFailure>,
+	request: PostRequest,
+): Promise<void> {
 	// A private post's link carries its key: the whole answer is for the uploader only.
 	const ephemeral = request.details.visibility === "private";
 	await ctx.respond.defer({ ephemeral });

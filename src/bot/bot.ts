@@ -47,6 +47,9 @@ export class Bot {
 		this.client = new Client({
 			// Only what the bot needs: guilds and their channels (no privileged intents).
 			intents: [GatewayIntentBits.Guilds],
+			// Nothing the bot sends pings anyone unless that send says so; raw REST bodies (the
+			// feeds) do not get this default and carry their own `allowed_mentions`.
+			allowedMentions: { parse: [], repliedUser: false },
 			...options.clientOptions,
 			rest: { ...options.clientOptions?.rest, api: options.discordApiUrl, agent: this.#discordAgent },
 		});

@@ -1,4 +1,5 @@
 import type { Interaction } from "discord.js";
+import type { CapReservation } from "../store/index.js";
 import { UserError } from "./errors.js";
 import type { Services } from "./types.js";
 
@@ -7,6 +8,8 @@ export interface Identity {
 	token: string;
 	/** `own`: linked for this server; `dm`: linked in DMs; `server`: the server's shared token. */
 	via: "own" | "dm" | "server";
+	/** With the server token: the member's daily-cap slots held for this action (see `recordUploads`). */
+	reserved?: CapReservation;
 }
 
 type Who = Pick<Interaction, "guildId"> & { user: { id: string } };
@@ -22,8 +25,9 @@ export async function personalIdentity(services: Pick<Services, "store">, who: W
 }
 
 /**
- * The token to upload `files` files with: the user's own, else the server token within the
- * member's daily cap, else a pointer to `/imgpile link`.
+ * The token to upload `files` files with: the user's own, else the server token with `files`
+ * slots of the member's daily cap reserved now (so parallel uploads cannot overrun it), else a
+ * pointer to `/imgpile link`. A server identity ends with `recordUploads`, else `releaseReserved`.
  */
 export async function uploadIdentity(services: Pick<Services, "store">, who: Who, files: number): Promise<Identity> {
 	const linked = await services.store.tokens.resolve(who.guildId, who.user.id);
@@ -32,19 +36,40 @@ export async function uploadIdentity(services: Pick<Services, "store">, who: Who
 		const token = await services.store.guilds.getServerToken(who.guildId);
 		if (token) {
 			const { serverTokenDailyCap: cap } = await services.store.guilds.get(who.guildId);
-			const used = await services.store.usage.serverTokenUploads(who.guildId, who.user.id);
-			if (used + files > cap) {
-				throw new UserError("identity.serverCapReached", { cap, remaining: Math.max(0, cap - used) });
+			const reserved = await services.store.usage.reserve(who.guildId, who.user.id, files, cap);
+			if (!reserved.ok) {
+				throw new UserError("identity.serverCapReached", { cap, remaining: Math.max(0, cap - reserved.used) });
 			}
-			return { token, via: "server" };
+			return { token, via: "server", reserved: reserved.reservation };
 		}
 	}
 	throw new UserError("identity.needsLink");
 }
 
-/** Counts uploads made with an identity (the server token's per-member cap, `/imgpile status`). */
-export function recordUploads(services: Pick<Services, "store">, who: Who, identity: Identity, files: number) {
-	if (files <= 0) return Promise.resolve();
-	const serverGuild = identity.via === "server" && who.guildId ? who.guildId : undefined;
-	return services.store.usage.record(who.user.id, files, serverGuild);
+/**
+ * Counts the `files` uploaded with an identity (`/imgpile status`) and gives back the reserved
+ * server-token slots they did not use (failed, stopped, never started). A reservation is given
+ * back once, whatever is called after.
+ */
+export async function recordUploads(
+	services: Pick<Services, "store">,
+	who: Who,
+	identity: Identity,
+	files: number,
+): Promise<void> {
+	const reserved = identity.reserved;
+	if (reserved) {
+		await services.store.usage.release(reserved, reserved.files - files);
+		reserved.files = 0;
+	}
+	if (files > 0) await services.store.usage.record(who.user.id, files);
+}
+
+/** Gives back what an identity still holds of the cap: for actions that ended before `recordUploads`. */
+export async function releaseReserved(
+	services: Pick<Services, "store">,
+	identity: Identity | undefined,
+): Promise<void> {
+	const reserved = identity?.reserved;
+	if (reserved && reserved.files > 0) await services.store.usage.release(reserved, reserved.files);
 }

@@ -51,7 +51,10 @@ export class ClientFeedDiscord implements FeedDiscord {
 	}
 
 	async send(channelId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }> {
-		const message = (await this.#client.rest.post(Routes.channelMessages(channelId), { body })) as APIMessage;
+		// Raw REST gets no client-wide allowedMentions: a body that does not say otherwise pings nobody.
+		const message = (await this.#client.rest.post(Routes.channelMessages(channelId), {
+			body: { allowed_mentions: { parse: [] }, ...body },
+		})) as APIMessage;
 		return { id: message.id };
 	}
 

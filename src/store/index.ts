@@ -61,5 +61,5 @@ export {
 } from "./subscriptions.js";
 export { type LinkedToken, type LinkedTokenInfo, type TokenRef, TokenRepository, type TokenScope } from "./tokens.js";
 export { type NewUpload, type UploadRecord, UploadsRepository } from "./uploads.js";
-export { UsageRepository, type UsageToday } from "./usage.js";
+export { type CapReservation, type ReserveResult, UsageRepository, type UsageToday } from "./usage.js";
 export type { Clock } from "./util.js";

@@ -9,11 +9,29 @@ export interface UsageToday {
 	uploads: number;
 }
 
+/** Slots of a member's daily server-token cap, taken before a transfer starts. */
+export interface CapReservation {
+	guildId: string;
+	userId: string;
+	/** The UTC day the slots were taken from (a release goes back to that day). */
+	day: string;
+	files: number;
+}
+
+export type ReserveResult = { ok: true; reservation: CapReservation } | { ok: false; used: number };
+
+const TTL_MS = 2 * 24 * 60 * 60 * 1000;
+
 /**
  * Daily upload counters: per user (what `/imgpile status` shows) and per (guild, user) with the
  * guild's server token (what its per-member cap counts). Keys carry the day, so a new day starts
  * at zero; old days are dropped by a two-day TTL.
  * Keys: `user:<userId>:<day>`, `server:<guildId>:<userId>:<day>`.
+ *
+ * The server-token counter is taken (`reserve`) before files transfer and given back (`release`)
+ * for those that did not upload, so parallel uploads cannot overrun the cap. Today that is a
+ * read-modify-write under the store's per-key lock (one process); a shared store would do the
+ * same with an atomic increment (INCRBY, and DECRBY when over the cap).
  */
 export class UsageRepository {
 	readonly #kv: Kv;
@@ -41,22 +59,50 @@ export class UsageRepository {
 		return (await this.#kv.get<number>(`server:${guildId}:${userId}:${this.today()}`)) ?? 0;
 	}
 
-	/** Counts `files` uploads made now; `serverTokenGuildId` when the guild's server token paid for them. */
-	async record(userId: string, files: number, serverTokenGuildId?: string): Promise<void> {
+	/**
+	 * Takes `files` of the member's `cap` server-token uploads for today, all or none: denied (with
+	 * what is used) when fewer are left. Atomic: parallel calls never take more than the cap.
+	 */
+	async reserve(guildId: string, userId: string, files: number, cap: number): Promise<ReserveResult> {
+		assertId("guildId", guildId);
 		assertId("userId", userId);
 		const day = this.today();
-		await this.#add(`user:${userId}:${day}`, files);
-		if (serverTokenGuildId !== undefined) {
-			assertId("guildId", serverTokenGuildId);
-			await this.#add(`server:${serverTokenGuildId}:${userId}:${day}`, files);
-		}
+		const reservation = (n: number): ReserveResult => ({ ok: true, reservation: { guildId, userId, day, files: n } });
+		return this.#kv.modify<number, ReserveResult>(
+			`server:${guildId}:${userId}:${day}`,
+			(current) => {
+				const used = current ?? 0;
+				if (files <= 0) return { value: current, result: reservation(0) };
+				if (used + files > cap) return { value: current, result: { ok: false, used } };
+				return { value: used + files, result: reservation(files) };
+			},
+			TTL_MS,
+		);
+	}
+
+	/** Gives back `files` slots of a reservation (files that did not upload); never more than it holds. */
+	async release(reservation: CapReservation, files: number): Promise<void> {
+		const give = Math.min(files, reservation.files);
+		if (give <= 0) return;
+		reservation.files -= give;
+		await this.#kv.modify<number, void>(
+			`server:${reservation.guildId}:${reservation.userId}:${reservation.day}`,
+			(current) => ({ value: Math.max(0, (current ?? 0) - give), result: undefined }),
+			TTL_MS,
+		);
+	}
+
+	/** Counts `files` uploads made now, with any token (server-token ones were counted by `reserve`). */
+	async record(userId: string, files: number): Promise<void> {
+		assertId("userId", userId);
+		await this.#add(`user:${userId}:${this.today()}`, files);
 	}
 
 	async #add(key: string, files: number): Promise<void> {
 		await this.#kv.modify<number, void>(
 			key,
 			(current) => ({ value: (current ?? 0) + files, result: undefined }),
-			2 * 24 * 60 * 60 * 1000,
+			TTL_MS,
 		);
 	}
 }

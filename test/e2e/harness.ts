@@ -165,6 +165,21 @@ export class Harness {
 		return submitted.settled();
 	}
 
+	/** `user` sets the server's shared imgpile token with a per-member daily `cap`: the command, then the modal. */
+	async setServerToken(user: User, token: string, cap: number, channel: Channel = this.general): Promise<Interaction> {
+		const opened = await this.discord.slash({
+			user,
+			channel,
+			command: "imgpile",
+			group: "server-token",
+			subcommand: "set",
+			options: { cap },
+		});
+		await opened.settled();
+		const submitted = await this.discord.submitModal({ user, from: opened, fields: { token } });
+		return submitted.settled();
+	}
+
 	/** Waits until the bot is completely done with an interaction (progress edits come before an answer). */
 	async finished(ix: Interaction): Promise<Interaction> {
 		await ix.response({ timeoutMs: 10_000 });

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { t } from "../../src/i18n/index.js";
 import type { AttachmentSpec, Interaction, Json, Message } from "../emulators/discord/index.js";
 import { mp4Bytes, pngBytes } from "../support/images.js";
 import { Harness, IMGPILE_USERS } from "./harness.js";
@@ -271,4 +272,66 @@ describe("/upload progress", () => {
 		}
 		h.discord.assertNoViolations();
 	}, 30_000);
+});
+
+describe("/upload with the server token", () => {
+	const CAP = 2;
+
+	it("takes the member's daily cap before transferring: five at once with one slot left upload one file", async () => {
+		const set = await h.setServerToken(h.alice, IMGPILE_USERS.carol, CAP);
+		expect(set.reply?.content, set.describe()).toContain(IMGPILE_USERS.carol.slice(-4));
+		// carol has no link of her own: her uploads go with the server token.
+		const first = await upload([png("shared-1.png", 31, 7)], {}, { user: h.carol });
+		expect((first.reply?.embeds[0] as Json | undefined)?.title, first.describe()).toBe("shared-1.png");
+
+		const before = uploadRequests().length;
+		const started = await Promise.all(
+			Array.from({ length: 5 }, (_, i) =>
+				h.discord.slash({
+					user: h.carol,
+					channel: h.general,
+					command: "upload",
+					attachments: { file: png(`race-${i}.png`, 40 + i, 7) },
+				}),
+			),
+		);
+		const done = await Promise.all(started.map(finished));
+		expect(
+			uploadRequests()
+				.slice(before)
+				.map((r) => r.status),
+		).toEqual([201]);
+		const capReached = t("en-US", "identity.serverCapReached", { cap: CAP, remaining: 0 });
+		const refused = done.filter((ix) => ix.reply?.content === capReached);
+		expect(refused, done.map((ix) => ix.describe()).join("\n")).toHaveLength(4);
+		for (const ix of refused) expect(ix.ephemeral).toBe(true);
+		const uploaded = done.filter((ix) => !refused.includes(ix));
+		expect(String((uploaded[0]?.reply?.embeds[0] as Json | undefined)?.title)).toMatch(/^race-\d\.png$/);
+		expect(await h.store.usage.serverTokenUploads(h.guild.id, h.carol.id)).toBe(CAP);
+		h.discord.assertNoViolations();
+	});
+
+	it("gives the slot of a failed transfer back, and counts only what was uploaded", async () => {
+		await h.store.guilds.update(h.guild.id, { serverTokenDailyCap: CAP + 1 });
+		h.imgpileEmulator.injectFault({ listener: "cdn", method: "POST", path: "/api/v1/media", status: 503 });
+		const failedOnce = await upload([png("flaky.png", 51, 7)], {}, { user: h.carol });
+		expect(failedOnce.reply?.content, failedOnce.describe()).toContain("`flaky.png`");
+		expect(await h.store.usage.serverTokenUploads(h.guild.id, h.carol.id)).toBe(CAP);
+
+		const status = await h.discord.slash({
+			user: h.carol,
+			channel: h.general,
+			command: "imgpile",
+			subcommand: "status",
+		});
+		await status.settled();
+		expect(status.reply?.content).toContain(t("en-US", "status.serverToken", { remaining: 1 }));
+
+		const again = await upload([png("flaky.png", 51, 7)], {}, { user: h.carol });
+		expect((again.reply?.embeds[0] as Json | undefined)?.title, again.describe()).toBe("flaky.png");
+		expect(await h.store.usage.serverTokenUploads(h.guild.id, h.carol.id)).toBe(CAP + 1);
+		const over = await upload([png("one-more.png", 52, 7)], {}, { user: h.carol });
+		expect(over.reply?.content).toBe(t("en-US", "identity.serverCapReached", { cap: CAP + 1, remaining: 0 }));
+		h.discord.assertNoViolations();
+	});
 });

@@ -13,6 +13,7 @@ import { type Clock, Snowflakes, systemClock } from "./clock.js";
 import { Gateway, type GatewayLogEntry } from "./gateway.js";
 import { type Ctx, DiscordError, errors, type RequestBody, readRequestBody, sendError, sendJson } from "./http.js";
 import { Interaction, InteractionType } from "./interactions.js";
+import { computeMentions, type Ping } from "./mentions.js";
 import { basePermissions, P, type PermissionInput, permissionNames } from "./permissions.js";
 import { type ForcedRateLimit, normalizeRouteKey, RateLimiter, type RateLimitOptions } from "./ratelimit.js";
 import { type BotEvent, type RecordedRequest, Recorder, type Violation } from "./recording.js";
@@ -1073,6 +1074,14 @@ export class DiscordEmulator implements RestCore {
 				channel_id: ch.id,
 				...(ch.guild ? { guild_id: ch.guild.id } : {}),
 			};
+		msg.mentionsOf = computeMentions({
+			channel: ch,
+			content: msg.content,
+			allowed: undefined,
+			senderPermissions: ch.guild ? ch.permissionsFor(input.user.id) : 0n,
+			repliedTo: input.replyTo ?? null,
+			author: input.user,
+		});
 		this.world.addMessage(msg);
 		const botId = this.botUser.id;
 		const mentionsBot = msg.content.includes(`<@${botId}>`) || msg.content.includes(`<@!${botId}>`);
@@ -1101,6 +1110,11 @@ export class DiscordEmulator implements RestCore {
 
 	get violations(): Violation[] {
 		return this.recorder.violations;
+	}
+
+	/** Every notification the bot's messages caused (users, roles, @everyone/@here), as Discord would send them. */
+	get pings(): Ping[] {
+		return this.recorder.pings;
 	}
 
 	get requests(): RecordedRequest[] {

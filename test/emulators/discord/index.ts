@@ -56,6 +56,12 @@
  *   IS_COMPONENTS_V2 flag) of at most 5 buttons or one select, unique custom ids. Ephemeral
  *   messages are not listed in channels nor fetchable there. Uploads: multipart `payload_json` +
  *   `files[n]`, at most 10 MiB per request (uploadLimitBytes) -> 413 code 40005.
+ * - Mentions (mentions.ts): computed from the content only, as Discord does: `allowed_mentions`
+ *   (absent: parse everything and ping a replied-to author; present: only what it allows,
+ *   `replied_user` off by default), then permissions (@everyone/@here need Mention Everyone; roles
+ *   ping when mentionable or with Mention Everyone). Stored as `mentions`, `mention_roles`,
+ *   `mention_everyone`; every notification lands in `pings` (users who can see the channel, roles,
+ *   everyone/here; never for ephemeral messages; also when an edit adds one, stricter than Discord).
  * - MESSAGE_CREATE/UPDATE/DELETE are dispatched only to sessions with GuildMessages (or
  *   DirectMessages) intents; content, embeds, attachments and components are blank without the
  *   MessageContent intent (unless the bot is mentioned or wrote it), on REST too unless
@@ -91,6 +97,7 @@ export { DiscordEmulator } from "./emulator.js";
 export type { GatewayLogEntry } from "./gateway.js";
 export type { ViolationKind } from "./http.js";
 export { type CallbackRecord, CallbackType, Interaction, InteractionType } from "./interactions.js";
+export type { Ping } from "./mentions.js";
 export {
 	ALL_PERMISSIONS,
 	DEFAULT_BOT_PERMISSIONS,

@@ -3,6 +3,7 @@
  * acknowledge, once; 15 minutes of token life), and what the bot answered. Tests get it from
  * `discord.slash(...)`, `clickButton`, `submitModal`, ... and await `response()` / `settled()`.
  */
+import type { Ping } from "./mentions.js";
 import type { Recorder, Violation } from "./recording.js";
 import type { Channel, Guild, Json, Member, Message, User } from "./state.js";
 
@@ -175,6 +176,12 @@ export class Interaction {
 	/** The original response (when any) then the followups. */
 	get messages(): Message[] {
 		return [...(this.reply ? [this.reply] : []), ...this.followups.filter((m) => !m.deleted)];
+	}
+
+	/** The pings the bot's answers to this interaction caused (response, followups, edits). */
+	get pings(): Ping[] {
+		const ids = new Set([this.original?.id, ...this.followups.map((m) => m.id)]);
+		return this.recorder.pings.filter((p) => ids.has(p.messageId));
 	}
 
 	/** Whether the original response is ephemeral. */

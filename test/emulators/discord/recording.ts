@@ -1,9 +1,10 @@
 /**
- * What the bot did, as tests assert on it: `events` (every message-ish effect), `violations`
- * (requests a correct bot never makes), `requests` (every REST call), the gateway log, and an
- * event-driven `waitFor`.
+ * What the bot did, as tests assert on it: `events` (every message-ish effect), `pings` (every
+ * notification its messages caused), `violations` (requests a correct bot never makes),
+ * `requests` (every REST call), the gateway log, and an event-driven `waitFor`.
  */
 import type { ViolationKind } from "./http.js";
+import type { Ping } from "./mentions.js";
 
 export type BotEventKind = "callback" | "edit" | "followup" | "message" | "delete" | "commands";
 
@@ -73,11 +74,17 @@ export class Recorder {
 	readonly events: BotEvent[] = [];
 	readonly violations: Violation[] = [];
 	readonly requests: RecordedRequest[] = [];
+	readonly pings: Ping[] = [];
 	private readonly waiters = new Set<Waiter>();
 	private poll: NodeJS.Timeout | null = null;
 
 	event(e: BotEvent): void {
 		this.events.push(e);
+		this.changed();
+	}
+
+	ping(p: Ping): void {
+		this.pings.push(p);
 		this.changed();
 	}
 

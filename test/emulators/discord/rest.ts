@@ -9,6 +9,7 @@ import { guessContentType, imageSize } from "./cdn.js";
 import type { Clock, Snowflakes } from "./clock.js";
 import { DiscordError, errors, type UploadedFile } from "./http.js";
 import { CallbackType, type Interaction, InteractionType } from "./interactions.js";
+import { allowedMentionsErrors, computeMentions, newPings } from "./mentions.js";
 import { P } from "./permissions.js";
 import type { BotEvent, BotEventKind, Recorder } from "./recording.js";
 import { type RouteRequest, type RouteResult, Router } from "./router.js";
@@ -127,6 +128,11 @@ export function buildRoutes(core: RestCore): Router {
 	};
 
 	const event = (kind: BotEventKind, req: RouteRequest, msg: Message | null, extra: Partial<BotEvent> = {}) => {
+		// The notifications the message now calls for (edits count too: stricter than Discord,
+		// which does not always notify mentions added by an edit).
+		if (msg && kind !== "delete") {
+			for (const ping of newPings(msg, msg.pinged, now(), kind)) core.recorder.ping(ping);
+		}
 		core.recorder.event({
 			kind,
 			at: now(),
@@ -256,6 +262,17 @@ export function buildRoutes(core: RestCore): Router {
 			};
 			msg.type = 19;
 		}
+		if (creating || body.content !== undefined || body.allowed_mentions !== undefined) {
+			const ref = msg.messageReference ? world.messages.get(String(msg.messageReference.message_id ?? "")) : undefined;
+			msg.mentionsOf = computeMentions({
+				channel: msg.channel,
+				content: msg.content,
+				allowed: body.allowed_mentions,
+				senderPermissions: botPerms(msg.channel),
+				repliedTo: ref && !ref.deleted ? ref : null,
+				author: msg.author,
+			});
+		}
 		const scope = `attachments/${msg.channel.id}`;
 		if (files.length > 0 || body.attachments !== undefined || creating) {
 			msg.attachments = resolveAttachments(body, files, scope, creating ? null : msg.attachments, prefix);
@@ -271,7 +288,7 @@ export function buildRoutes(core: RestCore): Router {
 		prefix: Array<string | number> = [],
 	) => {
 		const errs = specErrors(schema, body, prefix);
-		if (isObj(body)) errs.push(...messageRuleErrors(body, prefix));
+		if (isObj(body)) errs.push(...messageRuleErrors(body, prefix), ...allowedMentionsErrors(body, prefix));
 		throwIfErrors(errs);
 	};
 
@@ -562,7 +579,8 @@ export function buildRoutes(core: RestCore): Router {
 		}
 		const errs = specErrors(schema, body);
 		const data = isObj(body.data) ? body.data : null;
-		if (data && (type === 4 || type === 7)) errs.push(...messageRuleErrors(data, ["data"]));
+		if (data && (type === 4 || type === 7))
+			errs.push(...messageRuleErrors(data, ["data"]), ...allowedMentionsErrors(data, ["data"]));
 		if (data && type === 9) errs.push(...modalRuleErrors(data, ["data"]));
 		throwIfErrors(errs);
 		const files = req.body.files;
@@ -947,10 +965,18 @@ interface Snapshot {
 	components: Json[];
 	attachments: AttachmentRec[];
 	flags: number;
+	mentions: Message["mentionsOf"];
 }
 
 function snapshot(m: Message): Snapshot {
-	return { content: m.content, embeds: m.embeds, components: m.components, attachments: m.attachments, flags: m.flags };
+	return {
+		content: m.content,
+		embeds: m.embeds,
+		components: m.components,
+		attachments: m.attachments,
+		flags: m.flags,
+		mentions: m.mentionsOf,
+	};
 }
 
 function restore(m: Message, s: Snapshot): void {
@@ -959,6 +985,7 @@ function restore(m: Message, s: Snapshot): void {
 	m.components = s.components;
 	m.attachments = s.attachments;
 	m.flags = s.flags;
+	m.mentionsOf = s.mentions;
 }
 
 /** Components as Discord returns them: buttons etc. get numeric `id`s when missing. */

@@ -6,6 +6,7 @@
  */
 import type { Clock, Snowflakes } from "./clock.js";
 import { iso } from "./clock.js";
+import { type Mentions, NO_MENTIONS } from "./mentions.js";
 import {
 	channelPermissions,
 	DEFAULT_BOT_PERMISSIONS,
@@ -540,10 +541,11 @@ export class Guild {
 		return ch;
 	}
 
-	createRole(opts: { name: string; permissions?: PermissionInput; color?: number }): Role {
+	createRole(opts: { name: string; permissions?: PermissionInput; color?: number; mentionable?: boolean }): Role {
 		const position = this.roles.size;
 		const role = new Role(this, this.world.ids.next(), opts.name, toBits(opts.permissions), position);
 		role.color = opts.color ?? 0;
+		role.mentionable = opts.mentionable ?? false;
 		this.roles.set(role.id, role);
 		this.world.hooks.dispatch(
 			"GUILD_ROLE_CREATE",
@@ -719,6 +721,10 @@ export class Message {
 	interaction: InteractionMeta | null = null;
 	messageReference: Json | null = null;
 	nonce: string | number | null = null;
+	/** Who the content mentions, as Discord computed it when it was sent or last edited (mentions.ts). */
+	mentionsOf: Mentions = NO_MENTIONS;
+	/** Pings already recorded for this message ("user:<id>", "role:<id>", "everyone:<guild>"). */
+	readonly pinged = new Set<string>();
 	readonly createdAt: number;
 
 	constructor(
@@ -762,16 +768,12 @@ export class Message {
 	}
 
 	toAPI(opts: { gateway?: boolean; hideContent?: boolean } = {}): Json {
-		const mentions = [...this.content.matchAll(/<@!?(\d{17,20})>/g)]
-			.map((m) => this.world.users.get(m[1] ?? ""))
-			.filter((u): u is User => u !== undefined)
-			.map((u) => u.toAPI());
 		const hide = opts.hideContent === true;
 		const out: Json = {
 			type: this.type,
 			content: hide ? "" : this.content,
-			mentions,
-			mention_roles: [],
+			mentions: this.mentionsOf.users.map((u) => u.toAPI()),
+			mention_roles: [...this.mentionsOf.roles],
 			attachments: hide ? [] : this.attachments.map((a) => attachmentToAPI(a, this.world.hooks)),
 			embeds: hide ? [] : this.embeds,
 			timestamp: iso(this.createdAt),
@@ -782,7 +784,7 @@ export class Message {
 			channel_id: this.channel.id,
 			author: this.author.toAPI(),
 			pinned: false,
-			mention_everyone: false,
+			mention_everyone: this.mentionsOf.everyone !== null,
 			tts: this.tts,
 		};
 		if (this.channel.isThread) out.position = Math.max(0, this.channel.messageIds.indexOf(this.id));
