@@ -402,7 +402,9 @@ export function buildRoutes(core: RestCore): Router {
 	]) {
 		r.add("GET", base, (req) => {
 			checkApp(req);
-			return { status: 200, body: listCommands(guildParam(req)).map(commandJson) };
+			const full = req.query.get("with_localizations") === "true";
+			const list = listCommands(guildParam(req)).map(commandJson);
+			return { status: 200, body: full ? list : list.map((c) => withoutLocalizations(c) as Json) };
 		});
 		r.add("PUT", base, (req) => {
 			checkApp(req);
@@ -937,6 +939,22 @@ export function buildRoutes(core: RestCore): Router {
 	});
 
 	return r;
+}
+
+/**
+ * A command as `GET …/commands` returns it without `?with_localizations=true`: Discord leaves out
+ * the `name_localizations` / `description_localizations` maps at every level (command, options,
+ * choices).
+ */
+function withoutLocalizations(value: unknown): unknown {
+	if (Array.isArray(value)) return value.map(withoutLocalizations);
+	if (!isObj(value)) return value;
+	const out: Json = {};
+	for (const [key, field] of Object.entries(value)) {
+		if (key === "name_localizations" || key === "description_localizations") continue;
+		out[key] = key === "options" || key === "choices" ? withoutLocalizations(field) : field;
+	}
+	return out;
 }
 
 const ALL_DM = P.ViewChannel | P.SendMessages | P.EmbedLinks | P.AttachFiles | P.ReadMessageHistory | P.AddReactions;
