@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
 	type Channel,
 	type DiscordEmulator,
+	ENFORCED_NONCE_WINDOW_MS,
 	type Guild,
 	generatedBytes,
 	ManualClock,
@@ -586,6 +587,26 @@ describe("Discord emulator with a real discord.js Client", () => {
 		expect((err as DiscordAPIError).code).toBe(50027);
 		expect(discord.takeViolations().map((v) => v.code)).toEqual([50027]);
 	});
+
+	it("enforce_nonce: a repeat within minutes returns the first message; reads carry no nonce", async () => {
+		const ch = guild.createChannel({ name: "nonces" });
+		const send = (body: Record<string, unknown>) =>
+			bot.client.rest.post(Routes.channelMessages(ch.id), { body }) as Promise<{ id: string; nonce?: unknown }>;
+		const first = await send({ content: "once", nonce: "n-1", enforce_nonce: true });
+		expect(first.nonce).toBe("n-1");
+		clock.advance(60_000);
+		expect((await send({ content: "twice?", nonce: "n-1", enforce_nonce: true })).id).toBe(first.id);
+		expect(discord.messages(ch).map((m) => m.content)).toEqual(["once"]);
+		// Not enforced, or past the window: a new message.
+		await send({ content: "not enforced", nonce: "n-1" });
+		clock.advance(ENFORCED_NONCE_WINDOW_MS + 1000);
+		await send({ content: "later", nonce: "n-1", enforce_nonce: true });
+		expect(discord.messages(ch).map((m) => m.content)).toEqual(["once", "not enforced", "later"]);
+		const listed = (await bot.client.rest.get(Routes.channelMessages(ch.id))) as Array<Record<string, unknown>>;
+		const one = (await bot.client.rest.get(Routes.channelMessage(ch.id, first.id))) as Record<string, unknown>;
+		expect([...listed, one].filter((m) => "nonce" in m)).toEqual([]);
+		discord.assertNoViolations();
+	});
 });
 
 describe("Discord emulator protocol edges", () => {
@@ -670,6 +691,21 @@ describe("Discord emulator protocol edges", () => {
 			`<@${discord.botUser.id}> hello`,
 			"",
 		]);
+		await client.destroy();
+		discord.assertNoViolations();
+	});
+
+	it("MESSAGE_CREATE of the bot's own message carries its nonce (reads do not)", async () => {
+		const client = newClient([GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages]);
+		await login(client);
+		const nonces = new Map<string, unknown>();
+		client.on(Events.MessageCreate, (m) => nonces.set(m.id, m.nonce));
+		const sent = (await client.rest.post(Routes.channelMessages(general.id), {
+			body: { content: "with a nonce", nonce: "edge-1" },
+		})) as { id: string };
+		expect(await discord.waitFor(() => nonces.get(sent.id))).toBe("edge-1");
+		const read = (await client.rest.get(Routes.channelMessage(general.id, sent.id))) as Record<string, unknown>;
+		expect(read).not.toHaveProperty("nonce");
 		await client.destroy();
 		discord.assertNoViolations();
 	});

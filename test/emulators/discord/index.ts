@@ -99,6 +99,7 @@ export {
 } from "./permissions.js";
 export type { ForcedRateLimit, RateLimitOptions, RateLimitRule } from "./ratelimit.js";
 export type { BotEvent, BotEventKind, RecordedRequest, Violation } from "./recording.js";
+export { ENFORCED_NONCE_WINDOW_MS } from "./rest.js";
 export {
 	type AttachmentRec,
 	type AttachmentSource,

@@ -105,7 +105,7 @@ export function buildRoutes(core: RestCore): Router {
 		if (msg.ephemeral) return;
 		core.dispatch(
 			"MESSAGE_CREATE",
-			(intents: number) => msg.toAPI({ gateway: true, hideContent: hideContentFor(msg, intents) }),
+			(intents: number) => msg.toAPI({ gateway: true, hideContent: hideContentFor(msg, intents), nonce: true }),
 			msgIntent(msg.channel),
 		);
 	};
@@ -833,12 +833,22 @@ export function buildRoutes(core: RestCore): Router {
 				});
 			}
 		}
+		if (body.enforce_nonce === true && (typeof body.nonce === "string" || typeof body.nonce === "number")) {
+			// Discord: the same author's message with this nonce in the last few minutes is returned
+			// as the answer, and nothing new is posted.
+			const first = ch
+				.messages()
+				.find(
+					(m) => m.author.id === bot.id && m.nonce === body.nonce && now() - m.createdAt <= ENFORCED_NONCE_WINDOW_MS,
+				);
+			if (first) return { status: 200, body: first.toAPI({ nonce: true }) };
+		}
 		const msg = new Message(world, core.ids.next(), ch, bot, 0);
 		applyBody(msg, body, files, true, []);
 		world.addMessage(msg);
 		dispatchCreate(msg);
 		event("message", req, msg);
-		return { status: 200, body: msg.toAPI() };
+		return { status: 200, body: msg.toAPI({ nonce: true }) };
 	});
 
 	r.add("PATCH", "/channels/{channel_id}/messages/{message_id}", (req) => {
@@ -956,6 +966,9 @@ function withoutLocalizations(value: unknown): unknown {
 	}
 	return out;
 }
+
+/** How long `enforce_nonce` remembers a nonce ("the past few minutes" in Discord's documentation). */
+export const ENFORCED_NONCE_WINDOW_MS = 5 * 60_000;
 
 const ALL_DM = P.ViewChannel | P.SendMessages | P.EmbedLinks | P.AttachFiles | P.ReadMessageHistory | P.AddReactions;
 

@@ -761,7 +761,11 @@ export class Message {
 		return parts.join("; ");
 	}
 
-	toAPI(opts: { gateway?: boolean; hideContent?: boolean } = {}): Json {
+	/**
+	 * `nonce`: only the create response and MESSAGE_CREATE carry the nonce; Discord leaves it out of
+	 * every read (GET of one message or of a channel's messages).
+	 */
+	toAPI(opts: { gateway?: boolean; hideContent?: boolean; nonce?: boolean } = {}): Json {
 		const mentions = [...this.content.matchAll(/<@!?(\d{17,20})>/g)]
 			.map((m) => this.world.users.get(m[1] ?? ""))
 			.filter((u): u is User => u !== undefined)
@@ -789,7 +793,7 @@ export class Message {
 		if (this.webhookId) out.webhook_id = this.webhookId;
 		if (this.applicationId) out.application_id = this.applicationId;
 		if (this.messageReference) out.message_reference = this.messageReference;
-		if (this.nonce !== null) out.nonce = this.nonce;
+		if (opts.nonce && this.nonce !== null) out.nonce = this.nonce;
 		if (this.interaction) {
 			const meta = this.interaction;
 			out.interaction_metadata = interactionMetadataToAPI(meta);
