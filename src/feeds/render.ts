@@ -18,7 +18,7 @@ import {
 } from "discord.js";
 import { customId } from "../bot/custom-id.js";
 import { FOLLOW_BUTTON, USERNAME, upvoteLabel, voteCustomId } from "../bot/social.js";
-import { mayPreview, mediaPreviewUrl, moderationLabel, postUrl, truncate } from "../bot/views.js";
+import { linkButton, mayPreview, mediaPreviewUrl, moderationLabel, postUrl, safeUrl, truncate } from "../bot/views.js";
 import type { Translate } from "../i18n/index.js";
 import type { ModerationStatus, Post } from "../imgpile/index.js";
 import type { FeedFilters } from "../store/index.js";
@@ -116,15 +116,16 @@ function postEmbed(
 	const link = postUrl(post.slug);
 	const embed: APIEmbed = {
 		title: truncate(post.title || t("post.untitled"), 256),
-		url: link,
+		url: safeUrl(link),
 	};
 	if (post.username) {
 		embed.author = { name: truncate(post.username, 256) };
-		if (post.avatar && /^https?:\/\//.test(post.avatar)) embed.author.icon_url = post.avatar;
+		const avatar = safeUrl(post.avatar);
+		if (avatar) embed.author.icon_url = avatar;
 	}
 	const preview =
-		post.preview && mayPreview(post.status, channelNsfw) && mayPreview(post.previewStatus, channelNsfw)
-			? post.preview
+		mayPreview(post.status, channelNsfw) && mayPreview(post.previewStatus, channelNsfw)
+			? safeUrl(post.preview)
 			: undefined;
 	if (compact) {
 		embed.description = t("feed.digest.line", { score: post.score, count: post.mediaCount });
@@ -172,12 +173,8 @@ export function announcementRow(t: Translate, post: FeedPostPayload): APIActionR
 			custom_id: customId(FOLLOW_BUTTON, post.username),
 		});
 	}
-	buttons.push({
-		type: ComponentType.Button,
-		style: ButtonStyle.Link,
-		label: t("post.button.open"),
-		url: postUrl(post.slug),
-	});
+	const open = linkButton(t("post.button.open"), postUrl(post.slug));
+	if (open) buttons.push(open);
 	return { type: ComponentType.ActionRow, components: buttons };
 }
 

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DeliveryInfo, TickReport } from "../../src/feeds/index.js";
 import type { Channel, Guild, Json, Message, OptionValue, User } from "../emulators/discord/index.js";
+import { MALFORMED_AVATAR, MALFORMED_URLS } from "../support/urls.js";
 import { Harness, IMGPILE_USERS } from "./harness.js";
 
 const FEED_TOKEN = "ip-feedbot-7c1d9e2a4b6f8035";
@@ -170,6 +171,26 @@ describe("live announcements", () => {
 		expect(await h.store.outbox.pending()).toEqual([]);
 		const sub = await h.store.subscriptions.get(id);
 		expect(sub?.lastDeliveryAt).toBe(new Date(now - INTERVAL).toISOString());
+	});
+
+	it("an avatar or preview URL Discord would refuse is left out, and the announcement goes", async () => {
+		const ch = await channel("live-bad-urls");
+		h.imgpileEmulator.addUser({ username: "mallory", token: "ip-mallory-5e8a1c3f7b20d964", avatar: MALFORMED_AVATAR });
+		await addFeed({ channel: ch, tag: "badurls" });
+		await cycle();
+		const kinds = Object.keys(MALFORMED_URLS) as Array<keyof typeof MALFORMED_URLS>;
+		for (const kind of kinds) {
+			const post = seed("badurls", `Bad ${kind}`, { username: "mallory" });
+			h.imgpileEmulator.setMediaUrls(post.media?.[0]?.slug ?? "", { lg: MALFORMED_URLS[kind] });
+		}
+		await cycle();
+		expect(titles(ch)).toEqual(kinds.map((kind) => `Bad ${kind}`));
+		for (const message of botMessages(ch)) {
+			expect(message.embeds[0]).toMatchObject({ author: { name: "mallory" } });
+			expect(message.embeds[0]).not.toHaveProperty("image");
+			expect(message.embeds[0]?.author).not.toHaveProperty("icon_url");
+		}
+		expect(await h.store.outbox.pending()).toEqual([]);
 	});
 
 	it("25 new posts between two polls (three pages) are all announced, oldest first", async () => {

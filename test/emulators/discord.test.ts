@@ -740,6 +740,38 @@ describe("Discord emulator protocol edges", () => {
 		await client.destroy();
 	});
 
+	it("embed and link button URLs are checked as Discord does: well formed, scheme, length", async () => {
+		const client = newClient();
+		await login(client);
+		// A channel each: the answers, not Discord's 5 per 5 s per channel, are what this is about.
+		const post = (body: unknown) =>
+			client.rest.post(Routes.channelMessages(guild.createChannel({ name: "urls" }).id), { body }).then(
+				() => "sent",
+				(e: unknown) => JSON.stringify((e as DiscordAPIError).rawError),
+			);
+		const thumb = (url: string) => post({ embeds: [{ title: "t", thumbnail: { url } }] });
+		expect(await thumb("javascript:alert(1)")).toContain(
+			`"thumbnail":{"url":{"_errors":[{"code":"URL_TYPE_INVALID_SCHEME","message":"Scheme \\"javascript\\" is not supported. Scheme must be one of ('http', 'https', 'attachment')."}]}}`,
+		);
+		for (const bad of ["https://a.example/two words.png", "/relative.png", "https:/a.example/x.png"])
+			expect(await thumb(bad)).toContain("Not a well formed URL.");
+		expect(await thumb(`https://a.example/${"x".repeat(2048)}`)).toContain("Must be 2048 or fewer in length.");
+		expect(await post({ embeds: [{ title: "t", url: "ftp://a.example/x" }] })).toContain(
+			"Scheme must be one of ('http', 'https').",
+		);
+		expect(await post({ embeds: [{ author: { name: "a", icon_url: "data:image/png;base64,AA" } }] })).toContain(
+			"URL_TYPE_INVALID_SCHEME",
+		);
+		const link = (url: string) =>
+			post({ content: "x", components: [{ type: 1, components: [{ type: 2, style: 5, label: "Open", url }] }] });
+		expect(await link(`https://a.example/${"x".repeat(500)}`)).toContain("Must be 512 or fewer in length.");
+		expect(await link("javascript:alert(1)")).toContain("Scheme must be one of ('http', 'https', 'discord').");
+		expect(await link("discord://-/channels/1/2")).toBe("sent");
+		expect(await thumb("https://cdn.example/ü.png")).toBe("sent");
+		expect(discord.takeViolations().map((v) => v.code)).toEqual(Array(9).fill(50035));
+		await client.destroy();
+	});
+
 	it("DMs: the bot opens a DM channel and writes to it", async () => {
 		const client = newClient();
 		await login(client);
