@@ -359,7 +359,8 @@ export function buildRoutes(core: RestCore): Router {
 		id: c.id,
 		application_id: c.applicationId,
 		version: c.version,
-		...(c.guildId ? { guild_id: c.guildId } : {}),
+		// Discord still answers the deprecated `dm_permission` on global commands.
+		...(c.guildId ? { guild_id: c.guildId } : { dm_permission: c.json.dm_permission ?? true }),
 	});
 	const normalizeCommand = (body: Record<string, unknown>): Json => {
 		const out: Json = {
