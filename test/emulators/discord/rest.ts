@@ -809,6 +809,18 @@ export function buildRoutes(core: RestCore): Router {
 		return { status: 200, body: msg.toAPI({ hideContent: hideContentFor(msg, null) }) };
 	});
 
+	/** The oldest live bot message in `ch` with `nonce` within the window (newest first, stops at the window). */
+	const recentWithNonce = (ch: Channel, nonce: string | number): Message | undefined => {
+		let first: Message | undefined;
+		for (let i = ch.messageIds.length - 1; i >= 0; i--) {
+			const m = world.messages.get(ch.messageIds[i] ?? "");
+			if (!m) continue;
+			if (now() - m.createdAt > ENFORCED_NONCE_WINDOW_MS) break;
+			if (!m.deleted && m.author.id === bot.id && m.nonce === nonce) first = m;
+		}
+		return first;
+	};
+
 	r.add("POST", "/channels/{channel_id}/messages", (req) => {
 		const ch = channelOr404(req.params.get("channel_id"));
 		if (!ch.isTextBased)
@@ -837,11 +849,7 @@ export function buildRoutes(core: RestCore): Router {
 		if (body.enforce_nonce === true && (typeof body.nonce === "string" || typeof body.nonce === "number")) {
 			// Discord: the same author's message with this nonce in the last few minutes is returned
 			// as the answer, and nothing new is posted.
-			const first = ch
-				.messages()
-				.find(
-					(m) => m.author.id === bot.id && m.nonce === body.nonce && now() - m.createdAt <= ENFORCED_NONCE_WINDOW_MS,
-				);
+			const first = recentWithNonce(ch, body.nonce);
 			if (first) return { status: 200, body: first.toAPI({ nonce: true }) };
 		}
 		const msg = new Message(world, core.ids.next(), ch, bot, 0);
