@@ -24,6 +24,7 @@ import {
 	naming,
 	postUrl,
 	readerFor,
+	safeUrl,
 	truncate,
 } from "../src/bot/views.js";
 import { describe, named } from "../src/i18n/index.js";
@@ -89,7 +90,8 @@ async function profileMessage(
 		],
 		footer: { text: ctx.t("post.page", { page: current, pages }) },
 	};
-	if (author?.avatar && /^https?:\/\//.test(author.avatar)) header.thumbnail = { url: author.avatar };
+	const avatar = safeUrl(author?.avatar);
+	if (avatar) header.thumbnail = { url: avatar };
 	if (mediaLines.length > 0) {
 		header.fields?.push({ name: ctx.t("profile.recentMedia"), value: truncate(mediaLines.join("\n"), 1024) });
 	}
@@ -107,14 +109,14 @@ async function profileMessage(
 		if (label) lines.push(label);
 		const embed: APIEmbed = {
 			title: truncate(post.title || ctx.t("post.untitled"), 256),
-			url: link,
+			url: safeUrl(link),
 			description: lines.join("\n"),
 			footer: { text: post.slug },
 		};
 		const first = post.first_media;
 		const preview =
 			first && mayPreview(post.moderation_status, nsfwAllowed) && mayPreview(first.moderation_status, nsfwAllowed)
-				? mediaPreviewUrl(first)
+				? safeUrl(mediaPreviewUrl(first))
 				: undefined;
 		if (preview) embed.thumbnail = { url: preview };
 		else if (first && !mayPreview(post.moderation_status, nsfwAllowed)) hidden++;

@@ -21,7 +21,11 @@ export async function syncCommands(options: SyncOptions): Promise<"unchanged" | 
 	const route = guildId
 		? Routes.applicationGuildCommands(applicationId, guildId)
 		: Routes.applicationCommands(applicationId);
-	const remote = (await rest.get(route)) as APIApplicationCommand[];
+	// Without `with_localizations`, Discord leaves the localization maps out of what it returns, and
+	// every start would see a difference and register again (against the daily creation limit).
+	const remote = (await rest.get(route, {
+		query: new URLSearchParams({ with_localizations: "true" }),
+	})) as APIApplicationCommand[];
 	const local = commandsHash(commands);
 	if (commandsHash(remote) === local) {
 		logger.info({ scope: guildId ? "guild" : "global", hash: local.slice(0, 12) }, "commands up to date");

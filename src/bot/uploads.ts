@@ -22,7 +22,7 @@ import { isImgpileError, UserError, userErrorFromImgpile } from "./errors.js";
 import { type Identity, recordUploads } from "./identity.js";
 import type { MadePost } from "./posts.js";
 import type { HandlerContext } from "./types.js";
-import { mayPreview, mediaPreviewUrl, postUrl, quoteInput, truncate } from "./views.js";
+import { linkButton, mayPreview, mediaPreviewUrl, postUrl, quoteInput, safeUrl, truncate } from "./views.js";
 
 /** custom_id names: `upload-delete:{slug}`, `upload-post:{slug}[:{postSlug}]` (button and modal). */
 export const UPLOAD_DELETE_BUTTON = "upload-delete";
@@ -448,12 +448,12 @@ export function singleAnswer(t: Translate, options: SingleAnswerOptions): Answer
 	fields.push({ name: t("upload.field.type"), value: media.type || "?", inline: true });
 	const embed: APIEmbed = {
 		title: truncate(source.name || media.slug, 256),
-		url: media.urls.original,
+		url: safeUrl(media.urls.original),
 		description: source.spoiler ? `||${media.urls.original}||` : media.urls.original,
 		fields,
 		footer: { text: media.slug },
 	};
-	const previewUrl = preview ? mediaPreviewUrl(media) : undefined;
+	const previewUrl = preview ? safeUrl(mediaPreviewUrl(media)) : undefined;
 	if (previewUrl) {
 		if (video) embed.thumbnail = { url: previewUrl };
 		else embed.image = { url: previewUrl };
@@ -474,10 +474,11 @@ export function singleButtons(
 	media: Pick<Media, "slug" | "urls">,
 	postSlug?: string,
 ): ActionRowData<MessageActionRowComponentData> {
+	const open = linkButton(t("upload.button.open"), media.urls.original);
 	return {
 		type: ComponentType.ActionRow,
 		components: [
-			{ type: ComponentType.Button, style: ButtonStyle.Link, label: t("upload.button.open"), url: media.urls.original },
+			...(open ? [open] : []),
 			{
 				type: ComponentType.Button,
 				style: ButtonStyle.Danger,
@@ -522,6 +523,7 @@ export function postAnswer(t: Translate, options: PostAnswerOptions): Answer {
 	const listMedia = failed(options.results).length > 0 || done.some((result) => result.source.spoiler);
 	lines.push(...resultLines(t, options.results, listMedia));
 	lines.push(...(options.after ?? []));
+	const open = linkButton(t("post.button.open"), link);
 	const embeds = gallery(t, done, {
 		url: link,
 		title: options.title || t("upload.gallery.title", { count: done.length }),
@@ -531,12 +533,7 @@ export function postAnswer(t: Translate, options: PostAnswerOptions): Answer {
 	return {
 		content: fitLines(lines, CONTENT_MAX),
 		embeds,
-		components: [
-			{
-				type: ComponentType.ActionRow,
-				components: [{ type: ComponentType.Button, style: ButtonStyle.Link, label: t("post.button.open"), url: link }],
-			},
-		],
+		components: open ? [{ type: ComponentType.ActionRow, components: [open] }] : [],
 	};
 }
 
@@ -592,19 +589,18 @@ function gallery(
 	options: { url: string; title: string; nsfwAllowed: boolean; hideAll: boolean },
 ): APIEmbed[] {
 	const embeds: APIEmbed[] = [];
+	const url = safeUrl(options.url);
 	let hidden = 0;
 	for (const { media, source } of done) {
-		const preview =
-			!options.hideAll && !source.spoiler && mayPreview(media.moderation_status, options.nsfwAllowed)
-				? mediaPreviewUrl(media)
-				: undefined;
-		if (!preview) {
+		if (options.hideAll || source.spoiler || !mayPreview(media.moderation_status, options.nsfwAllowed)) {
 			hidden++;
 			continue;
 		}
-		if (embeds.length < EMBEDS_MAX) embeds.push({ url: options.url, image: { url: preview } });
+		// Nothing to show (no preview, or one Discord would refuse) is not "hidden".
+		const preview = safeUrl(mediaPreviewUrl(media));
+		if (preview && embeds.length < EMBEDS_MAX) embeds.push({ url, image: { url: preview } });
 	}
-	const first = embeds[0] ?? { url: options.url };
+	const first = embeds[0] ?? { url };
 	first.title = truncate(options.title, 256);
 	if (hidden > 0) first.footer = { text: t("upload.gallery.hidden", { count: hidden }) };
 	if (embeds.length === 0) embeds.push(first);

@@ -5,6 +5,7 @@
  */
 import {
 	type ActionRowData,
+	type APIButtonComponentWithURL,
 	type APIEmbed,
 	type APIEmbedField,
 	type AutocompleteInteraction,
@@ -40,6 +41,33 @@ export const POST_PAGE_BUTTON = "post-page";
 export function postUrl(slug: string, key?: string | null): string {
 	const url = `${IMGPILE_WEB_URL}/p/${encodeURIComponent(slug)}`;
 	return key ? `${url}?key=${encodeURIComponent(key)}` : url;
+}
+
+/** Discord's limits on a URL in an embed, and on a link button's. */
+export const EMBED_URL_MAX = 2048;
+export const BUTTON_URL_MAX = 512;
+
+/**
+ * `value` when Discord takes it as an embed or button URL: a string, http(s) with `//` and a host,
+ * no whitespace or control characters, at most `max` long. Anything else (from imgpile: a
+ * malformed avatar or preview) is left out, so the message goes without it instead of being
+ * refused whole with 50035.
+ */
+export function safeUrl(value: unknown, max = EMBED_URL_MAX): string | undefined {
+	// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+	if (typeof value !== "string" || value.length > max || /[\s\u0000-\u001f\u007f]/.test(value)) return undefined;
+	if (!/^https?:\/\/[^/?#]/i.test(value)) return undefined;
+	try {
+		return new URL(value).hostname === "" ? undefined : value;
+	} catch {
+		return undefined;
+	}
+}
+
+/** A link button to `url`, or none when Discord would refuse the URL. */
+export function linkButton(label: string, url: string): APIButtonComponentWithURL | undefined {
+	const safe = safeUrl(url, BUTTON_URL_MAX);
+	return safe ? { type: ComponentType.Button, style: ButtonStyle.Link, label, url: safe } : undefined;
 }
 
 // ── References typed by users ───────────────────────────────────────────────
@@ -222,15 +250,14 @@ export function postGallery(t: Translate, options: GalleryOptions): GalleryMessa
 	const link = postUrl(post.slug, key);
 	const pages = galleryPageCount(post);
 	const page = Math.min(Math.max(1, options.page), pages);
-	const linkRow: MessageActionRowComponentData[] = [
-		{ type: ComponentType.Button, style: ButtonStyle.Link, label: t("post.button.open"), url: link },
-	];
+	const open = linkButton(t("post.button.open"), link);
+	const linkRow: MessageActionRowComponentData[] = open ? [open] : [];
 
 	if (post.moderation_status === "nsfw" && !nsfwAllowed) {
 		return {
 			content: t("nsfw.postHidden", { link: `<${link}>` }),
 			embeds: [],
-			components: [{ type: ComponentType.ActionRow, components: linkRow }],
+			components: open ? [{ type: ComponentType.ActionRow, components: linkRow }] : [],
 		};
 	}
 
@@ -251,13 +278,13 @@ export function postGallery(t: Translate, options: GalleryOptions): GalleryMessa
 	const images = media.map((item) => {
 		const preview = mayPreview(post.moderation_status, nsfwAllowed) && mayPreview(item.moderation_status, nsfwAllowed);
 		if (!preview && item.moderation_status === "nsfw") hidden++;
-		return preview ? mediaPreviewUrl(item) : undefined;
+		return preview ? safeUrl(mediaPreviewUrl(item)) : undefined;
 	});
 	if (hidden > 0) lines.push(t("nsfw.mediaHidden", { count: hidden }));
 
 	const main: APIEmbed = {
 		title: truncate(post.title || t("post.untitled"), 256),
-		url: link,
+		url: safeUrl(link),
 		fields,
 		footer: { text: `${t("post.page", { page, pages })} · ${post.slug}` },
 		timestamp: validTimestamp(post.created_at),
@@ -265,12 +292,13 @@ export function postGallery(t: Translate, options: GalleryOptions): GalleryMessa
 	if (post.description) main.description = truncate(post.description, 1000);
 	if (post.user) {
 		main.author = { name: truncate(post.user.username, 256) };
-		if (post.user.avatar && /^https?:\/\//.test(post.user.avatar)) main.author.icon_url = post.user.avatar;
+		const avatar = safeUrl(post.user.avatar);
+		if (avatar) main.author.icon_url = avatar;
 	}
 	const first = images[0];
 	if (first) main.image = { url: first };
 	const embeds: APIEmbed[] = [main];
-	for (const image of images.slice(1)) if (image) embeds.push({ url: link, image: { url: image } });
+	for (const image of images.slice(1)) if (image) embeds.push({ url: main.url, image: { url: image } });
 
 	const components: ActionRowData<MessageActionRowComponentData>[] = [];
 	const buttons: MessageActionRowComponentData[] = [];
@@ -295,7 +323,7 @@ export function postGallery(t: Translate, options: GalleryOptions): GalleryMessa
 		);
 	}
 	buttons.push(...linkRow);
-	components.push({ type: ComponentType.ActionRow, components: buttons });
+	if (buttons.length > 0) components.push({ type: ComponentType.ActionRow, components: buttons });
 	return { content: lines.join("\n"), embeds, components };
 }
 

@@ -3,9 +3,10 @@
  * author, Open), the digest (top posts by score, up to 10 embeds, then "and N more"), the test
  * announcement, and the notice that a subscription stopped. Pure: payload in, message JSON out.
  *
- * Every delivered message carries its outbox key (the "marker") in the embed footer and as the
- * message nonce, so that after a crash the delivery worker can tell from the channel's recent
- * messages whether Discord already accepted it.
+ * Every delivered message carries its outbox key (the "marker") in the embed footer, so that after
+ * a crash the delivery worker can tell from the channel's recent messages whether Discord already
+ * accepted it (Discord does not return nonces when messages are read). The marker is also the
+ * message nonce, enforced: a resend within Discord's few minutes returns the first message.
  */
 import {
 	type APIActionRowComponent,
@@ -17,7 +18,7 @@ import {
 } from "discord.js";
 import { customId } from "../bot/custom-id.js";
 import { FOLLOW_BUTTON, USERNAME, upvoteLabel, voteCustomId } from "../bot/social.js";
-import { mayPreview, mediaPreviewUrl, moderationLabel, postUrl, truncate } from "../bot/views.js";
+import { linkButton, mayPreview, mediaPreviewUrl, moderationLabel, postUrl, safeUrl, truncate } from "../bot/views.js";
 import type { Translate } from "../i18n/index.js";
 import type { ModerationStatus, Post } from "../imgpile/index.js";
 import type { FeedFilters } from "../store/index.js";
@@ -90,9 +91,14 @@ export function nonceOf(marker: string): string | undefined {
 	return marker.length <= 25 ? marker : undefined;
 }
 
-/** Whether a message (API JSON) carries `marker` (nonce or footer). */
-export function carriesMarker(message: { nonce?: unknown; embeds?: unknown }, marker: string): boolean {
-	if (message.nonce === marker) return true;
+/** `nonce` + `enforce_nonce` for a marker: Discord then answers a repeat with the message it already has. */
+function enforcedNonce(marker: string): Pick<RESTPostAPIChannelMessageJSONBody, "nonce" | "enforce_nonce"> {
+	const nonce = nonceOf(marker);
+	return nonce ? { nonce, enforce_nonce: true } : {};
+}
+
+/** Whether a message (API JSON, as read back from Discord: no nonce there) carries `marker` in a footer. */
+export function carriesMarker(message: { embeds?: unknown }, marker: string): boolean {
 	const embeds = Array.isArray(message.embeds) ? (message.embeds as Array<{ footer?: { text?: unknown } }>) : [];
 	return embeds.some((embed) => {
 		const text = embed.footer?.text;
@@ -110,15 +116,16 @@ function postEmbed(
 	const link = postUrl(post.slug);
 	const embed: APIEmbed = {
 		title: truncate(post.title || t("post.untitled"), 256),
-		url: link,
+		url: safeUrl(link),
 	};
 	if (post.username) {
 		embed.author = { name: truncate(post.username, 256) };
-		if (post.avatar && /^https?:\/\//.test(post.avatar)) embed.author.icon_url = post.avatar;
+		const avatar = safeUrl(post.avatar);
+		if (avatar) embed.author.icon_url = avatar;
 	}
 	const preview =
-		post.preview && mayPreview(post.status, channelNsfw) && mayPreview(post.previewStatus, channelNsfw)
-			? post.preview
+		mayPreview(post.status, channelNsfw) && mayPreview(post.previewStatus, channelNsfw)
+			? safeUrl(post.preview)
 			: undefined;
 	if (compact) {
 		embed.description = t("feed.digest.line", { score: post.score, count: post.mediaCount });
@@ -166,12 +173,8 @@ export function announcementRow(t: Translate, post: FeedPostPayload): APIActionR
 			custom_id: customId(FOLLOW_BUTTON, post.username),
 		});
 	}
-	buttons.push({
-		type: ComponentType.Button,
-		style: ButtonStyle.Link,
-		label: t("post.button.open"),
-		url: postUrl(post.slug),
-	});
+	const open = linkButton(t("post.button.open"), postUrl(post.slug));
+	if (open) buttons.push(open);
 	return { type: ComponentType.ActionRow, components: buttons };
 }
 
@@ -185,9 +188,8 @@ export function announcement(
 		embeds: [postEmbed(t, post, options.channelNsfw, `${t("feed.footer")} · ${options.marker}`, false)],
 		components: [announcementRow(t, post)],
 		allowed_mentions: { parse: [] },
+		...enforcedNonce(options.marker),
 	};
-	const nonce = nonceOf(options.marker);
-	if (nonce) body.nonce = nonce;
 	return body;
 }
 
@@ -251,9 +253,8 @@ export function digest(
 		content: truncate(lines.join("\n"), 2000),
 		embeds,
 		allowed_mentions: { parse: [] },
+		...enforcedNonce(options.marker),
 	};
-	const nonce = nonceOf(options.marker);
-	if (nonce) body.nonce = nonce;
 	return body;
 }
 

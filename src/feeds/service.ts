@@ -15,9 +15,11 @@
  *    then, only then, `feedState.markSeen`. A crash in between re-reads the posts next time, and
  *    the outbox refuses duplicates.
  * 5. Delivery per subscription, oldest first: `bumpAttempt` → Discord → `recordSent` → `done`.
- *    The message carries its outbox key (embed footer and nonce). An entry with attempts > 0 that
- *    is not known as sent may or may not have reached Discord: the channel's recent messages are
- *    checked for its key before sending again. So a crash at any point neither loses nor repeats.
+ *    The message carries its outbox key in its embed footer (and as an enforced nonce). An entry
+ *    with attempts > 0 that is not known as sent may or may not have reached Discord: the
+ *    channel's recent messages are checked for the footer key before sending again (reads carry
+ *    no nonce), and a resend within Discord's nonce window gets the first message back. So a
+ *    crash at any point neither loses nor repeats.
  * 6. Digest subscriptions: entries wait; at the subscription's time they go out as one message.
  */
 import { hostname } from "node:os";
@@ -161,7 +163,7 @@ interface QueryState {
 interface CycleContext {
 	now: number;
 	report: TickReport;
-	history: Map<string, Promise<Array<{ id: string; author?: { id: string }; nonce?: unknown; embeds?: unknown }>>>;
+	history: Map<string, Promise<Array<{ id: string; author?: { id: string }; embeds?: unknown }>>>;
 	scores: Map<string, Promise<Map<number, number>>>;
 }
 

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { DeliveryInfo, TickReport } from "../../src/feeds/index.js";
 import type { Channel, Guild, Json, Message, OptionValue, User } from "../emulators/discord/index.js";
+import { MALFORMED_AVATAR, MALFORMED_URLS } from "../support/urls.js";
 import { Harness, IMGPILE_USERS } from "./harness.js";
 
 const FEED_TOKEN = "ip-feedbot-7c1d9e2a4b6f8035";
@@ -172,6 +173,26 @@ describe("live announcements", () => {
 		expect(sub?.lastDeliveryAt).toBe(new Date(now - INTERVAL).toISOString());
 	});
 
+	it("an avatar or preview URL Discord would refuse is left out, and the announcement goes", async () => {
+		const ch = await channel("live-bad-urls");
+		h.imgpileEmulator.addUser({ username: "mallory", token: "ip-mallory-5e8a1c3f7b20d964", avatar: MALFORMED_AVATAR });
+		await addFeed({ channel: ch, tag: "badurls" });
+		await cycle();
+		const kinds = Object.keys(MALFORMED_URLS) as Array<keyof typeof MALFORMED_URLS>;
+		for (const kind of kinds) {
+			const post = seed("badurls", `Bad ${kind}`, { username: "mallory" });
+			h.imgpileEmulator.setMediaUrls(post.media?.[0]?.slug ?? "", { lg: MALFORMED_URLS[kind] });
+		}
+		await cycle();
+		expect(titles(ch)).toEqual(kinds.map((kind) => `Bad ${kind}`));
+		for (const message of botMessages(ch)) {
+			expect(message.embeds[0]).toMatchObject({ author: { name: "mallory" } });
+			expect(message.embeds[0]).not.toHaveProperty("image");
+			expect(message.embeds[0]?.author).not.toHaveProperty("icon_url");
+		}
+		expect(await h.store.outbox.pending()).toEqual([]);
+	});
+
 	it("25 new posts between two polls (three pages) are all announced, oldest first", async () => {
 		const ch = await channel("live-burst");
 		seed("burst", "Before 1");
@@ -323,13 +344,19 @@ describe("digests", () => {
 });
 
 describe("crash safety", () => {
-	it("killed between the outbox write and the Discord send: delivered exactly once after a restart", async () => {
-		const ch = await channel("crash-before");
-		await addFeed({ channel: ch, tag: "crash1" });
+	/** A live feed on a new channel whose delivery of one new post is killed at `moment`. */
+	async function crashedDelivery(tag: string, title: string, moment: "beforeSend" | "afterAccepted"): Promise<Channel> {
+		const ch = await channel(`crash-${tag}`);
+		await addFeed({ channel: ch, tag });
 		await cycle();
-		seed("crash1", "Survivor");
-		crashAt = "beforeSend";
-		await expect(cycle()).rejects.toThrow(/simulated crash beforeSend/);
+		seed(tag, title);
+		crashAt = moment;
+		await expect(cycle()).rejects.toThrow(new RegExp(`simulated crash ${moment}`));
+		return ch;
+	}
+
+	it("killed between the outbox write and the Discord send: delivered exactly once after a restart", async () => {
+		const ch = await crashedDelivery("crash1", "Survivor", "beforeSend");
 		expect(botMessages(ch)).toEqual([]);
 		expect(await h.store.outbox.pending()).toMatchObject([{ attempts: 1, state: "pending" }]);
 		await h.restartBot();
@@ -340,12 +367,7 @@ describe("crash safety", () => {
 	});
 
 	it("killed after Discord accepted but before done: not posted again after a restart", async () => {
-		const ch = await channel("crash-after");
-		await addFeed({ channel: ch, tag: "crash2" });
-		await cycle();
-		seed("crash2", "Only once");
-		crashAt = "afterAccepted";
-		await expect(cycle()).rejects.toThrow(/simulated crash afterAccepted/);
+		const ch = await crashedDelivery("crash2", "Only once", "afterAccepted");
 		expect(titles(ch)).toEqual(["Only once"]);
 		await h.restartBot();
 		const report = await h.bot.tick();
@@ -353,6 +375,21 @@ describe("crash safety", () => {
 		await cycle();
 		expect(titles(ch)).toEqual(["Only once"]);
 		expect(await h.store.outbox.pending()).toEqual([]);
+	});
+
+	it("killed after Discord accepted, history unreadable after the restart: the resend's nonce keeps it to one message", async () => {
+		const ch = await crashedDelivery("crash4", "Once despite a resend", "afterAccepted");
+		// Without Read Message History the channel reads as empty: recovery cannot see the message.
+		ch.setPermissionOverwrite(h.discord.botUser, { deny: ["ReadMessageHistory"] });
+		await h.restartBot();
+		const report = await h.bot.tick();
+		expect(report.recovered).toBe(0);
+		expect(
+			h.discord.requests.filter((r) => r.route === "POST /channels/{channel_id}/messages" && r.path.includes(ch.id)),
+		).toHaveLength(2);
+		expect(titles(ch)).toEqual(["Once despite a resend"]);
+		expect(await h.store.outbox.pending()).toEqual([]);
+		ch.removePermissionOverwrite(h.discord.botUser);
 	});
 
 	it("a digest killed after Discord accepted it is not sent again", async () => {

@@ -63,13 +63,30 @@ describe("runtime", () => {
 	});
 
 	it("does not register again after a restart when nothing changed", async () => {
-		const puts = () => h.discord.events.filter((e) => e.kind === "commands").length;
-		const before = puts();
+		const commandRequests = (method: string) =>
+			h.discord.requests.filter(
+				(r) => r.method === method && r.route?.endsWith("/applications/{application_id}/commands"),
+			);
+		// Two starts over the same emulator (the harness's and this one): one bulk overwrite in all.
 		await h.restartBot();
-		expect(puts()).toBe(before);
+		expect(commandRequests("PUT")).toHaveLength(1);
+		expect(commandRequests("GET").map((r) => r.query.with_localizations)).toEqual(["true", "true"]);
 		const ix = await h.discord.slash({ user: h.carol, channel: h.general, command: "imgpile", subcommand: "status" });
 		await ix.settled();
 		expect(ix.reply?.content).toContain("Not linked");
+	});
+
+	it("registers again when only an option's localization differs from what Discord has", async () => {
+		const puts = () => h.discord.requests.filter((r) => r.route === "PUT /applications/{application_id}/commands");
+		const before = puts().length;
+		const upload = [...h.discord.commands.values()].find((c) => c.json.name === "upload");
+		const option = (upload?.json.options as Array<Record<string, unknown>> | undefined)?.[0];
+		expect(option?.description_localizations).toMatchObject({ "zh-CN": expect.any(String) });
+		if (option) option.description_localizations = { "zh-CN": "过时的说明" };
+		await h.restartBot();
+		expect(puts()).toHaveLength(before + 1);
+		await h.restartBot();
+		expect(puts()).toHaveLength(before + 1);
 	});
 });
 

@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
 	type Channel,
 	type DiscordEmulator,
+	ENFORCED_NONCE_WINDOW_MS,
 	type Guild,
 	generatedBytes,
 	ManualClock,
@@ -586,6 +587,26 @@ describe("Discord emulator with a real discord.js Client", () => {
 		expect((err as DiscordAPIError).code).toBe(50027);
 		expect(discord.takeViolations().map((v) => v.code)).toEqual([50027]);
 	});
+
+	it("enforce_nonce: a repeat within minutes returns the first message; reads carry no nonce", async () => {
+		const ch = guild.createChannel({ name: "nonces" });
+		const send = (body: Record<string, unknown>) =>
+			bot.client.rest.post(Routes.channelMessages(ch.id), { body }) as Promise<{ id: string; nonce?: unknown }>;
+		const first = await send({ content: "once", nonce: "n-1", enforce_nonce: true });
+		expect(first.nonce).toBe("n-1");
+		clock.advance(60_000);
+		expect((await send({ content: "twice?", nonce: "n-1", enforce_nonce: true })).id).toBe(first.id);
+		expect(discord.messages(ch).map((m) => m.content)).toEqual(["once"]);
+		// Not enforced, or past the window: a new message.
+		await send({ content: "not enforced", nonce: "n-1" });
+		clock.advance(ENFORCED_NONCE_WINDOW_MS + 1000);
+		await send({ content: "later", nonce: "n-1", enforce_nonce: true });
+		expect(discord.messages(ch).map((m) => m.content)).toEqual(["once", "not enforced", "later"]);
+		const listed = (await bot.client.rest.get(Routes.channelMessages(ch.id))) as Array<Record<string, unknown>>;
+		const one = (await bot.client.rest.get(Routes.channelMessage(ch.id, first.id))) as Record<string, unknown>;
+		expect([...listed, one].filter((m) => "nonce" in m)).toEqual([]);
+		discord.assertNoViolations();
+	});
 });
 
 describe("Discord emulator protocol edges", () => {
@@ -674,6 +695,21 @@ describe("Discord emulator protocol edges", () => {
 		discord.assertNoViolations();
 	});
 
+	it("MESSAGE_CREATE of the bot's own message carries its nonce (reads do not)", async () => {
+		const client = newClient([GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages]);
+		await login(client);
+		const nonces = new Map<string, unknown>();
+		client.on(Events.MessageCreate, (m) => nonces.set(m.id, m.nonce));
+		const sent = (await client.rest.post(Routes.channelMessages(general.id), {
+			body: { content: "with a nonce", nonce: "edge-1" },
+		})) as { id: string };
+		expect(await discord.waitFor(() => nonces.get(sent.id))).toBe("edge-1");
+		const read = (await client.rest.get(Routes.channelMessage(general.id, sent.id))) as Record<string, unknown>;
+		expect(read).not.toHaveProperty("nonce");
+		await client.destroy();
+		discord.assertNoViolations();
+	});
+
 	it("validates bodies: empty message, embed total, action rows, duplicate custom ids, unknown routes", async () => {
 		const client = newClient();
 		await login(client);
@@ -701,6 +737,38 @@ describe("Discord emulator protocol edges", () => {
 			"validation",
 			"unknown-route",
 		]);
+		await client.destroy();
+	});
+
+	it("embed and link button URLs are checked as Discord does: well formed, scheme, length", async () => {
+		const client = newClient();
+		await login(client);
+		// A channel each: the answers, not Discord's 5 per 5 s per channel, are what this is about.
+		const post = (body: unknown) =>
+			client.rest.post(Routes.channelMessages(guild.createChannel({ name: "urls" }).id), { body }).then(
+				() => "sent",
+				(e: unknown) => JSON.stringify((e as DiscordAPIError).rawError),
+			);
+		const thumb = (url: string) => post({ embeds: [{ title: "t", thumbnail: { url } }] });
+		expect(await thumb("javascript:alert(1)")).toContain(
+			`"thumbnail":{"url":{"_errors":[{"code":"URL_TYPE_INVALID_SCHEME","message":"Scheme \\"javascript\\" is not supported. Scheme must be one of ('http', 'https', 'attachment')."}]}}`,
+		);
+		for (const bad of ["https://a.example/two words.png", "/relative.png", "https:/a.example/x.png"])
+			expect(await thumb(bad)).toContain("Not a well formed URL.");
+		expect(await thumb(`https://a.example/${"x".repeat(2048)}`)).toContain("Must be 2048 or fewer in length.");
+		expect(await post({ embeds: [{ title: "t", url: "ftp://a.example/x" }] })).toContain(
+			"Scheme must be one of ('http', 'https').",
+		);
+		expect(await post({ embeds: [{ author: { name: "a", icon_url: "data:image/png;base64,AA" } }] })).toContain(
+			"URL_TYPE_INVALID_SCHEME",
+		);
+		const link = (url: string) =>
+			post({ content: "x", components: [{ type: 1, components: [{ type: 2, style: 5, label: "Open", url }] }] });
+		expect(await link(`https://a.example/${"x".repeat(500)}`)).toContain("Must be 512 or fewer in length.");
+		expect(await link("javascript:alert(1)")).toContain("Scheme must be one of ('http', 'https', 'discord').");
+		expect(await link("discord://-/channels/1/2")).toBe("sent");
+		expect(await thumb("https://cdn.example/ü.png")).toBe("sent");
+		expect(discord.takeViolations().map((v) => v.code)).toEqual(Array(9).fill(50035));
 		await client.destroy();
 	});
 

@@ -244,9 +244,9 @@ function payload(id: number, score: number): FeedPostPayload {
 }
 
 describe("render", () => {
-	it("announcements carry their outbox key (footer and nonce) and the vote, follow and open buttons", () => {
+	it("announcements carry their outbox key (footer and enforced nonce) and the vote, follow and open buttons", () => {
 		const body = announcement(t, payload(1, 4), { channelNsfw: false, marker: "sub1234567:1" });
-		expect(body.nonce).toBe("sub1234567:1");
+		expect(body).toMatchObject({ nonce: "sub1234567:1", enforce_nonce: true });
 		expect(body.embeds?.[0]).toMatchObject({ title: "Untitled post", author: { name: "bob" } });
 		expect(carriesMarker({ embeds: body.embeds }, "sub1234567:1")).toBe(true);
 		expect(carriesMarker({ embeds: body.embeds }, "sub1234567:11")).toBe(false);

@@ -62,6 +62,14 @@
  *   ping when mentionable or with Mention Everyone). Stored as `mentions`, `mention_roles`,
  *   `mention_everyone`; every notification lands in `pings` (users who can see the channel, roles,
  *   everyone/here; never for ephemeral messages; also when an edit adds one, stricter than Discord).
+ * - URLs in embeds and link buttons: well formed (no whitespace, http(s) with a host), at most
+ *   2048 (buttons 512), scheme http(s) (images and icons also `attachment`, buttons `discord`);
+ *   else 50035 `URL_TYPE_INVALID_URL` / `URL_TYPE_INVALID_SCHEME` with Discord's messages.
+ * - Nonces: only the create response and MESSAGE_CREATE carry `nonce`, never a GET. With
+ *   `enforce_nonce: true`, the bot's message with the same nonce in the same channel within
+ *   ENFORCED_NONCE_WINDOW_MS (5 minutes, clock) is answered (200) instead of posting again.
+ * - Commands: `GET …/commands` leaves out name/description localization maps (command, options,
+ *   choices) unless `?with_localizations=true`, as Discord does.
  * - MESSAGE_CREATE/UPDATE/DELETE are dispatched only to sessions with GuildMessages (or
  *   DirectMessages) intents; content, embeds, attachments and components are blank without the
  *   MessageContent intent (unless the bot is mentioned or wrote it), on REST too unless
@@ -107,6 +115,7 @@ export {
 } from "./permissions.js";
 export type { ForcedRateLimit, RateLimitOptions, RateLimitRule } from "./ratelimit.js";
 export type { BotEvent, BotEventKind, RecordedRequest, Violation } from "./recording.js";
+export { ENFORCED_NONCE_WINDOW_MS } from "./rest.js";
 export {
 	type AttachmentRec,
 	type AttachmentSource,

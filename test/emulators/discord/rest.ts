@@ -106,7 +106,7 @@ export function buildRoutes(core: RestCore): Router {
 		if (msg.ephemeral) return;
 		core.dispatch(
 			"MESSAGE_CREATE",
-			(intents: number) => msg.toAPI({ gateway: true, hideContent: hideContentFor(msg, intents) }),
+			(intents: number) => msg.toAPI({ gateway: true, hideContent: hideContentFor(msg, intents), nonce: true }),
 			msgIntent(msg.channel),
 		);
 	};
@@ -376,7 +376,8 @@ export function buildRoutes(core: RestCore): Router {
 		id: c.id,
 		application_id: c.applicationId,
 		version: c.version,
-		...(c.guildId ? { guild_id: c.guildId } : {}),
+		// Discord still answers the deprecated `dm_permission` on global commands.
+		...(c.guildId ? { guild_id: c.guildId } : { dm_permission: c.json.dm_permission ?? true }),
 	});
 	const normalizeCommand = (body: Record<string, unknown>): Json => {
 		const out: Json = {
@@ -419,7 +420,9 @@ export function buildRoutes(core: RestCore): Router {
 	]) {
 		r.add("GET", base, (req) => {
 			checkApp(req);
-			return { status: 200, body: listCommands(guildParam(req)).map(commandJson) };
+			const full = req.query.get("with_localizations") === "true";
+			const list = listCommands(guildParam(req)).map(commandJson);
+			return { status: 200, body: full ? list : list.map((c) => withoutLocalizations(c) as Json) };
 		});
 		r.add("PUT", base, (req) => {
 			checkApp(req);
@@ -824,6 +827,18 @@ export function buildRoutes(core: RestCore): Router {
 		return { status: 200, body: msg.toAPI({ hideContent: hideContentFor(msg, null) }) };
 	});
 
+	/** The oldest live bot message in `ch` with `nonce` within the window (newest first, stops at the window). */
+	const recentWithNonce = (ch: Channel, nonce: string | number): Message | undefined => {
+		let first: Message | undefined;
+		for (let i = ch.messageIds.length - 1; i >= 0; i--) {
+			const m = world.messages.get(ch.messageIds[i] ?? "");
+			if (!m) continue;
+			if (now() - m.createdAt > ENFORCED_NONCE_WINDOW_MS) break;
+			if (!m.deleted && m.author.id === bot.id && m.nonce === nonce) first = m;
+		}
+		return first;
+	};
+
 	r.add("POST", "/channels/{channel_id}/messages", (req) => {
 		const ch = channelOr404(req.params.get("channel_id"));
 		if (!ch.isTextBased)
@@ -849,12 +864,18 @@ export function buildRoutes(core: RestCore): Router {
 				});
 			}
 		}
+		if (body.enforce_nonce === true && (typeof body.nonce === "string" || typeof body.nonce === "number")) {
+			// Discord: the same author's message with this nonce in the last few minutes is returned
+			// as the answer, and nothing new is posted.
+			const first = recentWithNonce(ch, body.nonce);
+			if (first) return { status: 200, body: first.toAPI({ nonce: true }) };
+		}
 		const msg = new Message(world, core.ids.next(), ch, bot, 0);
 		applyBody(msg, body, files, true, []);
 		world.addMessage(msg);
 		dispatchCreate(msg);
 		event("message", req, msg);
-		return { status: 200, body: msg.toAPI() };
+		return { status: 200, body: msg.toAPI({ nonce: true }) };
 	});
 
 	r.add("PATCH", "/channels/{channel_id}/messages/{message_id}", (req) => {
@@ -956,6 +977,25 @@ export function buildRoutes(core: RestCore): Router {
 
 	return r;
 }
+
+/**
+ * A command as `GET …/commands` returns it without `?with_localizations=true`: Discord leaves out
+ * the `name_localizations` / `description_localizations` maps at every level (command, options,
+ * choices).
+ */
+function withoutLocalizations(value: unknown): unknown {
+	if (Array.isArray(value)) return value.map(withoutLocalizations);
+	if (!isObj(value)) return value;
+	const out: Json = {};
+	for (const [key, field] of Object.entries(value)) {
+		if (key === "name_localizations" || key === "description_localizations") continue;
+		out[key] = key === "options" || key === "choices" ? withoutLocalizations(field) : field;
+	}
+	return out;
+}
+
+/** How long `enforce_nonce` remembers a nonce ("the past few minutes" in Discord's documentation). */
+export const ENFORCED_NONCE_WINDOW_MS = 5 * 60_000;
 
 const ALL_DM = P.ViewChannel | P.SendMessages | P.EmbedLinks | P.AttachFiles | P.ReadMessageHistory | P.AddReactions;
 

@@ -767,7 +767,11 @@ export class Message {
 		return parts.join("; ");
 	}
 
-	toAPI(opts: { gateway?: boolean; hideContent?: boolean } = {}): Json {
+	/**
+	 * `nonce`: only the create response and MESSAGE_CREATE carry the nonce; Discord leaves it out of
+	 * every read (GET of one message or of a channel's messages).
+	 */
+	toAPI(opts: { gateway?: boolean; hideContent?: boolean; nonce?: boolean } = {}): Json {
 		const hide = opts.hideContent === true;
 		const out: Json = {
 			type: this.type,
@@ -791,7 +795,7 @@ export class Message {
 		if (this.webhookId) out.webhook_id = this.webhookId;
 		if (this.applicationId) out.application_id = this.applicationId;
 		if (this.messageReference) out.message_reference = this.messageReference;
-		if (this.nonce !== null) out.nonce = this.nonce;
+		if (opts.nonce && this.nonce !== null) out.nonce = this.nonce;
 		if (this.interaction) {
 			const meta = this.interaction;
 			out.interaction_metadata = interactionMetadataToAPI(meta);

@@ -223,6 +223,17 @@ export function messageRuleErrors(body: Record<string, unknown>, prefix: Path = 
 			for (const [path, len, max] of checks) {
 				if (len > max) out.push({ path, code: "BASE_TYPE_MAX_LENGTH", message: `Must be ${max} or fewer in length.` });
 			}
+			const image = isObj(embed.image) ? embed.image : {};
+			const thumbnail = isObj(embed.thumbnail) ? embed.thumbnail : {};
+			const urls: Array<[Path, unknown, readonly string[]]> = [
+				[at("embeds", i, "url"), embed.url, WEB_SCHEMES],
+				[at("embeds", i, "author", "url"), author.url, WEB_SCHEMES],
+				[at("embeds", i, "author", "icon_url"), author.icon_url, MEDIA_SCHEMES],
+				[at("embeds", i, "footer", "icon_url"), footer.icon_url, MEDIA_SCHEMES],
+				[at("embeds", i, "image", "url"), image.url, MEDIA_SCHEMES],
+				[at("embeds", i, "thumbnail", "url"), thumbnail.url, MEDIA_SCHEMES],
+			];
+			for (const [path, value, schemes] of urls) out.push(...urlErrors(path, value, schemes));
 			if (fields.length > Limits.embedFields) {
 				out.push({
 					path: at("embeds", i, "fields"),
@@ -281,6 +292,41 @@ export function messageRuleErrors(body: Record<string, unknown>, prefix: Path = 
 	return out;
 }
 
+/** The schemes Discord takes: links, images (also `attachment://` of an uploaded file), link buttons. */
+const WEB_SCHEMES = ["http", "https"] as const;
+const MEDIA_SCHEMES = ["http", "https", "attachment"] as const;
+const BUTTON_SCHEMES = ["http", "https", "discord"] as const;
+
+/**
+ * Discord's URL rules beyond the spec's format check (which takes `javascript:`, `ftp:`,
+ * `https:/host`): a scheme from the field's list, no whitespace or control characters, and for
+ * http(s) `//` and a host. Lengths (2048, buttons 512) are the spec's.
+ */
+function urlErrors(path: Path, value: unknown, schemes: readonly string[]): FieldError[] {
+	if (typeof value !== "string") return [];
+	const malformed = [{ path, code: "URL_TYPE_INVALID_URL", message: "Not a well formed URL." }];
+	const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+	// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+	if (!scheme || /[\s\u0000-\u001f\u007f]/.test(value)) return malformed;
+	if (!schemes.includes(scheme)) {
+		const list = schemes.map((name) => `'${name}'`).join(", ");
+		return [
+			{
+				path,
+				code: "URL_TYPE_INVALID_SCHEME",
+				message: `Scheme "${scheme}" is not supported. Scheme must be one of (${list}).`,
+			},
+		];
+	}
+	if (scheme !== "http" && scheme !== "https") return [];
+	try {
+		if (/^https?:\/\/[^/?#]/i.test(value) && new URL(value).hostname !== "") return [];
+	} catch {
+		// not parseable: malformed
+	}
+	return malformed;
+}
+
 function componentErrors(components: unknown[], v2: boolean, prefix: Path): FieldError[] {
 	const out: FieldError[] = [];
 	const seen = new Map<string, Path>();
@@ -337,6 +383,7 @@ function componentErrors(components: unknown[], v2: boolean, prefix: Path): Fiel
 						code: "BUTTON_COMPONENT_URL_REQUIRED",
 						message: "A URL is required for link buttons",
 					});
+				out.push(...urlErrors([...path, "url"], c.url, BUTTON_SCHEMES));
 				if (c.custom_id != null)
 					out.push({
 						path: [...path, "custom_id"],

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { ModerationStatus, Post } from "../../../src/imgpile/types.js";
+import type { Media, ModerationStatus, Post } from "../../../src/imgpile/types.js";
 import { IMGPILE_LIMITS } from "../../../src/imgpile/types.js";
 import { API_PREFIX, buildApiRouter, normalizeTags, nsfwModeration } from "./api.js";
 import { buildCdnRouter, isCdnFilePath } from "./cdn.js";
@@ -246,6 +246,12 @@ export class Emulator implements ImgpileEmulator {
 		const m = this.state.mediaBySlug.get(mediaSlug);
 		if (!m) throw new Error(`setProcessed: no media ${mediaSlug}`);
 		m.processed = processed;
+	}
+
+	setMediaUrls(mediaSlug: string, urls: Partial<Media["urls"]>): void {
+		const m = this.state.mediaBySlug.get(mediaSlug);
+		if (!m) throw new Error(`setMediaUrls: no media ${mediaSlug}`);
+		m.urlOverrides = { ...m.urlOverrides, ...urls };
 	}
 
 	seedPost(p: SeedPostInput): Post {

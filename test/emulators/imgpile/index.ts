@@ -100,7 +100,7 @@
  * - `seedPost` media are real PNGs (8x6, 9x7, ...) stored like uploads; the returned post is the
  *   owner's single-post view with all its media.
  */
-import type { ModerationStatus, Post, Visibility } from "../../../src/imgpile/types.js";
+import type { Media, ModerationStatus, Post, Visibility } from "../../../src/imgpile/types.js";
 import { Emulator } from "./emulator.js";
 import type { FaultSpec } from "./faults.js";
 import type { RecordedRequest } from "./http.js";
@@ -153,6 +153,12 @@ export interface ImgpileEmulator {
 	banSha256(hex: string): void;
 	setModeration(kind: "post" | "media", slugOrId: string | number, status: ModerationStatus): void;
 	setProcessed(mediaSlug: string, processed: boolean): void;
+	/**
+	 * Answers these URLs for a media instead of its CDN links (the CDN keeps serving the file), to
+	 * see the bot cope with what imgpile might send: `{ lg: "javascript:alert(1)" }`. A user's
+	 * avatar is set the same way through `addUser`.
+	 */
+	setMediaUrls(mediaSlug: string, urls: Partial<Media["urls"]>): void;
 	/** Create content directly (for feed tests etc.): media are generated tiny PNGs owned by `username`. Returns the full post. */
 	seedPost(p: SeedPostInput): Post;
 	/** Fault injection: the next `times` matching requests fail as described. */

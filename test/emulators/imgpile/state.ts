@@ -41,6 +41,8 @@ export interface MediaRec {
 	postId: number | null;
 	/** Absolute path of the stored original. */
 	file: string;
+	/** URLs answered instead of the CDN's (`setMediaUrls`: e.g. malformed ones, as imgpile might send). */
+	urlOverrides?: Partial<Media["urls"]>;
 }
 
 export type Vote = 1 | -1;
@@ -205,13 +207,14 @@ export class EmulatorState {
 	mediaUrls(m: MediaRec): Media["urls"] {
 		const base = `${this.cdnUrl}/f/${m.slug}`;
 		const urls: Media["urls"] = { original: `${base}.${m.ext}` };
-		if (!m.processed) return urls;
-		if (m.kind === "image") {
-			for (const size of VARIANT_SIZES) urls[size satisfies MediaSize] = `${base}_${size}.${m.ext}`;
-		} else {
-			urls.thumb = `${base}_thumb.jpg`;
+		if (m.processed) {
+			if (m.kind === "image") {
+				for (const size of VARIANT_SIZES) urls[size satisfies MediaSize] = `${base}_${size}.${m.ext}`;
+			} else {
+				urls.thumb = `${base}_thumb.jpg`;
+			}
 		}
-		return urls;
+		return { ...urls, ...m.urlOverrides };
 	}
 
 	serializeMedia(m: MediaRec): Media {
