@@ -14,14 +14,22 @@ export function isLocale(value: string | null | undefined): value is Locale {
 	return typeof value === "string" && value in LOCALES;
 }
 
+/** Our locale of the same language (`zh-TW`, `zh-HK`, `zh` → zh-CN; `en-GB` → en-US), if any. */
+function sameLanguage(code: string): Locale | undefined {
+	const language = code.split("-")[0]?.toLowerCase();
+	return (Object.keys(LOCALES) as Locale[]).find((locale) => locale.split("-")[0]?.toLowerCase() === language);
+}
+
 /**
- * The locale to answer in: the user's client locale, else the guild's, else en-US.
- * Discord's `en-GB` and `zh-TW` fall back by language where we have a close match.
+ * The locale to answer in: the user's client locale, else the guild's, else en-US. A code we
+ * have no strings for falls back by language (Discord's `en-GB` and `zh-TW`, or any `zh-*` an
+ * interaction may carry).
  */
 export function pickLocale(userLocale?: string | null, guildLocale?: string | null): Locale {
 	for (const candidate of [userLocale, guildLocale]) {
 		if (isLocale(candidate)) return candidate;
-		if (candidate?.startsWith("en")) return "en-US";
+		const close = typeof candidate === "string" ? sameLanguage(candidate) : undefined;
+		if (close) return close;
 	}
 	return DEFAULT_LOCALE;
 }

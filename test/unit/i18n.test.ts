@@ -46,6 +46,12 @@ describe("i18n", () => {
 		expect(pickLocale("zh-CN", "en-US")).toBe("zh-CN");
 		expect(pickLocale("fr", "zh-CN")).toBe("zh-CN");
 		expect(pickLocale("en-GB", "zh-CN")).toBe("en-US");
+		// Chinese of any region reads zh-CN rather than English.
+		expect(pickLocale("zh-TW", "en-US")).toBe("zh-CN");
+		expect(pickLocale("zh-HK", null)).toBe("zh-CN");
+		expect(pickLocale("de", "zh-TW")).toBe("zh-CN");
+		expect(pickLocale("zh", "en-US")).toBe("zh-CN");
+		expect(pickLocale("ja", "ko")).toBe("en-US");
 		expect(pickLocale("de", "fr")).toBe("en-US");
 		expect(pickLocale(undefined, null)).toBe("en-US");
 	});
