@@ -3,6 +3,8 @@
  * emulator's CDN to the imgpile emulator through the real bot, and in the same run the plain sum
  * of the same two transfers done with curl (download the attachment URL to a file, then
  * `curl -F file=@…` upload). Prints both wall times, their ratio and the bot's peak RSS growth.
+ * Also the two curl legs alone, and the overlap limit `max(download, upload)`: no client can
+ * rehost faster than its slower leg, so bot / limit says how close the bot is to perfect overlap.
  * Targets: bot ≤ 0.8 × curl's sequential time (the bot overlaps download and upload), peak RSS
  * growth ≤ 64 MB.
  *
@@ -15,7 +17,9 @@
  *   (its clock, in the log's `time`): the whole handling (defer, idempotency check, token, slot,
  *   download + upload), but not the throttled progress/answer edits that follow. The time to the
  *   final answer in Discord is printed too.
- * - curl time: `%{time_total}` of the download (to a file on tmpfs) plus that of the upload.
+ * - curl time: `%{time_total}` of the download (to a file on tmpfs) plus that of the upload. The
+ *   two are timed apart, each alone (nothing else transfers meanwhile), in the same rounds:
+ *   download alone, upload alone, and per round the limit max(download, upload).
  * - Each round posts a new message (a new attachment, so the rehost is not answered from the
  *   store), alternating which side goes first; a full-size warm-up round first; medians compared.
  * - RSS: the bot process's peak during its rehost (VmHWM, reset before each round through
@@ -160,7 +164,12 @@ class RssWatch {
 
 // ── The two sides ────────────────────────────────────────────────────────────────────────────
 
-async function curlSide(url: string, file: string, uploadUrl: string): Promise<{ ms: number; slug: string }> {
+/** curl's download, then its upload of the downloaded file: each leg's time, alone. */
+async function curlSide(
+	url: string,
+	file: string,
+	uploadUrl: string,
+): Promise<{ downloadMs: number; uploadMs: number; slug: string }> {
 	const download = await run("curl", ["-sS", "--fail", "-o", file, "-w", "%{time_total}", url]);
 	const upload = await run(
 		"curl",
@@ -180,7 +189,7 @@ async function curlSide(url: string, file: string, uploadUrl: string): Promise<{
 	const cut = upload.stdout.lastIndexOf("\n");
 	const slug = (JSON.parse(upload.stdout.slice(0, cut)) as { media?: { slug?: string } }).media?.slug;
 	if (!slug) throw new Error(`curl upload failed: ${upload.stdout.slice(0, 200)}`);
-	return { ms: (Number(download.stdout) + Number(upload.stdout.slice(cut + 1))) * 1000, slug };
+	return { downloadMs: Number(download.stdout) * 1000, uploadMs: Number(upload.stdout.slice(cut + 1)) * 1000, slug };
 }
 
 async function main(): Promise<void> {
@@ -276,16 +285,26 @@ async function main(): Promise<void> {
 		const answerTimes: number[] = [];
 		const transferTimes: number[] = [];
 		const curlTimes: number[] = [];
+		const downloadTimes: number[] = [];
+		const uploadTimes: number[] = [];
+		const limitTimes: number[] = [];
 		const growths: number[] = [];
 		let how = "";
 		const started = performance.now();
 		// Each side starts on quiet processes: the previous transfer's cleanup (file deletes, GC) done.
 		const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
+		const timeCurl = async () => {
+			const { downloadMs, uploadMs } = await curl();
+			downloadTimes.push(downloadMs);
+			uploadTimes.push(uploadMs);
+			curlTimes.push(downloadMs + uploadMs);
+			limitTimes.push(Math.max(downloadMs, uploadMs));
+		};
 		for (let round = 0; round < ROUNDS; round++) {
 			const botFirst = round % 2 === 0;
 			if (!botFirst) {
 				await settle();
-				curlTimes.push((await curl()).ms);
+				await timeCurl();
 			}
 			await settle();
 			const result = await rehost(true);
@@ -298,13 +317,14 @@ async function main(): Promise<void> {
 			}
 			if (botFirst) {
 				await settle();
-				curlTimes.push((await curl()).ms);
+				await timeCurl();
 			}
 		}
 		// The user-visible time: from the interaction to the bot's answer in Discord.
 		const botMs = median(answerTimes);
 		const curlMs = median(curlTimes);
 		const ratio = botMs / curlMs;
+		const limitMs = median(limitTimes);
 		const peak = Math.max(...growths);
 		const list = (values: number[]) => values.map((v) => v.toFixed(0)).join(", ");
 		console.log(`  bot, dispatch → transfer done:       ${ms(median(botTimes)).padStart(8)}  [${list(botTimes)}]`);
@@ -314,9 +334,19 @@ async function main(): Promise<void> {
 		console.log(
 			`    dispatch → answer in Discord:      ${ms(median(answerTimes)).padStart(8)}  [${list(answerTimes)}]`,
 		);
+		console.log(
+			`  curl download alone:                 ${ms(median(downloadTimes)).padStart(8)}  [${list(downloadTimes)}]`,
+		);
+		console.log(
+			`  curl -F upload alone:                ${ms(median(uploadTimes)).padStart(8)}  [${list(uploadTimes)}]`,
+		);
 		console.log(`  curl download + curl -F upload:      ${ms(curlMs).padStart(8)}  [${list(curlTimes)}]`);
+		console.log(`  overlap limit max(download, upload): ${ms(limitMs).padStart(8)}  [${list(limitTimes)}]`);
 		console.log(
 			`  ratio bot (to the answer in Discord) / curl: ${ratio.toFixed(3)} — target ≤ ${TARGET_RATIO}: ${ratio <= TARGET_RATIO ? "OK" : "OVER"}`,
+		);
+		console.log(
+			`  bot / overlap limit: ${(botMs / limitMs).toFixed(3)} to the answer, ${(median(transferTimes) / limitMs).toFixed(3)} for the transfer alone (1.000 = download and upload fully overlapped)`,
 		);
 		console.log(
 			`  bot peak RSS growth (${how}): median ${mb(median(growths))}, max ${mb(peak)} — target ≤ ${TARGET_RSS_MB} MB: ${peak <= TARGET_RSS_MB * MB ? "OK" : "OVER"}`,

@@ -3,6 +3,8 @@
  * digest intervals as users type them, and the next digest time in a guild's time zone.
  */
 
+import { Temporal } from "temporal-polyfill";
+
 /** 32-bit FNV-1a: stable across processes and restarts (the slot of a query must not move). */
 export function hash32(text: string): number {
 	let h = 0x811c9dc5;
@@ -102,70 +104,28 @@ export function normalizeTimeOfDay(text: string): string | undefined {
 	return `${match[1].padStart(2, "0")}:${match[2]}`;
 }
 
-interface WallTime {
-	year: number;
-	month: number;
-	day: number;
-	hour: number;
-	minute: number;
-	second: number;
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function wallTime(ms: number, timeZone: string): WallTime {
-	let format = formatters.get(timeZone);
-	if (!format) {
-		format = new Intl.DateTimeFormat("en-US", {
-			timeZone,
-			hourCycle: "h23",
-			year: "numeric",
-			month: "numeric",
-			day: "numeric",
-			hour: "numeric",
-			minute: "numeric",
-			second: "numeric",
-		});
-		formatters.set(timeZone, format);
-	}
-	const parts: Record<string, number> = {};
-	for (const part of format.formatToParts(new Date(ms))) {
-		if (part.type !== "literal") parts[part.type] = Number(part.value);
-	}
-	return {
-		year: parts.year ?? 1970,
-		month: parts.month ?? 1,
-		day: parts.day ?? 1,
-		hour: parts.hour ?? 0,
-		minute: parts.minute ?? 0,
-		second: parts.second ?? 0,
-	};
-}
-
-/** The zone's offset from UTC at instant `ms` (ms; positive east of Greenwich). */
-function zoneOffset(ms: number, timeZone: string): number {
-	const w = wallTime(ms, timeZone);
-	const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
-	return asUtc - Math.floor(ms / 1000) * 1000;
-}
-
-/** The instant a wall-clock time occurs in the zone (a time skipped by DST moves forward by the gap). */
-function instantOf(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): number {
-	const local = Date.UTC(year, month - 1, day, hour, minute);
-	const first = local - zoneOffset(local, timeZone);
-	return local - zoneOffset(first, timeZone);
+/**
+ * The instant the zone's clocks show `time` on `date`. A time skipped by a spring change runs at
+ * the first valid minute after it (02:30 → 03:00, not shifted by the gap's length); a time shown
+ * twice in autumn is its first occurrence, so each day's digest runs once.
+ */
+function instantOf(date: Temporal.PlainDate, time: Temporal.PlainTime, timeZone: string): number {
+	const wall = date.toPlainDateTime(time);
+	const first = wall.toZonedDateTime(timeZone, { disambiguation: "earlier" });
+	if (first.toPlainDateTime().equals(wall)) return first.epochMilliseconds;
+	// In a gap, "earlier" lands before it: the transition that follows is the first valid minute.
+	const transition = first.getTimeZoneTransition("next") ?? wall.toZonedDateTime(timeZone);
+	return transition.epochMilliseconds;
 }
 
 /** The first time after `after` that the zone's clocks show `hhmm` (daily digests). */
 export function nextDailyAt(hhmm: string, timeZone: string, after: number): number {
 	const [hour = 0, minute = 0] = hhmm.split(":").map(Number);
-	const today = wallTime(after, timeZone);
-	for (let add = 0; add < 3; add++) {
-		const date = new Date(Date.UTC(today.year, today.month - 1, today.day + add));
-		const at = instantOf(date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), hour, minute, timeZone);
-		if (at > after) return at;
-	}
-	return after + 86_400_000;
+	const time = new Temporal.PlainTime(hour, minute);
+	const today = Temporal.Instant.fromEpochMilliseconds(Math.floor(after)).toZonedDateTimeISO(timeZone).toPlainDate();
+	const at = instantOf(today, time, timeZone);
+	// Tomorrow's is always later: it is on a later local date than `after`.
+	return at > after ? at : instantOf(today.add({ days: 1 }), time, timeZone);
 }
 
 /**

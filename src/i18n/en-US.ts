@@ -1,6 +1,7 @@
 /**
  * English strings: the reference locale. Every other locale must provide the same keys
- * (checked by the type of `zh-CN.ts`). `{name}` placeholders are filled by `t()`.
+ * (checked by the type of `zh-CN.ts`). `{name}` placeholders are filled by `t()`. A message that
+ * counts something has plural forms (see `Plural`); each locale gives the forms its language has.
  * Keys starting with `cmd.` feed Discord's command names/descriptions (localizations).
  */
 export const enUS = {
@@ -47,8 +48,12 @@ export const enUS = {
 	"imgpile.tooLarge": "That file is larger than imgpile's 100 MB limit.",
 
 	"identity.needsLink": "Link your imgpile account first: run `/imgpile link`.",
-	"identity.serverCapReached":
-		"This server's shared imgpile token allows {cap} file(s) a day per member, and you have {remaining} left today. Link your own with `/imgpile link`.",
+	"identity.serverCapReached": {
+		plural: "cap",
+		one: "This server's shared imgpile token allows {cap} file a day per member, and you have {remaining} left today. Link your own with `/imgpile link`.",
+		other:
+			"This server's shared imgpile token allows {cap} files a day per member, and you have {remaining} left today. Link your own with `/imgpile link`.",
+	},
 	"identity.unreadable": "Your imgpile link can't be read any more. Run `/imgpile link` again.",
 	"identity.serverTokenUnreadable":
 		"This server's shared imgpile token can't be read any more: someone with Manage Server must run `/imgpile server-token set` again. You can also link your own with `/imgpile link`.",
@@ -68,14 +73,21 @@ export const enUS = {
 	"status.linked.guild": "Linked in this server (token ending in `{last4}`, since {since}).",
 	"status.linked.dm":
 		"Linked through DMs (token ending in `{last4}`, since {since}); used in every server where you have not linked another token.",
-	"status.serverToken":
-		"Not linked. This server has a shared token: you can upload {remaining} more file(s) today with it.",
+	"status.serverToken": {
+		plural: "remaining",
+		one: "Not linked. This server has a shared token: you can upload {remaining} more file today with it.",
+		other: "Not linked. This server has a shared token: you can upload {remaining} more files today with it.",
+	},
 	"status.notLinked": "Not linked. Run `/imgpile link` to connect your imgpile account.",
 	"status.uploads": "Uploads through the bot today: {count}. imgpile allows {remaining} more today (1,000 per day).",
 	"serverToken.modal.title": "Server-wide imgpile token",
 	"serverToken.modal.label": "imgpile API token for this server",
-	"serverToken.set":
-		"Server token ending in `{last4}` saved. Members without their own token may upload {cap} file(s) a day with it.",
+	"serverToken.set": {
+		plural: "cap",
+		one: "Server token ending in `{last4}` saved. Members without their own token may upload {cap} file a day with it.",
+		other:
+			"Server token ending in `{last4}` saved. Members without their own token may upload {cap} files a day with it.",
+	},
 	"serverToken.cleared": "Server token removed.",
 	"serverToken.none": "This server has no token set.",
 	"serverToken.invalid": "imgpile did not accept that token; nothing was changed.",
@@ -174,8 +186,11 @@ export const enUS = {
 	"moderation.rejected": "⛔ Rejected by moderation",
 	"nsfw.postHidden":
 		"🔞 This post is marked NSFW: it is not previewed outside age-restricted channels. Open it on imgpile: {link}",
-	"nsfw.mediaHidden":
-		"🔞 {count} media on this page are marked NSFW and not previewed outside age-restricted channels.",
+	"nsfw.mediaHidden": {
+		plural: "count",
+		one: "🔞 {count} media on this page is marked NSFW and not previewed outside age-restricted channels.",
+		other: "🔞 {count} media on this page are marked NSFW and not previewed outside age-restricted channels.",
+	},
 	"post.delete.notOwner": "Only the owner of post `{slug}` can delete it, and it is not yours. Nothing was deleted.",
 	"post.delete.confirm":
 		"Delete post {title} (`{slug}`) with its comments? Its media stay on imgpile. This cannot be undone.",
@@ -224,7 +239,11 @@ export const enUS = {
 	"settings.rehostReply.ephemeral": "“Rehost to imgpile” now answers privately, to the user who asked.",
 	"settings.rehostReply.public": "“Rehost to imgpile” now answers with a public reply to the message.",
 	"upload.noFiles": "Attach at least one image or video.",
-	"upload.progress.header": "Uploading {count} file(s) to imgpile…",
+	"upload.progress.header": {
+		plural: "count",
+		one: "Uploading {count} file to imgpile…",
+		other: "Uploading {count} files to imgpile…",
+	},
 	"upload.progress.pending": "waiting",
 	"upload.progress.queued": "waiting for a free slot (#{position} in the queue)",
 	"upload.progress.starting": "starting…",
@@ -420,7 +439,11 @@ export const enUS = {
 	"feed.add.liveNext":
 		"The first check (within {interval}) only notes what exists; posts published after it are announced.",
 	"feed.add.digestNext": "First digest: {time}.",
-	"feed.add.backfill": "The {count} latest matching post(s) are on their way.",
+	"feed.add.backfill": {
+		plural: "count",
+		one: "The latest matching post is on its way.",
+		other: "The {count} latest matching posts are on their way.",
+	},
 	"feed.add.backfillNone": "No matching posts exist yet to backfill.",
 	"feed.add.backfillFailed":
 		"imgpile did not answer, so the latest posts could not be backfilled; new posts will still come.",
@@ -432,7 +455,11 @@ export const enUS = {
 	"feed.health.waiting": "⏳ Waiting for its first check",
 	"feed.health.paused": "⏸️ Paused",
 	"feed.health.disabled": "⛔ Stopped: {reason} Fix it, then run `/feed resume id:{id}`.",
-	"feed.health.failing": "⚠️ imgpile errors ({count} in a row); next try {time}. Nothing is lost meanwhile.",
+	"feed.health.failing": {
+		plural: "count",
+		one: "⚠️ imgpile error at the last check; next try {time}. Nothing is lost meanwhile.",
+		other: "⚠️ imgpile errors ({count} in a row); next try {time}. Nothing is lost meanwhile.",
+	},
 	"feed.health.slowed":
 		"🐢 Slowed to one check every {interval} to stay inside imgpile's rate limit. Nothing is lost meanwhile.",
 	"feed.notFound": "This server has no feed `{id}`. See `/feed list`.",
@@ -448,11 +475,19 @@ export const enUS = {
 	"feed.test.footer": "imgpile feed · test",
 	"feed.footer": "imgpile feed",
 	"feed.digest.footer": "imgpile digest",
-	"feed.digest.header": "📰 **{count}** new post(s): {filters} (feed `{id}`)",
+	"feed.digest.header": {
+		plural: "count",
+		one: "📰 **{count}** new post: {filters} (feed `{id}`)",
+		other: "📰 **{count}** new posts: {filters} (feed `{id}`)",
+	},
 	"feed.digest.line": "▲ {score} · {count} media",
 	"feed.digest.more": "…and {count} more: {links}",
 	"feed.digest.notDigest": "Feed `{id}` is live: it announces each post as it comes, so there is no digest to send.",
-	"feed.digest.sent": "📰 A digest of {count} post(s) was sent to {channel}.",
+	"feed.digest.sent": {
+		plural: "count",
+		one: "📰 A digest of {count} post was sent to {channel}.",
+		other: "📰 A digest of {count} posts was sent to {channel}.",
+	},
 	"feed.digest.empty": "Feed `{id}` has gathered nothing since its last digest.",
 	"feed.reason.channelDeleted": "the channel was deleted.",
 	"feed.reason.missingAccess": "I can no longer see the channel.",
@@ -460,7 +495,17 @@ export const enUS = {
 	"feed.reason.discordError": "Discord refused the message; try again in a minute.",
 	"feed.disabled.notice":
 		"⚠️ Feed `{id}` ({filters}) in **{guild}** stopped announcing in {channel}: {reason} Nothing is lost; fix it, then run `/feed resume id:{id}`.",
-} as const;
+} as const satisfies Record<string, string | Plural>;
 
 export type MessageKey = keyof typeof enUS;
-export type Messages = { readonly [K in MessageKey]: string };
+
+/**
+ * A message with a number in it: `Intl.PluralRules` of the locale picks the form (CLDR categories:
+ * English has `one` and `other`, Chinese only `other`) from the param named by `plural`.
+ */
+export type Plural = { readonly plural: string; readonly other: string } & {
+	readonly [C in Exclude<Intl.LDMLPluralRule, "other">]?: string;
+};
+
+/** Plural where en-US is plural, so every locale can say every count its own way. */
+export type Messages = { readonly [K in MessageKey]: (typeof enUS)[K] extends string ? string : Plural };

@@ -234,12 +234,12 @@ describe("/imgpile server-token", () => {
 			fields: { token: IMGPILE_USERS.bob },
 		});
 		await submitted.settled();
-		expect(submitted.reply?.content).toContain("7 file(s) a day");
+		expect(submitted.reply?.content).toContain("7 files a day");
 		expect(await h.store.guilds.getServerToken(h.guild.id)).toBe(IMGPILE_USERS.bob);
 
 		const status = await h.discord.slash({ user: h.bob, channel: h.general, command: "imgpile", subcommand: "status" });
 		await status.settled();
-		expect(status.reply?.content).toContain("7 more file(s) today");
+		expect(status.reply?.content).toContain("7 more files today");
 
 		const cleared = await h.discord.slash({
 			user: h.alice,

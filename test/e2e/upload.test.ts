@@ -263,7 +263,7 @@ describe("/upload progress", () => {
 		const ix = await upload([png("s1.png", 5, 5), png("s2.png", 6, 6), png("s3.png", 7, 7)], { title: "Slow" });
 		postSlugIn(ix.reply?.content);
 		const edits = h.discord.events.filter((e) => e.kind === "edit" && e.interactionId === ix.id);
-		const progress = edits.filter((e) => e.content.startsWith("Uploading 3 file(s)"));
+		const progress = edits.filter((e) => e.content.startsWith("Uploading 3 files"));
 		expect(progress.length).toBeGreaterThanOrEqual(2);
 		expect(progress.some((e) => /in the queue/.test(e.content))).toBe(true);
 		const times = edits.map((e) => e.at);

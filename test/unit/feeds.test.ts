@@ -271,7 +271,7 @@ describe("render", () => {
 		expect(body.embeds).toHaveLength(DIGEST_EMBEDS);
 		const scores = body.embeds?.map((embed) => Number(/▲ (-?\d+)/.exec(embed.description ?? "")?.[1]));
 		expect(scores).toEqual([...(scores ?? [])].sort((a, b) => b - a));
-		expect(body.content).toContain("**13** new post(s): #cats");
+		expect(body.content).toContain("**13** new posts: #cats");
 		expect(body.content).toContain("…and 3 more:");
 		expect(carriesMarker({ embeds: body.embeds }, "d:sub1234567:1")).toBe(true);
 	});
