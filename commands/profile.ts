@@ -1,5 +1,6 @@
 /**
- * `/profile user:<username>`: a user's recent public posts and media (public endpoints), a page at
+ * `/profile user:<username>`: a user's recent public posts and media (public endpoints, read as a
+ * guest whoever asks), a page at
  * a time with Prev/Next buttons `profile:{username}:{page}`. NSFW content is asked for (`?nsfw=1`)
  * and previewed only in age-restricted channels; elsewhere imgpile's listings leave it out, and
  * anything flagged that still shows up is not previewed.
@@ -23,7 +24,6 @@ import {
 	moderationLabel,
 	naming,
 	postUrl,
-	readerFor,
 	truncate,
 } from "../src/bot/views.js";
 import { describe, named } from "../src/i18n/index.js";
@@ -50,7 +50,9 @@ async function profileMessage(
 	page: number,
 ) {
 	const nsfwAllowed = channelAllowsNsfw(interaction.channel);
-	const client = await readerFor(ctx, interaction);
+	// A message others see: read as a guest, so the caller's own token (on their own profile)
+	// cannot bring in hidden or private posts, their media, or counts including them.
+	const client = ctx.imgpile.as();
 	const what = ctx.t("what.user", { username });
 	const read = (n: number): Promise<[Page<Post>, Page<Media>]> =>
 		naming(what, () =>

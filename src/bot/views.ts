@@ -162,6 +162,14 @@ export function moderationLabel(t: Translate, status: ModerationStatus): string 
 	}
 }
 
+/**
+ * Whether a post may be shown where others see it: `visibility` (sent to the owner only) is
+ * `public` or absent, and it is not `rejected` (which only its owner can read).
+ */
+export function isPublic(post: Pick<Post, "visibility" | "moderation_status">): boolean {
+	return (post.visibility === undefined || post.visibility === "public") && post.moderation_status !== "rejected";
+}
+
 /** Whether a channel is age-restricted (threads follow their parent; DMs are not). */
 export function channelAllowsNsfw(channel: unknown): boolean {
 	if (typeof channel !== "object" || channel === null) return false;

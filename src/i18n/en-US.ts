@@ -173,6 +173,8 @@ export const enUS = {
 		"🔞 This post is marked NSFW: it is not previewed outside age-restricted channels. Open it on imgpile: {link}",
 	"nsfw.mediaHidden":
 		"🔞 {count} media on this page are marked NSFW and not previewed outside age-restricted channels.",
+	"post.notPublic":
+		"Post `{slug}` is no longer public, so it is not shown in this message. Run `/post show` to see it yourself.",
 	"post.delete.notOwner": "Only the owner of post `{slug}` can delete it, and it is not yours. Nothing was deleted.",
 	"post.delete.confirm":
 		"Delete post {title} (`{slug}`) with its comments? Its media stay on imgpile. This cannot be undone.",
