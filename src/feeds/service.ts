@@ -22,8 +22,9 @@
  */
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import { isPublic } from "../bot/views.js";
 import { type Locale, pickLocale, type Translate, translator } from "../i18n/index.js";
-import { type Imgpile, ImgpileRateLimitError, type Post } from "../imgpile/index.js";
+import { type Imgpile, ImgpileNotFoundError, ImgpileRateLimitError, type Post } from "../imgpile/index.js";
 import {
 	type FeedCursor,
 	type FeedSubscription,
@@ -49,7 +50,7 @@ import {
 	testAnnouncement,
 } from "./render.js";
 import { nextDigestTime, slotOffset, slotPassed } from "./schedule.js";
-import { type FeedSource, ImgpileFeedSource } from "./source.js";
+import { type FeedSource, type FetchedPage, ImgpileFeedSource } from "./source.js";
 
 export const FEED_LEASE = "feeds";
 
@@ -162,8 +163,23 @@ interface CycleContext {
 	now: number;
 	report: TickReport;
 	history: Map<string, Promise<Array<{ id: string; author?: { id: string }; nonce?: unknown; embeds?: unknown }>>>;
-	scores: Map<string, Promise<Map<number, number>>>;
+	/** The listing each query's digests re-check their posts against, read once per cycle. */
+	listings: Map<string, Promise<DigestListing | null>>;
 }
+
+/** A query's newest posts as imgpile lists them now (see `#recheck`). */
+interface DigestListing {
+	posts: Map<number, Post>;
+	/** Posts created after this (epoch ms) are in `posts` if imgpile still lists them; -Infinity: the whole query. */
+	coversAfter: number;
+}
+
+/** Digest re-checks: posts per listing page, and listing pages at most (beyond: one GET per post). */
+const RECHECK_PAGE_SIZE = 100;
+const RECHECK_MAX_PAGES = 3;
+
+/** A digest whose posts cannot all be re-checked now (imgpile budget or errors): it waits a cycle. */
+class RecheckLater extends Error {}
 
 const MAX_BACKOFF_MS = 15 * 60_000;
 
@@ -175,6 +191,8 @@ export class FeedService implements FeedControl {
 	readonly #now: () => number;
 	readonly #source: FeedSource;
 	readonly #ownsSource: boolean;
+	readonly #imgpile: Imgpile;
+	readonly #token: string | undefined;
 	readonly #pageSize: number;
 	readonly #maxPages: number;
 	readonly #tickMs: number;
@@ -208,6 +226,8 @@ export class FeedService implements FeedControl {
 		this.intervalMs = options.intervalMs ?? 60_000;
 		this.#periodMs = this.intervalMs;
 		this.#ownsSource = options.source === undefined;
+		this.#imgpile = options.imgpile;
+		this.#token = options.token || undefined;
 		this.#source =
 			options.source ??
 			new ImgpileFeedSource({ imgpile: options.imgpile, token: options.token, logger: options.logger });
@@ -307,7 +327,7 @@ export class FeedService implements FeedControl {
 				this.#queries.clear();
 			}
 			report.leader = true;
-			const ctx: CycleContext = { now, report, history: new Map(), scores: new Map() };
+			const ctx: CycleContext = { now, report, history: new Map(), listings: new Map() };
 			const subs = await this.#loadSubscriptions();
 			const groups = new Map<string, FeedSubscription[]>();
 			for (const sub of subs) {
@@ -761,21 +781,50 @@ export class FeedService implements FeedControl {
 		if (mode === "recover") return 0;
 
 		const channelNsfw = this.#discord.channel(sub.channelId)?.nsfw ?? false;
-		const batch: OutboxEntry[] = [];
+		const queued: OutboxEntry[] = [];
 		for (const entry of entries) {
-			if (isPayload(entry.payload) && mayAnnounce(entry.payload.status, channelNsfw)) batch.push(entry);
+			if (isPayload(entry.payload) && mayAnnounce(entry.payload.status, channelNsfw)) queued.push(entry);
 			else await this.#store.outbox.done(entry.key);
+		}
+		// The posts as they are now: one that became NSFW, rejected, hidden or private, or was
+		// deleted since it was queued, goes by its new state (dropped unless still announceable here).
+		let fresh: Map<number, FeedPostPayload | null>;
+		try {
+			fresh = await this.#recheck(
+				ctx,
+				sub,
+				queued.map((entry) => entry.payload as FeedPostPayload),
+				mode === "manual",
+			);
+		} catch (error) {
+			if (!(error instanceof RecheckLater) || mode === "manual") throw error;
+			ctx.report.deferred++;
+			this.#log.info(
+				{ subscriptionId: sub.id, reason: error.message },
+				"digest waits: its posts cannot be re-checked now",
+			);
+			return 0;
+		}
+		const batch: OutboxEntry[] = [];
+		const posts: FeedPostPayload[] = [];
+		for (const entry of queued) {
+			const post = fresh.get(entry.postId);
+			if (post && stillListed(post, sub) && mayAnnounce(post.status, channelNsfw)) {
+				batch.push(entry);
+				posts.push(post);
+			} else {
+				this.#log.info(
+					{ key: entry.key, status: post?.status ?? "gone" },
+					"queued post no longer announced here: dropped",
+				);
+				await this.#store.outbox.done(entry.key);
+			}
 		}
 		const oldest = batch[0];
 		if (!oldest) {
 			if (mode === "scheduled") await this.#scheduleNextDigest(sub, ctx.now);
 			return 0;
 		}
-		const posts = await this.#withFreshScores(
-			ctx,
-			sub,
-			batch.map((entry) => entry.payload as FeedPostPayload),
-		);
 		const body = digest(this.#translatorFor(sub.guildId), posts, {
 			channelNsfw,
 			marker: digestMarker(oldest.key),
@@ -819,38 +868,95 @@ export class FeedService implements FeedControl {
 	}
 
 	/**
-	 * Scores as they are now (the posts were queued with their score at the time, usually 0): one
-	 * listing of the query, when the budget allows, shared by the digests of this cycle.
+	 * The queued posts as imgpile has them now, by id (null: gone, or no longer public). One
+	 * listing of the query (newest first, a few pages at most, shared by the digests of this cycle)
+	 * settles every post it covers: listed means public and current (fresh score, title, status,
+	 * preview), absent means hidden, private, rejected, deleted or out of the query now. Older posts
+	 * are read one GET each. Throws RecheckLater when the budget (unless `force`) or imgpile does not
+	 * allow it now: the digest then waits rather than showing what it could not check.
 	 */
-	async #withFreshScores(
+	async #recheck(
 		ctx: CycleContext,
 		sub: FeedSubscription,
 		posts: FeedPostPayload[],
-	): Promise<FeedPostPayload[]> {
-		const queryKey = queryKeyOf(sub.filters);
-		let scores = ctx.scores.get(queryKey);
-		if (!scores) {
-			if (!this.#budget.canSpend(ctx.now)) return posts;
+		force: boolean,
+	): Promise<Map<number, FeedPostPayload | null>> {
+		const out = new Map<number, FeedPostPayload | null>();
+		if (posts.length === 0) return out;
+		const spend = () => {
+			if (!force && !this.#budget.canSpend(ctx.now)) throw new RecheckLater("imgpile budget");
 			this.#budget.spent(ctx.now);
 			ctx.report.requests++;
-			scores = this.#source.first(sub.filters, 100).then(
-				(fetched) => {
-					this.#budget.observe(ctx.now, fetched.limit, fetched.remaining);
-					return new Map(fetched.page.data.map((post) => [post.id, post.score]));
-				},
-				(error: unknown) => {
-					if (error instanceof ImgpileRateLimitError) this.#budget.rateLimited(ctx.now, error.retryAfterMs);
-					this.#log.debug({ err: error, queryKey }, "could not refresh digest scores; using the queued ones");
-					return new Map<number, number>();
-				},
-			);
-			ctx.scores.set(queryKey, scores);
+		};
+		const queryKey = queryKeyOf(sub.filters);
+		let listing = ctx.listings.get(queryKey);
+		if (!listing) {
+			const oldest = posts.reduce((min, post) => Math.min(min, Date.parse(post.createdAt) || 0), Infinity);
+			listing = this.#digestListing(ctx, sub, oldest, spend);
+			ctx.listings.set(queryKey, listing);
 		}
-		const current = await scores;
-		return posts.map((post) => {
-			const score = current.get(post.id);
-			return score === undefined ? post : { ...post, score };
-		});
+		const listed = await listing;
+		const unchecked: FeedPostPayload[] = [];
+		for (const post of posts) {
+			const found = listed?.posts.get(post.id);
+			if (found) out.set(post.id, payloadOf(found));
+			else if (listed && Date.parse(post.createdAt) > listed.coversAfter) out.set(post.id, null);
+			else unchecked.push(post);
+		}
+		const client = this.#imgpile.as(this.#token);
+		for (const post of unchecked) {
+			spend();
+			try {
+				const read = await client.getPost(post.slug, { perPage: 1, signal: AbortSignal.timeout(15_000) });
+				out.set(post.id, isPublic(read) ? payloadOf(read) : null);
+			} catch (error) {
+				if (error instanceof ImgpileNotFoundError) {
+					out.set(post.id, null);
+					continue;
+				}
+				if (error instanceof ImgpileRateLimitError) this.#budget.rateLimited(ctx.now, error.retryAfterMs);
+				if (force) throw error;
+				throw new RecheckLater("imgpile could not be read", { cause: error });
+			}
+		}
+		return out;
+	}
+
+	/** Pages of the query, newest first, until they reach back to `oldest` (or RECHECK_MAX_PAGES); null if imgpile failed. */
+	async #digestListing(
+		ctx: CycleContext,
+		sub: FeedSubscription,
+		oldest: number,
+		spend: () => void,
+	): Promise<DigestListing | null> {
+		const listing: DigestListing = { posts: new Map(), coversAfter: Number.POSITIVE_INFINITY };
+		try {
+			spend();
+			let fetched: FetchedPage | null = await this.#source.first(sub.filters, RECHECK_PAGE_SIZE);
+			for (let pages = 1; fetched; pages++) {
+				this.#budget.observe(ctx.now, fetched.limit, fetched.remaining);
+				for (const post of fetched.page.data) {
+					listing.posts.set(post.id, post);
+					listing.coversAfter = Math.min(listing.coversAfter, Date.parse(post.created_at) || 0);
+				}
+				if (!fetched.page.links.next) {
+					listing.coversAfter = Number.NEGATIVE_INFINITY;
+					break;
+				}
+				if (listing.coversAfter < oldest || pages >= RECHECK_MAX_PAGES || !this.#budget.canSpend(ctx.now)) break;
+				spend();
+				fetched = await this.#source.next(fetched.page);
+			}
+		} catch (error) {
+			if (error instanceof RecheckLater) return listing.posts.size > 0 ? listing : null;
+			if (error instanceof ImgpileRateLimitError) this.#budget.rateLimited(ctx.now, error.retryAfterMs);
+			this.#log.debug(
+				{ err: error, subscriptionId: sub.id },
+				"could not list the digest's query; re-checking post by post",
+			);
+			return listing.posts.size > 0 ? listing : null;
+		}
+		return listing;
 	}
 
 	// ── For /feed ─────────────────────────────────────────────────────────────
@@ -923,7 +1029,7 @@ export class FeedService implements FeedControl {
 			now,
 			report: emptyReport(this.#leader, this.#periodMs),
 			history: new Map(),
-			scores: new Map(),
+			listings: new Map(),
 		};
 		return this.#locks.run(sub.id, () => this.#digest(ctx, sub, "manual"));
 	}
@@ -932,6 +1038,11 @@ export class FeedService implements FeedControl {
 		const locale: Locale = pickLocale(undefined, this.#discord.guild(guildId)?.preferredLocale);
 		return translator(locale);
 	}
+}
+
+/** Whether the subscription's query would still list a post in its current state. */
+function stillListed(post: FeedPostPayload, sub: FeedSubscription): boolean {
+	return post.status === "approved" || (post.status === "nsfw" && sub.filters.nsfw);
 }
 
 function isActive(sub: FeedSubscription): boolean {
