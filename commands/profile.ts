@@ -24,6 +24,7 @@ import {
 	moderationLabel,
 	naming,
 	postUrl,
+	safeText,
 	truncate,
 } from "../src/bot/views.js";
 import { describe, named } from "../src/i18n/index.js";
@@ -74,7 +75,7 @@ async function profileMessage(
 	let hidden = 0;
 	const mediaLines = media.data.map((item) => {
 		const label = moderationLabel(ctx.t, item.moderation_status);
-		const name = escapeMarkdown(truncate(item.title || item.slug, 60));
+		const name = safeText(item.title || item.slug, 60);
 		if (!mayPreview(item.moderation_status, nsfwAllowed)) {
 			hidden++;
 			return `• ${name}${label ? ` · ${label}` : ""}`;
@@ -108,7 +109,7 @@ async function profileMessage(
 		const lines = [ctx.t("profile.postLine", { score: post.score, count: post.media_count })];
 		if (label) lines.push(label);
 		const embed: APIEmbed = {
-			title: truncate(post.title || ctx.t("post.untitled"), 256),
+			title: post.title ? safeText(post.title, 256) : ctx.t("post.untitled"),
 			url: link,
 			description: lines.join("\n"),
 			footer: { text: post.slug },

@@ -17,7 +17,7 @@ import {
 } from "discord.js";
 import { customId } from "../bot/custom-id.js";
 import { FOLLOW_BUTTON, USERNAME, upvoteLabel, voteCustomId } from "../bot/social.js";
-import { mayPreview, mediaPreviewUrl, moderationLabel, postUrl, truncate } from "../bot/views.js";
+import { mayPreview, mediaPreviewUrl, moderationLabel, postUrl, safeText, truncate } from "../bot/views.js";
 import type { Translate } from "../i18n/index.js";
 import type { ModerationStatus, Post } from "../imgpile/index.js";
 import type { FeedFilters } from "../store/index.js";
@@ -109,7 +109,7 @@ function postEmbed(
 ): APIEmbed {
 	const link = postUrl(post.slug);
 	const embed: APIEmbed = {
-		title: truncate(post.title || t("post.untitled"), 256),
+		title: post.title ? safeText(post.title, 256) : t("post.untitled"),
 		url: link,
 	};
 	if (post.username) {

@@ -275,6 +275,40 @@ describe("live announcements", () => {
 		await follow.settled();
 		expect(follow.reply?.content).toBe("You now follow **bob** on imgpile.");
 	});
+
+	it("a post with hostile Markdown is announced, and shown by /post show, escaped and within Discord's limits", async () => {
+		const ch = await channel("live-hostile");
+		await addFeed({ channel: ch, tag: "hostile" });
+		await cycle();
+		const title = `[free nitro](https://evil.example) @everyone <@&123456789012345678> ${"🔥".repeat(300)}`;
+		const description =
+			"# Big news\n-# small print\n> quoted\n- listed\n[here](https://evil.example) @here <@123456789012345678>";
+		const post = h.imgpileEmulator.seedPost({ username: "alice", tags: ["hostile"], title, description });
+		await cycle();
+		await cycle();
+		const [announced] = botMessages(ch);
+		const escapedTitle = "\\[free nitro\\](https://evil.example) \\@everyone \\<\\@&123456789012345678> 🔥";
+		const announcedTitle = String(announced?.embeds[0]?.title);
+		expect(announcedTitle.startsWith(escapedTitle)).toBe(true);
+		expect(announcedTitle.endsWith("🔥…")).toBe(true);
+		expect([...announcedTitle]).toHaveLength(256);
+
+		const shown = await h.discord.slash({
+			user: h.alice,
+			channel: ch,
+			command: "post",
+			subcommand: "show",
+			options: { post: post.slug },
+		});
+		await shown.settled();
+		expect(shown.ephemeral).toBe(false);
+		const embed = shown.reply?.embeds[0];
+		expect(embed?.title).toBe(announced?.embeds[0]?.title);
+		expect(embed?.description).toBe(
+			"\\# Big news\n\\-# small print\n\\> quoted\n\\- listed\n\\[here\\](https://evil.example) \\@here \\<\\@123456789012345678>",
+		);
+		h.discord.assertNoViolations();
+	});
 });
 
 describe("digests", () => {
