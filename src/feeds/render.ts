@@ -211,7 +211,7 @@ export function byScore(a: FeedPostPayload, b: FeedPostPayload): number {
 }
 
 export const DIGEST_EMBEDS = 10;
-const DIGEST_MORE_LINKS = 10;
+export const DIGEST_MORE_LINKS = 10;
 
 /** One digest message: top posts by score as up to 10 embeds, then "and N more" with links. */
 export function digest(

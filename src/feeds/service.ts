@@ -38,7 +38,10 @@ import { classifyDiscordError, type FeedDiscord } from "./discord.js";
 import { PollIncompleteError, pollQuery } from "./poller.js";
 import {
 	announcement,
+	byScore,
 	carriesMarker,
+	DIGEST_EMBEDS,
+	DIGEST_MORE_LINKS,
 	type DisableReason,
 	digest,
 	digestMarker,
@@ -177,6 +180,8 @@ interface DigestListing {
 /** Digest re-checks: posts per listing page, and listing pages at most (beyond: one GET per post). */
 const RECHECK_PAGE_SIZE = 100;
 const RECHECK_MAX_PAGES = 3;
+/** How long a post read one by one counts as checked (a digest that had to wait goes on from there). */
+const RECHECK_TTL_MS = 5 * 60_000;
 
 /** A digest whose posts cannot all be re-checked now (imgpile budget or errors): it waits a cycle. */
 class RecheckLater extends Error {}
@@ -206,6 +211,8 @@ export class FeedService implements FeedControl {
 	readonly #queries = new Map<string, QueryState>();
 	/** Subscriptions to deliver to at a later cycle (failed, or queued outside a poll), by due time. */
 	readonly #retryAt = new Map<string, number>();
+	/** Posts a digest read one by one lately (see `#recheck`), by id. */
+	readonly #rechecked = new Map<number, { post: FeedPostPayload | null; at: number }>();
 	/** Digest subscriptions whose interrupted digest was looked for and not found (until the next send). */
 	readonly #digestChecked = new Set<string>();
 	#subscriptions: { subs: FeedSubscription[]; loadedAt: number } | undefined;
@@ -788,13 +795,15 @@ export class FeedService implements FeedControl {
 		}
 		// The posts as they are now: one that became NSFW, rejected, hidden or private, or was
 		// deleted since it was queued, goes by its new state (dropped unless still announceable here).
+		const keep = (post: FeedPostPayload | null | undefined): boolean =>
+			post !== null && post !== undefined && stillListed(post, sub) && mayAnnounce(post.status, channelNsfw);
 		let fresh: Map<number, FeedPostPayload | null>;
 		try {
 			fresh = await this.#recheck(
 				ctx,
 				sub,
 				queued.map((entry) => entry.payload as FeedPostPayload),
-				mode === "manual",
+				{ force: mode === "manual", keep },
 			);
 		} catch (error) {
 			if (!(error instanceof RecheckLater) || mode === "manual") throw error;
@@ -809,7 +818,7 @@ export class FeedService implements FeedControl {
 		const posts: FeedPostPayload[] = [];
 		for (const entry of queued) {
 			const post = fresh.get(entry.postId);
-			if (post && stillListed(post, sub) && mayAnnounce(post.status, channelNsfw)) {
+			if (post && keep(post)) {
 				batch.push(entry);
 				posts.push(post);
 			} else {
@@ -872,17 +881,22 @@ export class FeedService implements FeedControl {
 	 * listing of the query (newest first, a few pages at most, shared by the digests of this cycle)
 	 * settles every post it covers: listed means public and current (fresh score, title, status,
 	 * preview), absent means hidden, private, rejected, deleted or out of the query now. Older posts
-	 * are read one GET each. Throws RecheckLater when the budget (unless `force`) or imgpile does not
-	 * allow it now: the digest then waits rather than showing what it could not check.
+	 * are read one GET each (remembered for a few minutes, so a digest that had to wait does not
+	 * read them again), best score first, only until the digest has as many posts to show as it
+	 * shows (embeds and links): the rest are only counted, ranked last. Throws RecheckLater when the
+	 * budget (unless `force`) or imgpile does not allow it now: the digest then waits rather than
+	 * showing what it could not check.
 	 */
 	async #recheck(
 		ctx: CycleContext,
 		sub: FeedSubscription,
 		posts: FeedPostPayload[],
-		force: boolean,
+		options: { force: boolean; keep: (post: FeedPostPayload | null) => boolean },
 	): Promise<Map<number, FeedPostPayload | null>> {
+		const { force, keep } = options;
 		const out = new Map<number, FeedPostPayload | null>();
 		if (posts.length === 0) return out;
+		for (const [id, read] of this.#rechecked) if (read.at <= ctx.now - RECHECK_TTL_MS) this.#rechecked.delete(id);
 		const spend = () => {
 			if (!force && !this.#budget.canSpend(ctx.now)) throw new RecheckLater("imgpile budget");
 			this.#budget.spent(ctx.now);
@@ -899,25 +913,36 @@ export class FeedService implements FeedControl {
 		const unchecked: FeedPostPayload[] = [];
 		for (const post of posts) {
 			const found = listed?.posts.get(post.id);
+			const remembered = this.#rechecked.get(post.id);
 			if (found) out.set(post.id, payloadOf(found));
 			else if (listed && Date.parse(post.createdAt) > listed.coversAfter) out.set(post.id, null);
+			else if (remembered) out.set(post.id, remembered.post);
 			else unchecked.push(post);
 		}
+		let shown = [...out.values()].filter(keep).length;
 		const client = this.#imgpile.as(this.#token);
-		for (const post of unchecked) {
-			spend();
-			try {
-				const read = await client.getPost(post.slug, { perPage: 1, signal: AbortSignal.timeout(15_000) });
-				out.set(post.id, isPublic(read) ? payloadOf(read) : null);
-			} catch (error) {
-				if (error instanceof ImgpileNotFoundError) {
-					out.set(post.id, null);
-					continue;
-				}
-				if (error instanceof ImgpileRateLimitError) this.#budget.rateLimited(ctx.now, error.retryAfterMs);
-				if (force) throw error;
-				throw new RecheckLater("imgpile could not be read", { cause: error });
+		for (const post of unchecked.sort(byScore)) {
+			if (shown >= DIGEST_EMBEDS + DIGEST_MORE_LINKS) {
+				// Never shown (not even as a link): counted as it was queued, after every checked post.
+				out.set(post.id, { ...post, score: Number.MIN_SAFE_INTEGER });
+				continue;
 			}
+			spend();
+			let read: FeedPostPayload | null;
+			try {
+				const current = await client.getPost(post.slug, { perPage: 1, signal: AbortSignal.timeout(15_000) });
+				read = isPublic(current) ? payloadOf(current) : null;
+			} catch (error) {
+				if (!(error instanceof ImgpileNotFoundError)) {
+					if (error instanceof ImgpileRateLimitError) this.#budget.rateLimited(ctx.now, error.retryAfterMs);
+					if (force) throw error;
+					throw new RecheckLater("imgpile could not be read", { cause: error });
+				}
+				read = null;
+			}
+			this.#rechecked.set(post.id, { post: read, at: ctx.now });
+			out.set(post.id, read);
+			if (keep(read)) shown++;
 		}
 		return out;
 	}

@@ -425,7 +425,7 @@ describe("digests", () => {
 
 		// The listing still fails, single posts can be read: one GET each decides.
 		h.imgpileEmulator.clearFaults();
-		h.imgpileEmulator.injectFault({ method: "GET", path: "/api/v1/posts", status: 500, times: 1 });
+		h.imgpileEmulator.injectFault({ method: "GET", path: "/api/v1/posts", query: { limit: "100" }, status: 500 });
 		const before = h.imgpileEmulator.requests.length;
 		await cycle(1);
 		const reads = h.imgpileEmulator.requests.slice(before).filter((r) => /^\/api\/v1\/posts\/\w+$/.test(r.path));
@@ -435,6 +435,29 @@ describe("digests", () => {
 		expect(messages[0]?.embeds.map((embed) => embed.title)).toEqual([kept?.title]);
 		const shown = JSON.stringify([messages[0]?.content, messages[0]?.embeds]);
 		for (const post of [toNsfw, toPrivate, toDeleted]) expect(shown).not.toContain(post?.slug);
+		expect(await h.store.outbox.pending({ subscriptionId: id })).toEqual([]);
+	});
+
+	it("reads one by one only as many posts as the digest shows (10 embeds, 10 links); the rest are counted", async () => {
+		const ch = await channel("recheck-cap");
+		const id = await addFeed({ channel: ch, tag: "recheck-cap", every: "1h" });
+		await cycle();
+		const posts = Array.from({ length: 25 }, (_, i) => seed("recheck-cap", `Capped ${i + 1}`));
+		await cycle();
+		await cycle();
+		h.imgpileEmulator.injectFault({ method: "GET", path: "/api/v1/posts", query: { limit: "100" }, status: 500 });
+		const sub = await h.store.subscriptions.get(id);
+		now = Date.parse(sub?.nextDigestAt ?? "") - 1;
+		const before = h.imgpileEmulator.requests.length;
+		await cycle(1);
+		const reads = h.imgpileEmulator.requests.slice(before).filter((r) => /^\/api\/v1\/posts\/\w+$/.test(r.path));
+		expect(reads).toHaveLength(20);
+		const [message] = botMessages(ch);
+		expect(message?.content).toContain("**25** new post(s): #recheck-cap");
+		expect(message?.content).toContain("…and 15 more:");
+		expect(message?.embeds).toHaveLength(10);
+		const read = new Set(reads.map((r) => r.path.split("/").pop()));
+		for (const post of posts.filter((p) => !read.has(p.slug))) expect(message?.content).not.toContain(post.slug);
 		expect(await h.store.outbox.pending({ subscriptionId: id })).toEqual([]);
 	});
 });
