@@ -180,6 +180,8 @@ interface DigestListing {
 /** Digest re-checks: posts per listing page, and listing pages at most (beyond: one GET per post). */
 const RECHECK_PAGE_SIZE = 100;
 const RECHECK_MAX_PAGES = 3;
+/** How long a digest listing stays current for the digests of its query. */
+const LISTING_TTL_MS = 60_000;
 /** How long a post read one by one counts as checked (a digest that had to wait goes on from there). */
 const RECHECK_TTL_MS = 5 * 60_000;
 
@@ -211,6 +213,8 @@ export class FeedService implements FeedControl {
 	readonly #queries = new Map<string, QueryState>();
 	/** Subscriptions to deliver to at a later cycle (failed, or queued outside a poll), by due time. */
 	readonly #retryAt = new Map<string, number>();
+	/** Digest listings read lately (see `#recheck`), by query key. */
+	readonly #recentListings = new Map<string, { listing: DigestListing; at: number }>();
 	/** Posts a digest read one by one lately (see `#recheck`), by id. */
 	readonly #rechecked = new Map<number, { post: FeedPostPayload | null; at: number }>();
 	/** Digest subscriptions whose interrupted digest was looked for and not found (until the next send). */
@@ -905,8 +909,19 @@ export class FeedService implements FeedControl {
 		const queryKey = queryKeyOf(sub.filters);
 		let listing = ctx.listings.get(queryKey);
 		if (!listing) {
+			// A listing read in the last minute still holds (a digest waiting for the budget must not
+			// spend it on the same listing every cycle).
+			for (const [key, read] of this.#recentListings) {
+				if (read.at <= ctx.now - LISTING_TTL_MS) this.#recentListings.delete(key);
+			}
+			const recent = this.#recentListings.get(queryKey);
 			const oldest = posts.reduce((min, post) => Math.min(min, Date.parse(post.createdAt) || 0), Infinity);
-			listing = this.#digestListing(ctx, sub, oldest, spend);
+			listing = recent
+				? Promise.resolve(recent.listing)
+				: this.#digestListing(ctx, sub, oldest, spend).then((read) => {
+						if (read) this.#recentListings.set(queryKey, { listing: read, at: ctx.now });
+						return read;
+					});
 			ctx.listings.set(queryKey, listing);
 		}
 		const listed = await listing;
