@@ -27,7 +27,7 @@ import {
 	runAction,
 } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { naming, parsePostRef, readerFor, truncate } from "../src/bot/views.js";
+import { naming, parsePostRef, readerFor, safeText, truncate } from "../src/bot/views.js";
 import { describe, named } from "../src/i18n/index.js";
 import { type Comment, IMGPILE_LIMITS, type Page } from "../src/imgpile/index.js";
 import { userOption } from "./follow.js";
@@ -147,7 +147,7 @@ function commentLine(ctx: HandlerContext, comment: Comment): string {
 	if (comment.parent_id) head.push(ctx.t("comments.replyTo", { parent: comment.parent_id }));
 	const timestamp = comment.created_at ? Date.parse(comment.created_at) : Number.NaN;
 	if (!Number.isNaN(timestamp)) head.push(`<t:${Math.floor(timestamp / 1000)}:R>`);
-	return `${head.join(" · ")}\n> ${escapeMarkdown(truncate(comment.content.replace(/\s+/g, " "), 300))}`;
+	return `${head.join(" · ")}\n> ${safeText(comment.content.replace(/\s+/g, " "), 300)}`;
 }
 
 async function listMessage(

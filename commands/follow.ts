@@ -31,7 +31,7 @@ import {
 	USERNAME,
 } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { naming, readerFor, truncate } from "../src/bot/views.js";
+import { escapeText, naming, readerFor, truncate } from "../src/bot/views.js";
 import { describe, type MessageKey, named } from "../src/i18n/index.js";
 import type { Page, UserSummary } from "../src/imgpile/index.js";
 
@@ -104,7 +104,7 @@ async function listMessage(
 			: client.following(username, { page: n, limit: LIST_PAGE_SIZE });
 	const found = await naming(ctx.t("what.user", { username }), () => readPage(read, page));
 	const first = found.meta.from ?? 1;
-	const lines = found.data.map((user, index) => `${first + index}. ${escapeMarkdown(user.username)}`);
+	const lines = found.data.map((user, index) => `${first + index}. ${escapeText(user.username)}`);
 	const embed: APIEmbed = {
 		title: truncate(ctx.t(which === "followers" ? "followers.title" : "following.title", { username }), 256),
 		description: lines.length > 0 ? lines.join("\n") : ctx.t(`${which}.empty`, { username: escapeMarkdown(username) }),

@@ -6,6 +6,7 @@ import {
 	type ButtonInteraction,
 	type ChatInputCommandInteraction,
 	InteractionContextType,
+	MessageFlags,
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
@@ -22,6 +23,7 @@ import {
 	confirmRow,
 	GALLERY_PAGE_SIZE,
 	galleryPageCount,
+	isPublic,
 	naming,
 	POST_PAGE_BUTTON,
 	parseMediaRef,
@@ -276,9 +278,10 @@ async function show(ctx: HandlerContext, interaction: ChatInputCommandInteractio
 	const post = await naming(ctx.t("what.post", { slug: ref.slug }), () =>
 		client.getPost(ref.slug, { key, mediaPage: 1, perPage: GALLERY_PAGE_SIZE }),
 	);
-	// A private post (or one only its owner can read) is shown to the asker alone; only then may
-	// its key travel in the link and in the page buttons.
-	const personal = key !== undefined || post.visibility === "private" || post.moderation_status === "rejected";
+	// A post that is not public (private, hidden: `visibility` comes to its owner only) or one only
+	// its owner can read is shown to the asker alone; only then may its key travel in the link and
+	// in the page buttons.
+	const personal = key !== undefined || !isPublic(post);
 	const shownKey = personal ? (key ?? post.access_key ?? undefined) : undefined;
 	const gallery = postGallery(ctx.t, {
 		post,
@@ -301,6 +304,10 @@ async function pageButton(ctx: HandlerContext, interaction: ButtonInteraction, a
 	const client = await readerFor(ctx, interaction);
 	const what = ctx.t("what.post", { slug });
 	let post = await naming(what, () => client.getPost(slug, { key, mediaPage: page, perPage: GALLERY_PAGE_SIZE }));
+	// A message others see is not turned into a view of a post that is no longer public (its owner
+	// clicking reads it with their token): the clicker is told, and the message stays as it was.
+	const shared = !interaction.message.flags.has(MessageFlags.Ephemeral);
+	if (shared && !isPublic(post)) throw new UserError("post.notPublic", { slug });
 	const pages = galleryPageCount(post);
 	if (page > pages) {
 		post = await naming(what, () => client.getPost(slug, { key, mediaPage: pages, perPage: GALLERY_PAGE_SIZE }));
@@ -311,7 +318,7 @@ async function pageButton(ctx: HandlerContext, interaction: ButtonInteraction, a
 		nsfwAllowed: channelAllowsNsfw(interaction.channel),
 		key,
 	});
-	if (key === undefined) gallery.components.push(postSocialRow(ctx.t, post));
+	if (shared) gallery.components.push(postSocialRow(ctx.t, post));
 	await ctx.respond.update({ ...gallery, allowedMentions: { parse: [] } });
 }
 

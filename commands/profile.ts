@@ -1,5 +1,6 @@
 /**
- * `/profile user:<username>`: a user's recent public posts and media (public endpoints), a page at
+ * `/profile user:<username>`: a user's recent public posts and media (public endpoints, read as a
+ * guest whoever asks), a page at
  * a time with Prev/Next buttons `profile:{username}:{page}`. NSFW content is asked for (`?nsfw=1`)
  * and previewed only in age-restricted channels; elsewhere imgpile's listings leave it out, and
  * anything flagged that still shows up is not previewed.
@@ -23,7 +24,7 @@ import {
 	moderationLabel,
 	naming,
 	postUrl,
-	readerFor,
+	safeText,
 	safeUrl,
 	truncate,
 } from "../src/bot/views.js";
@@ -51,7 +52,9 @@ async function profileMessage(
 	page: number,
 ) {
 	const nsfwAllowed = channelAllowsNsfw(interaction.channel);
-	const client = await readerFor(ctx, interaction);
+	// A message others see: read as a guest, so the caller's own token (on their own profile)
+	// cannot bring in hidden or private posts, their media, or counts including them.
+	const client = ctx.imgpile.as();
 	const what = ctx.t("what.user", { username });
 	const read = (n: number): Promise<[Page<Post>, Page<Media>]> =>
 		naming(what, () =>
@@ -73,7 +76,7 @@ async function profileMessage(
 	let hidden = 0;
 	const mediaLines = media.data.map((item) => {
 		const label = moderationLabel(ctx.t, item.moderation_status);
-		const name = escapeMarkdown(truncate(item.title || item.slug, 60));
+		const name = safeText(item.title || item.slug, 60);
 		if (!mayPreview(item.moderation_status, nsfwAllowed)) {
 			hidden++;
 			return `• ${name}${label ? ` · ${label}` : ""}`;
@@ -108,7 +111,7 @@ async function profileMessage(
 		const lines = [ctx.t("profile.postLine", { score: post.score, count: post.media_count })];
 		if (label) lines.push(label);
 		const embed: APIEmbed = {
-			title: truncate(post.title || ctx.t("post.untitled"), 256),
+			title: post.title ? safeText(post.title, 256) : ctx.t("post.untitled"),
 			url: safeUrl(link),
 			description: lines.join("\n"),
 			footer: { text: post.slug },

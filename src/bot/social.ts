@@ -21,7 +21,6 @@ import {
 	type ButtonInteraction,
 	ButtonStyle,
 	ComponentType,
-	escapeMarkdown,
 	type MessageActionRowComponentData,
 	MessageFlags,
 	Routes,
@@ -31,7 +30,7 @@ import type { Page } from "../imgpile/index.js";
 import { customId } from "./custom-id.js";
 import { isImgpileError, UserError, userErrorFromImgpile } from "./errors.js";
 import type { HandlerContext } from "./types.js";
-import { quoteInput, truncate } from "./views.js";
+import { escapeText, quoteInput, truncate } from "./views.js";
 
 /** custom_id names: `vote:{post|comment}:{id}:{up|down}`, `follow:{username}`, lists `{name}:{username}:{page}`. */
 export const VOTE_BUTTON = "vote";
@@ -123,7 +122,7 @@ export function parseUsername(input: string): string {
 
 /** A username in message text: bold, markdown-safe. */
 export function boldName(username: string): string {
-	return `**${escapeMarkdown(username)}**`;
+	return `**${escapeText(username)}**`;
 }
 
 /** The `{username}` and `{page}` of a list button, checked. */

@@ -22,7 +22,7 @@ import { isImgpileError, UserError, userErrorFromImgpile } from "./errors.js";
 import { type Identity, recordUploads } from "./identity.js";
 import type { MadePost } from "./posts.js";
 import type { HandlerContext } from "./types.js";
-import { linkButton, mayPreview, mediaPreviewUrl, postUrl, quoteInput, safeUrl, truncate } from "./views.js";
+import { linkButton, mayPreview, mediaPreviewUrl, postUrl, quoteInput, safeText, safeUrl } from "./views.js";
 
 /** custom_id names: `upload-delete:{slug}`, `upload-post:{slug}[:{postSlug}]` (button and modal). */
 export const UPLOAD_DELETE_BUTTON = "upload-delete";
@@ -447,7 +447,7 @@ export function singleAnswer(t: Translate, options: SingleAnswerOptions): Answer
 	if (size > 0) fields.push({ name: t("upload.field.size"), value: formatBytes(size), inline: true });
 	fields.push({ name: t("upload.field.type"), value: media.type || "?", inline: true });
 	const embed: APIEmbed = {
-		title: truncate(source.name || media.slug, 256),
+		title: safeText(source.name || media.slug, 256),
 		url: safeUrl(media.urls.original),
 		description: source.spoiler ? `||${media.urls.original}||` : media.urls.original,
 		fields,
@@ -601,7 +601,7 @@ function gallery(
 		if (preview && embeds.length < EMBEDS_MAX) embeds.push({ url, image: { url: preview } });
 	}
 	const first = embeds[0] ?? { url };
-	first.title = truncate(options.title, 256);
+	first.title = safeText(options.title, 256);
 	if (hidden > 0) first.footer = { text: t("upload.gallery.hidden", { count: hidden }) };
 	if (embeds.length === 0) embeds.push(first);
 	else embeds[0] = first;

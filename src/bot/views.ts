@@ -190,6 +190,14 @@ export function moderationLabel(t: Translate, status: ModerationStatus): string 
 	}
 }
 
+/**
+ * Whether a post may be shown where others see it: `visibility` (sent to the owner only) is
+ * `public` or absent, and it is not `rejected` (which only its owner can read).
+ */
+export function isPublic(post: Pick<Post, "visibility" | "moderation_status">): boolean {
+	return (post.visibility === undefined || post.visibility === "public") && post.moderation_status !== "rejected";
+}
+
 /** Whether a channel is age-restricted (threads follow their parent; DMs are not). */
 export function channelAllowsNsfw(channel: unknown): boolean {
 	if (typeof channel !== "object" || channel === null) return false;
@@ -267,7 +275,7 @@ export function postGallery(t: Translate, options: GalleryOptions): GalleryMessa
 		{ name: t("post.field.views"), value: String(post.view_count), inline: true },
 	];
 	if (post.tags && post.tags.length > 0) {
-		fields.push({ name: t("post.field.tags"), value: truncate(post.tags.map((tag) => `#${tag}`).join(" "), 1024) });
+		fields.push({ name: t("post.field.tags"), value: safeText(post.tags.map((tag) => `#${tag}`).join(" "), 1024) });
 	}
 	const label = moderationLabel(t, post.moderation_status);
 	if (label) fields.push({ name: t("post.field.status"), value: label });
@@ -283,13 +291,13 @@ export function postGallery(t: Translate, options: GalleryOptions): GalleryMessa
 	if (hidden > 0) lines.push(t("nsfw.mediaHidden", { count: hidden }));
 
 	const main: APIEmbed = {
-		title: truncate(post.title || t("post.untitled"), 256),
+		title: post.title ? safeText(post.title, 256) : t("post.untitled"),
 		url: safeUrl(link),
 		fields,
 		footer: { text: `${t("post.page", { page, pages })} · ${post.slug}` },
 		timestamp: validTimestamp(post.created_at),
 	};
-	if (post.description) main.description = truncate(post.description, 1000);
+	if (post.description) main.description = safeText(post.description, 1000);
 	if (post.user) {
 		main.author = { name: truncate(post.user.username, 256) };
 		const avatar = safeUrl(post.user.avatar);
@@ -329,11 +337,44 @@ export function postGallery(t: Translate, options: GalleryOptions): GalleryMessa
 
 /** Bold, markdown-escaped user text for message content (titles in prompts). */
 export function boldText(text: string, max = 200): string {
-	return `**${escapeMarkdown(truncate(text, max))}**`;
+	return `**${safeText(text, max)}**`;
 }
 
+/**
+ * At most `max` code points (as Discord counts its limits), `…` marking a cut; never splits a
+ * surrogate pair.
+ */
 export function truncate(text: string, max: number): string {
-	return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+	if (text.length <= max) return text;
+	const points = [...text];
+	return points.length > max ? `${points.slice(0, max - 1).join("")}…` : text;
+}
+
+/**
+ * Untrusted text (from imgpile or users) for anything Discord renders as Markdown: shown as
+ * typed, never formatting, linking or mentioning. discord.js' escapeMarkdown covers emphasis,
+ * code, spoilers and, when asked, `#`-headings and lists; on top of it: every bracket (its
+ * masked-link escape handles one link per line only), subtext `-# `, quotes and headings at any
+ * indent, and mentions (`@everyone`, `@here`, `<@id>`, `<@&id>`, `<#id>`, `</cmd:id>`, `<t:…>`).
+ */
+export function escapeText(text: string): string {
+	return escapeMarkdown(text, { heading: true, bulletedList: true, numberedList: true })
+		.replace(/[[\]]/g, "\\$&")
+		.replace(/^([ \t]*)(-#|>|#)/gm, "$1\\$2")
+		.replace(/[<@]/g, "\\$&");
+}
+
+/** `escapeText`, then at most `max` code points; a cut never leaves a dangling `\\` escaping the `…`. */
+export function safeText(text: string, max: number): string {
+	const escaped = escapeText(text);
+	if (escaped.length <= max) return escaped;
+	const points = [...escaped];
+	if (points.length <= max) return escaped;
+	const kept = points.slice(0, max - 1);
+	let slashes = 0;
+	while (slashes < kept.length && kept[kept.length - 1 - slashes] === "\\") slashes++;
+	if (slashes % 2 === 1) kept.pop();
+	return `${kept.join("")}…`;
 }
 
 function validTimestamp(value: string): string | undefined {

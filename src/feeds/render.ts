@@ -18,7 +18,16 @@ import {
 } from "discord.js";
 import { customId } from "../bot/custom-id.js";
 import { FOLLOW_BUTTON, USERNAME, upvoteLabel, voteCustomId } from "../bot/social.js";
-import { linkButton, mayPreview, mediaPreviewUrl, moderationLabel, postUrl, safeUrl, truncate } from "../bot/views.js";
+import {
+	linkButton,
+	mayPreview,
+	mediaPreviewUrl,
+	moderationLabel,
+	postUrl,
+	safeText,
+	safeUrl,
+	truncate,
+} from "../bot/views.js";
 import type { Translate } from "../i18n/index.js";
 import type { ModerationStatus, Post } from "../imgpile/index.js";
 import type { FeedFilters } from "../store/index.js";
@@ -115,7 +124,7 @@ function postEmbed(
 ): APIEmbed {
 	const link = postUrl(post.slug);
 	const embed: APIEmbed = {
-		title: truncate(post.title || t("post.untitled"), 256),
+		title: post.title ? safeText(post.title, 256) : t("post.untitled"),
 		url: safeUrl(link),
 	};
 	if (post.username) {
@@ -213,7 +222,7 @@ export function byScore(a: FeedPostPayload, b: FeedPostPayload): number {
 }
 
 export const DIGEST_EMBEDS = 10;
-const DIGEST_MORE_LINKS = 10;
+export const DIGEST_MORE_LINKS = 10;
 
 /** One digest message: top posts by score as up to 10 embeds, then "and N more" with links. */
 export function digest(

@@ -24,8 +24,9 @@
  */
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import { isPublic } from "../bot/views.js";
 import { type Locale, pickLocale, type Translate, translator } from "../i18n/index.js";
-import { type Imgpile, ImgpileRateLimitError, type Post } from "../imgpile/index.js";
+import { type Imgpile, ImgpileNotFoundError, ImgpileRateLimitError, type Post } from "../imgpile/index.js";
 import {
 	type FeedCursor,
 	type FeedSubscription,
@@ -39,7 +40,10 @@ import { classifyDiscordError, type FeedDiscord } from "./discord.js";
 import { PollIncompleteError, pollQuery } from "./poller.js";
 import {
 	announcement,
+	byScore,
 	carriesMarker,
+	DIGEST_EMBEDS,
+	DIGEST_MORE_LINKS,
 	type DisableReason,
 	digest,
 	digestMarker,
@@ -51,7 +55,7 @@ import {
 	testAnnouncement,
 } from "./render.js";
 import { nextDigestTime, slotOffset, slotPassed } from "./schedule.js";
-import { type FeedSource, ImgpileFeedSource } from "./source.js";
+import { type FeedSource, type FetchedPage, ImgpileFeedSource } from "./source.js";
 
 export const FEED_LEASE = "feeds";
 
@@ -164,8 +168,27 @@ interface CycleContext {
 	now: number;
 	report: TickReport;
 	history: Map<string, Promise<Array<{ id: string; author?: { id: string }; embeds?: unknown }>>>;
-	scores: Map<string, Promise<Map<number, number>>>;
+	/** The listing each query's digests re-check their posts against, read once per cycle. */
+	listings: Map<string, Promise<DigestListing | null>>;
 }
+
+/** A query's newest posts as imgpile lists them now (see `#recheck`). */
+interface DigestListing {
+	posts: Map<number, Post>;
+	/** Posts created after this (epoch ms) are in `posts` if imgpile still lists them; -Infinity: the whole query. */
+	coversAfter: number;
+}
+
+/** Digest re-checks: posts per listing page, and listing pages at most (beyond: one GET per post). */
+const RECHECK_PAGE_SIZE = 100;
+const RECHECK_MAX_PAGES = 3;
+/** How long a digest listing stays current for the digests of its query. */
+const LISTING_TTL_MS = 60_000;
+/** How long a post read one by one counts as checked (a digest that had to wait goes on from there). */
+const RECHECK_TTL_MS = 5 * 60_000;
+
+/** A digest whose posts cannot all be re-checked now (imgpile budget or errors): it waits a cycle. */
+class RecheckLater extends Error {}
 
 const MAX_BACKOFF_MS = 15 * 60_000;
 
@@ -177,6 +200,8 @@ export class FeedService implements FeedControl {
 	readonly #now: () => number;
 	readonly #source: FeedSource;
 	readonly #ownsSource: boolean;
+	readonly #imgpile: Imgpile;
+	readonly #token: string | undefined;
 	readonly #pageSize: number;
 	readonly #maxPages: number;
 	readonly #tickMs: number;
@@ -190,6 +215,10 @@ export class FeedService implements FeedControl {
 	readonly #queries = new Map<string, QueryState>();
 	/** Subscriptions to deliver to at a later cycle (failed, or queued outside a poll), by due time. */
 	readonly #retryAt = new Map<string, number>();
+	/** Digest listings read lately (see `#recheck`), by query key. */
+	readonly #recentListings = new Map<string, { listing: DigestListing; at: number }>();
+	/** Posts a digest read one by one lately (see `#recheck`), by id. */
+	readonly #rechecked = new Map<number, { post: FeedPostPayload | null; at: number }>();
 	/** Digest subscriptions whose interrupted digest was looked for and not found (until the next send). */
 	readonly #digestChecked = new Set<string>();
 	#subscriptions: { subs: FeedSubscription[]; loadedAt: number } | undefined;
@@ -210,6 +239,8 @@ export class FeedService implements FeedControl {
 		this.intervalMs = options.intervalMs ?? 60_000;
 		this.#periodMs = this.intervalMs;
 		this.#ownsSource = options.source === undefined;
+		this.#imgpile = options.imgpile;
+		this.#token = options.token || undefined;
 		this.#source =
 			options.source ??
 			new ImgpileFeedSource({ imgpile: options.imgpile, token: options.token, logger: options.logger });
@@ -309,7 +340,7 @@ export class FeedService implements FeedControl {
 				this.#queries.clear();
 			}
 			report.leader = true;
-			const ctx: CycleContext = { now, report, history: new Map(), scores: new Map() };
+			const ctx: CycleContext = { now, report, history: new Map(), listings: new Map() };
 			const subs = await this.#loadSubscriptions();
 			const groups = new Map<string, FeedSubscription[]>();
 			for (const sub of subs) {
@@ -763,21 +794,52 @@ export class FeedService implements FeedControl {
 		if (mode === "recover") return 0;
 
 		const channelNsfw = this.#discord.channel(sub.channelId)?.nsfw ?? false;
-		const batch: OutboxEntry[] = [];
+		const queued: OutboxEntry[] = [];
 		for (const entry of entries) {
-			if (isPayload(entry.payload) && mayAnnounce(entry.payload.status, channelNsfw)) batch.push(entry);
+			if (isPayload(entry.payload) && mayAnnounce(entry.payload.status, channelNsfw)) queued.push(entry);
 			else await this.#store.outbox.done(entry.key);
+		}
+		// The posts as they are now: one that became NSFW, rejected, hidden or private, or was
+		// deleted since it was queued, goes by its new state (dropped unless still announceable here).
+		const keep = (post: FeedPostPayload | null | undefined): boolean =>
+			post !== null && post !== undefined && stillListed(post, sub) && mayAnnounce(post.status, channelNsfw);
+		let fresh: Map<number, FeedPostPayload | null>;
+		try {
+			fresh = await this.#recheck(
+				ctx,
+				sub,
+				queued.map((entry) => entry.payload as FeedPostPayload),
+				{ force: mode === "manual", keep },
+			);
+		} catch (error) {
+			if (!(error instanceof RecheckLater) || mode === "manual") throw error;
+			ctx.report.deferred++;
+			this.#log.info(
+				{ subscriptionId: sub.id, reason: error.message },
+				"digest waits: its posts cannot be re-checked now",
+			);
+			return 0;
+		}
+		const batch: OutboxEntry[] = [];
+		const posts: FeedPostPayload[] = [];
+		for (const entry of queued) {
+			const post = fresh.get(entry.postId);
+			if (post && keep(post)) {
+				batch.push(entry);
+				posts.push(post);
+			} else {
+				this.#log.info(
+					{ key: entry.key, status: post?.status ?? "gone" },
+					"queued post no longer announced here: dropped",
+				);
+				await this.#store.outbox.done(entry.key);
+			}
 		}
 		const oldest = batch[0];
 		if (!oldest) {
 			if (mode === "scheduled") await this.#scheduleNextDigest(sub, ctx.now);
 			return 0;
 		}
-		const posts = await this.#withFreshScores(
-			ctx,
-			sub,
-			batch.map((entry) => entry.payload as FeedPostPayload),
-		);
 		const body = digest(this.#translatorFor(sub.guildId), posts, {
 			channelNsfw,
 			marker: digestMarker(oldest.key),
@@ -821,38 +883,122 @@ export class FeedService implements FeedControl {
 	}
 
 	/**
-	 * Scores as they are now (the posts were queued with their score at the time, usually 0): one
-	 * listing of the query, when the budget allows, shared by the digests of this cycle.
+	 * The queued posts as imgpile has them now, by id (null: gone, or no longer public). One
+	 * listing of the query (newest first, a few pages at most, shared by the digests of this cycle)
+	 * settles every post it covers: listed means public and current (fresh score, title, status,
+	 * preview), absent means hidden, private, rejected, deleted or out of the query now. Older posts
+	 * are read one GET each (remembered for a few minutes, so a digest that had to wait does not
+	 * read them again), best score first, only until the digest has as many posts to show as it
+	 * shows (embeds and links): the rest are only counted, ranked last. Throws RecheckLater when the
+	 * budget (unless `force`) or imgpile does not allow it now: the digest then waits rather than
+	 * showing what it could not check.
 	 */
-	async #withFreshScores(
+	async #recheck(
 		ctx: CycleContext,
 		sub: FeedSubscription,
 		posts: FeedPostPayload[],
-	): Promise<FeedPostPayload[]> {
-		const queryKey = queryKeyOf(sub.filters);
-		let scores = ctx.scores.get(queryKey);
-		if (!scores) {
-			if (!this.#budget.canSpend(ctx.now)) return posts;
+		options: { force: boolean; keep: (post: FeedPostPayload | null) => boolean },
+	): Promise<Map<number, FeedPostPayload | null>> {
+		const { force, keep } = options;
+		const out = new Map<number, FeedPostPayload | null>();
+		if (posts.length === 0) return out;
+		for (const [id, read] of this.#rechecked) if (read.at <= ctx.now - RECHECK_TTL_MS) this.#rechecked.delete(id);
+		const spend = () => {
+			if (!force && !this.#budget.canSpend(ctx.now)) throw new RecheckLater("imgpile budget");
 			this.#budget.spent(ctx.now);
 			ctx.report.requests++;
-			scores = this.#source.first(sub.filters, 100).then(
-				(fetched) => {
-					this.#budget.observe(ctx.now, fetched.limit, fetched.remaining);
-					return new Map(fetched.page.data.map((post) => [post.id, post.score]));
-				},
-				(error: unknown) => {
-					if (error instanceof ImgpileRateLimitError) this.#budget.rateLimited(ctx.now, error.retryAfterMs);
-					this.#log.debug({ err: error, queryKey }, "could not refresh digest scores; using the queued ones");
-					return new Map<number, number>();
-				},
-			);
-			ctx.scores.set(queryKey, scores);
+		};
+		const queryKey = queryKeyOf(sub.filters);
+		let listing = ctx.listings.get(queryKey);
+		if (!listing) {
+			// A listing read in the last minute still holds (a digest waiting for the budget must not
+			// spend it on the same listing every cycle).
+			for (const [key, read] of this.#recentListings) {
+				if (read.at <= ctx.now - LISTING_TTL_MS) this.#recentListings.delete(key);
+			}
+			const recent = this.#recentListings.get(queryKey);
+			const oldest = posts.reduce((min, post) => Math.min(min, Date.parse(post.createdAt) || 0), Infinity);
+			listing = recent
+				? Promise.resolve(recent.listing)
+				: this.#digestListing(ctx, sub, oldest, spend).then((read) => {
+						if (read) this.#recentListings.set(queryKey, { listing: read, at: ctx.now });
+						return read;
+					});
+			ctx.listings.set(queryKey, listing);
 		}
-		const current = await scores;
-		return posts.map((post) => {
-			const score = current.get(post.id);
-			return score === undefined ? post : { ...post, score };
-		});
+		const listed = await listing;
+		const unchecked: FeedPostPayload[] = [];
+		for (const post of posts) {
+			const found = listed?.posts.get(post.id);
+			const remembered = this.#rechecked.get(post.id);
+			if (found) out.set(post.id, payloadOf(found));
+			else if (listed && Date.parse(post.createdAt) > listed.coversAfter) out.set(post.id, null);
+			else if (remembered) out.set(post.id, remembered.post);
+			else unchecked.push(post);
+		}
+		let shown = [...out.values()].filter(keep).length;
+		const client = this.#imgpile.as(this.#token);
+		for (const post of unchecked.sort(byScore)) {
+			if (shown >= DIGEST_EMBEDS + DIGEST_MORE_LINKS) {
+				// Never shown (not even as a link): counted as it was queued, after every checked post.
+				out.set(post.id, { ...post, score: Number.MIN_SAFE_INTEGER });
+				continue;
+			}
+			spend();
+			let read: FeedPostPayload | null;
+			try {
+				const current = await client.getPost(post.slug, { perPage: 1, signal: AbortSignal.timeout(15_000) });
+				read = isPublic(current) ? payloadOf(current) : null;
+			} catch (error) {
+				if (!(error instanceof ImgpileNotFoundError)) {
+					if (error instanceof ImgpileRateLimitError) this.#budget.rateLimited(ctx.now, error.retryAfterMs);
+					if (force) throw error;
+					throw new RecheckLater("imgpile could not be read", { cause: error });
+				}
+				read = null;
+			}
+			this.#rechecked.set(post.id, { post: read, at: ctx.now });
+			out.set(post.id, read);
+			if (keep(read)) shown++;
+		}
+		return out;
+	}
+
+	/** Pages of the query, newest first, until they reach back to `oldest` (or RECHECK_MAX_PAGES); null if imgpile failed. */
+	async #digestListing(
+		ctx: CycleContext,
+		sub: FeedSubscription,
+		oldest: number,
+		spend: () => void,
+	): Promise<DigestListing | null> {
+		const listing: DigestListing = { posts: new Map(), coversAfter: Number.POSITIVE_INFINITY };
+		try {
+			spend();
+			let fetched: FetchedPage | null = await this.#source.first(sub.filters, RECHECK_PAGE_SIZE);
+			for (let pages = 1; fetched; pages++) {
+				this.#budget.observe(ctx.now, fetched.limit, fetched.remaining);
+				for (const post of fetched.page.data) {
+					listing.posts.set(post.id, post);
+					listing.coversAfter = Math.min(listing.coversAfter, Date.parse(post.created_at) || 0);
+				}
+				if (!fetched.page.links.next) {
+					listing.coversAfter = Number.NEGATIVE_INFINITY;
+					break;
+				}
+				if (listing.coversAfter < oldest || pages >= RECHECK_MAX_PAGES || !this.#budget.canSpend(ctx.now)) break;
+				spend();
+				fetched = await this.#source.next(fetched.page);
+			}
+		} catch (error) {
+			if (error instanceof RecheckLater) return listing.posts.size > 0 ? listing : null;
+			if (error instanceof ImgpileRateLimitError) this.#budget.rateLimited(ctx.now, error.retryAfterMs);
+			this.#log.debug(
+				{ err: error, subscriptionId: sub.id },
+				"could not list the digest's query; re-checking post by post",
+			);
+			return listing.posts.size > 0 ? listing : null;
+		}
+		return listing;
 	}
 
 	// ── For /feed ─────────────────────────────────────────────────────────────
@@ -925,7 +1071,7 @@ export class FeedService implements FeedControl {
 			now,
 			report: emptyReport(this.#leader, this.#periodMs),
 			history: new Map(),
-			scores: new Map(),
+			listings: new Map(),
 		};
 		return this.#locks.run(sub.id, () => this.#digest(ctx, sub, "manual"));
 	}
@@ -934,6 +1080,11 @@ export class FeedService implements FeedControl {
 		const locale: Locale = pickLocale(undefined, this.#discord.guild(guildId)?.preferredLocale);
 		return translator(locale);
 	}
+}
+
+/** Whether the subscription's query would still list a post in its current state. */
+function stillListed(post: FeedPostPayload, sub: FeedSubscription): boolean {
+	return post.status === "approved" || (post.status === "nsfw" && sub.filters.nsfw);
 }
 
 function isActive(sub: FeedSubscription): boolean {

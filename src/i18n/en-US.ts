@@ -191,6 +191,8 @@ export const enUS = {
 		one: "🔞 {count} media on this page is marked NSFW and not previewed outside age-restricted channels.",
 		other: "🔞 {count} media on this page are marked NSFW and not previewed outside age-restricted channels.",
 	},
+	"post.notPublic":
+		"Post `{slug}` is no longer public, so it is not shown in this message. Run `/post show` to see it yourself.",
 	"post.delete.notOwner": "Only the owner of post `{slug}` can delete it, and it is not yours. Nothing was deleted.",
 	"post.delete.confirm":
 		"Delete post {title} (`{slug}`) with its comments? Its media stay on imgpile. This cannot be undone.",

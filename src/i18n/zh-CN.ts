@@ -170,6 +170,7 @@ export const zhCN = {
 		plural: "count",
 		other: "🔞 此页有 {count} 个媒体被标记为 NSFW，在非年龄限制频道中不显示预览。",
 	},
+	"post.notPublic": "帖子 `{slug}` 已不再公开，因此不在此消息中显示。运行 `/post show` 自己查看。",
 	"post.delete.notOwner": "只有帖子 `{slug}` 的所有者才能删除它，而它不属于你。未删除任何内容。",
 	"post.delete.confirm": "删除帖子 {title}（`{slug}`）及其评论？其中的媒体会保留在 imgpile 上。此操作无法撤销。",
 	"post.delete.done": "帖子 `{slug}` 已删除。",

@@ -296,6 +296,40 @@ describe("live announcements", () => {
 		await follow.settled();
 		expect(follow.reply?.content).toBe("You now follow **bob** on imgpile.");
 	});
+
+	it("a post with hostile Markdown is announced, and shown by /post show, escaped and within Discord's limits", async () => {
+		const ch = await channel("live-hostile");
+		await addFeed({ channel: ch, tag: "hostile" });
+		await cycle();
+		const title = `[free nitro](https://evil.example) @everyone <@&123456789012345678> ${"🔥".repeat(300)}`;
+		const description =
+			"# Big news\n-# small print\n> quoted\n- listed\n[here](https://evil.example) @here <@123456789012345678>";
+		const post = h.imgpileEmulator.seedPost({ username: "alice", tags: ["hostile"], title, description });
+		await cycle();
+		await cycle();
+		const [announced] = botMessages(ch);
+		const escapedTitle = "\\[free nitro\\](https://evil.example) \\@everyone \\<\\@&123456789012345678> 🔥";
+		const announcedTitle = String(announced?.embeds[0]?.title);
+		expect(announcedTitle.startsWith(escapedTitle)).toBe(true);
+		expect(announcedTitle.endsWith("🔥…")).toBe(true);
+		expect([...announcedTitle]).toHaveLength(256);
+
+		const shown = await h.discord.slash({
+			user: h.alice,
+			channel: ch,
+			command: "post",
+			subcommand: "show",
+			options: { post: post.slug },
+		});
+		await shown.settled();
+		expect(shown.ephemeral).toBe(false);
+		const embed = shown.reply?.embeds[0];
+		expect(embed?.title).toBe(announced?.embeds[0]?.title);
+		expect(embed?.description).toBe(
+			"\\# Big news\n\\-# small print\n\\> quoted\n\\- listed\n\\[here\\](https://evil.example) \\@here \\<\\@123456789012345678>",
+		);
+		h.discord.assertNoViolations();
+	});
 });
 
 describe("digests", () => {
@@ -340,6 +374,112 @@ describe("digests", () => {
 		expect(botMessages(ch)).toHaveLength(1);
 		const manual = await run("digest", { id });
 		expect(manual.reply?.content).toBe(`Feed \`${id}\` has gathered nothing since its last digest.`);
+	});
+
+	it("re-checks each queued post when it goes out: what became NSFW, rejected, hidden, private or deleted follows its new state", async () => {
+		const sfw = await channel("recheck");
+		const adult = await channel("recheck-nsfw", { nsfw: true });
+		const sfwId = await addFeed({ channel: sfw, tag: "recheck", every: "1h" });
+		const adultId = await addFeed({ channel: adult, tag: "recheck", every: "1h", nsfw: true });
+		await cycle();
+		const [kept, toNsfw, toRejected, toHidden, toPrivate, toDeleted] = [
+			"Kept",
+			"Turned NSFW",
+			"Turned rejected",
+			"Turned hidden",
+			"Turned private",
+			"Deleted",
+		].map((title) => seed("recheck", title));
+		await cycle();
+		expect(await h.store.outbox.pending()).toHaveLength(12);
+
+		const owner = h.imgpile.as(IMGPILE_USERS.alice);
+		await owner.updatePost(kept?.slug ?? "", { title: "Kept, renamed" });
+		h.imgpileEmulator.setModeration("post", toNsfw?.slug ?? "", "nsfw");
+		h.imgpileEmulator.setModeration("post", toRejected?.slug ?? "", "rejected");
+		await owner.updatePost(toHidden?.slug ?? "", { visibility: "hidden" });
+		await owner.updatePost(toPrivate?.slug ?? "", { visibility: "private" });
+		await owner.deletePost(toDeleted?.slug ?? "");
+
+		const due = await Promise.all([sfwId, adultId].map((id) => h.store.subscriptions.get(id)));
+		now = Math.max(...due.map((sub) => Date.parse(sub?.nextDigestAt ?? ""))) - 1;
+		await cycle(1);
+		const [sfwDigest] = botMessages(sfw);
+		const [adultDigest] = botMessages(adult);
+		expect(botMessages(sfw)).toHaveLength(1);
+		expect(botMessages(adult)).toHaveLength(1);
+
+		expect(sfwDigest?.content).toContain("**1** new post(s): #recheck");
+		expect(sfwDigest?.embeds.map((embed) => embed.title)).toEqual(["Kept, renamed"]);
+		expect(adultDigest?.embeds.map((embed) => embed.title)).toEqual(["Turned NSFW", "Kept, renamed"]);
+		expect(adultDigest?.embeds[0]).toMatchObject({ thumbnail: { url: expect.stringContaining("/f/") } });
+		const shown = JSON.stringify([sfwDigest?.content, sfwDigest?.embeds, adultDigest?.content, adultDigest?.embeds]);
+		for (const post of [toRejected, toHidden, toPrivate, toDeleted]) {
+			expect(shown).not.toContain(post?.title);
+			expect(shown).not.toContain(post?.slug);
+		}
+		expect(JSON.stringify([sfwDigest?.content, sfwDigest?.embeds])).not.toContain(toNsfw?.slug);
+		// Nothing left behind to be sent later.
+		expect(await h.store.outbox.pending()).toEqual([]);
+	});
+
+	it("re-reads queued posts one by one when the listing fails, and waits while imgpile cannot say", async () => {
+		const ch = await channel("recheck-get");
+		const id = await addFeed({ channel: ch, tag: "recheck-get", every: "1h" });
+		await cycle();
+		const [kept, toNsfw, toPrivate, toDeleted] = ["Still here", "Now NSFW", "Now private", "Now gone"].map((title) =>
+			seed("recheck-get", title),
+		);
+		await cycle();
+		h.imgpileEmulator.setModeration("post", toNsfw?.slug ?? "", "nsfw");
+		await h.imgpile.as(IMGPILE_USERS.alice).updatePost(toPrivate?.slug ?? "", { visibility: "private" });
+		await h.imgpile.as(IMGPILE_USERS.alice).deletePost(toDeleted?.slug ?? "");
+
+		// imgpile answers nothing: the digest is not sent unchecked, and nothing is lost.
+		h.imgpileEmulator.injectFault({ method: "GET", path: /^\/api\/v1\/posts/, status: 500, times: 1000 });
+		const sub = await h.store.subscriptions.get(id);
+		now = Date.parse(sub?.nextDigestAt ?? "") - 1;
+		const waited = await cycle(1);
+		expect(waited.deferred).toBeGreaterThan(0);
+		expect(botMessages(ch)).toEqual([]);
+		expect(await h.store.outbox.pending({ subscriptionId: id })).toHaveLength(4);
+
+		// The listing still fails, single posts can be read: one GET each decides.
+		h.imgpileEmulator.clearFaults();
+		h.imgpileEmulator.injectFault({ method: "GET", path: "/api/v1/posts", query: { limit: "100" }, status: 500 });
+		const before = h.imgpileEmulator.requests.length;
+		await cycle(1);
+		const reads = h.imgpileEmulator.requests.slice(before).filter((r) => /^\/api\/v1\/posts\/\w+$/.test(r.path));
+		expect(reads).toHaveLength(4);
+		const messages = botMessages(ch);
+		expect(messages).toHaveLength(1);
+		expect(messages[0]?.embeds.map((embed) => embed.title)).toEqual([kept?.title]);
+		const shown = JSON.stringify([messages[0]?.content, messages[0]?.embeds]);
+		for (const post of [toNsfw, toPrivate, toDeleted]) expect(shown).not.toContain(post?.slug);
+		expect(await h.store.outbox.pending({ subscriptionId: id })).toEqual([]);
+	});
+
+	it("reads one by one only as many posts as the digest shows (10 embeds, 10 links); the rest are counted", async () => {
+		const ch = await channel("recheck-cap");
+		const id = await addFeed({ channel: ch, tag: "recheck-cap", every: "1h" });
+		await cycle();
+		const posts = Array.from({ length: 25 }, (_, i) => seed("recheck-cap", `Capped ${i + 1}`));
+		await cycle();
+		await cycle();
+		h.imgpileEmulator.injectFault({ method: "GET", path: "/api/v1/posts", query: { limit: "100" }, status: 500 });
+		const sub = await h.store.subscriptions.get(id);
+		now = Date.parse(sub?.nextDigestAt ?? "") - 1;
+		const before = h.imgpileEmulator.requests.length;
+		await cycle(1);
+		const reads = h.imgpileEmulator.requests.slice(before).filter((r) => /^\/api\/v1\/posts\/\w+$/.test(r.path));
+		expect(reads).toHaveLength(20);
+		const [message] = botMessages(ch);
+		expect(message?.content).toContain("**25** new post(s): #recheck-cap");
+		expect(message?.content).toContain("…and 15 more:");
+		expect(message?.embeds).toHaveLength(10);
+		const read = new Set(reads.map((r) => r.path.split("/").pop()));
+		for (const post of posts.filter((p) => !read.has(p.slug))) expect(message?.content).not.toContain(post.slug);
+		expect(await h.store.outbox.pending({ subscriptionId: id })).toEqual([]);
 	});
 });
 

@@ -726,11 +726,21 @@ describe("Discord emulator protocol edges", () => {
 		expect(JSON.stringify(six?.rawError)).toContain("Must be 5 or fewer in length.");
 		const dup = await post({ content: "x", components: [row("same"), row("same")] });
 		expect(JSON.stringify(dup?.rawError)).toContain("COMPONENT_CUSTOM_ID_DUPLICATED");
+		// Limits count code points, as Discord does: 256 emoji make a valid title, 257 do not.
+		expect(await post({ embeds: [{ title: "🔥".repeat(256) }] })).toBeNull();
+		const long = await post({ embeds: [{ title: "🔥".repeat(257) }] });
+		expect(JSON.stringify(long?.rawError)).toContain("Must be 256 or fewer in length.");
+		// Half an emoji (an unpaired surrogate) is not valid Unicode anywhere in the body.
+		const half = await post({ embeds: [{ title: "🔥".repeat(3).slice(0, 5) }] });
+		expect(half?.code).toBe(50035);
+		expect(JSON.stringify(half?.rawError)).toContain("STRING_TYPE_INVALID_UNICODE");
 		const unknown = await client.rest
 			.get("/channels/1/nothing-here" as `/${string}`)
 			.catch((e: unknown) => e as DiscordAPIError);
 		expect(unknown).toMatchObject({ status: 404, code: 0 });
 		expect(discord.takeViolations().map((v) => v.kind)).toEqual([
+			"validation",
+			"validation",
 			"validation",
 			"validation",
 			"validation",

@@ -184,7 +184,25 @@ export function throwIfErrors(list: readonly FieldError[]): void {
 	throw httpErrors.invalidFormBody(errorTree(unique));
 }
 
+/** Discord counts its length limits in code points (an emoji is one), not UTF-16 units. */
 const chars = (s: unknown): number => (typeof s === "string" ? [...s].length : 0);
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Strings with an unpaired surrogate (half an emoji, e.g. from a UTF-16 `slice`) are not valid
+ * Unicode: Discord refuses the body (Invalid Form Body; the per-field code here is our naming).
+ */
+function unicodeErrors(value: unknown, path: Path): FieldError[] {
+	if (typeof value === "string") {
+		return LONE_SURROGATE.test(value)
+			? [{ path, code: "STRING_TYPE_INVALID_UNICODE", message: "Must be valid Unicode." }]
+			: [];
+	}
+	if (Array.isArray(value)) return value.flatMap((item, i) => unicodeErrors(item, [...path, i]));
+	if (isObj(value)) return Object.entries(value).flatMap(([key, item]) => unicodeErrors(item, [...path, key]));
+	return [];
+}
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface MessageRuleOptions {
@@ -200,6 +218,7 @@ export function messageRuleErrors(body: Record<string, unknown>, prefix: Path = 
 	const at = (...p: Array<string | number>): Path => [...prefix, ...p];
 	const flags = typeof body.flags === "number" ? body.flags : 0;
 	const v2 = (flags & (1 << 15)) !== 0;
+	out.push(...unicodeErrors(body, prefix));
 	if (chars(body.content) > Limits.content) {
 		out.push({
 			path: at("content"),

@@ -33,6 +33,7 @@ import { Router } from "./router.js";
 import {
 	type CommentRec,
 	type MediaRec,
+	moderationListed,
 	PERIOD_MS,
 	type PostRec,
 	type UserRec,
@@ -144,11 +145,21 @@ export function buildApiRouter(core: Core): Router {
 	const r = new Router(API_PREFIX);
 	const listUrl = (path: string) => `${core.apiUrl}${path}`;
 
-	const postFeed = (q: FeedQuery, owner: UserRec | null | undefined): PostRec[] => {
+	/**
+	 * The owner reading their own listing (`/users/{me}/…` with their token) also gets their hidden
+	 * and private posts, `visibility` telling which: the documentation marks `visibility` as
+	 * owner-only without saying the owner's listings leave them out, so the bot must cope with the
+	 * worst case (a public render that trusts the caller's token would leak them).
+	 */
+	const ownView = (owner: UserRec | null | undefined, viewer: UserRec | null): boolean =>
+		owner !== undefined && owner !== null && viewer !== null && owner.id === viewer.id;
+
+	const postFeed = (q: FeedQuery, owner: UserRec | null | undefined, viewer: UserRec | null = null): PostRec[] => {
 		const now = core.now();
+		const own = ownView(owner, viewer);
 		const items = [...state.posts.values()].filter(
 			(p) =>
-				state.postListed(p, q.nsfw) &&
+				(own ? moderationListed(p.moderation, q.nsfw) : state.postListed(p, q.nsfw)) &&
 				(owner === undefined || (owner !== null && p.userId === owner.id)) &&
 				(q.tag === null || p.tags.includes(q.tag)) &&
 				inPeriod(p.createdAt, q.period, now),
@@ -156,10 +167,11 @@ export function buildApiRouter(core: Core): Router {
 		return sortFeed(items, q.sort);
 	};
 
-	const mediaFeed = (q: FeedQuery, owner: UserRec | null | undefined): MediaRec[] => {
+	const mediaFeed = (q: FeedQuery, owner: UserRec | null | undefined, viewer: UserRec | null = null): MediaRec[] => {
 		const now = core.now();
+		const own = ownView(owner, viewer);
 		const items = [...state.media.values()].filter((m) => {
-			if (!state.mediaListed(m, q.nsfw)) return false;
+			if (!(own ? moderationListed(m.moderation, q.nsfw) : state.mediaListed(m, q.nsfw))) return false;
 			if (owner !== undefined && (owner === null || m.userId !== owner.id)) return false;
 			if (q.tag !== null) {
 				const post = m.postId === null ? undefined : state.posts.get(m.postId);
@@ -476,7 +488,9 @@ export function buildApiRouter(core: Core): Router {
 		sendJson(
 			ctx,
 			200,
-			paginate(postFeed(q, u), q.page, url, ctx.query, (p) => state.serializePost(p, ctx.user, { kind: "list" })),
+			paginate(postFeed(q, u, ctx.user), q.page, url, ctx.query, (p) =>
+				state.serializePost(p, ctx.user, { kind: "list" }),
+			),
 		);
 	});
 
@@ -487,7 +501,7 @@ export function buildApiRouter(core: Core): Router {
 		sendJson(
 			ctx,
 			200,
-			paginate(mediaFeed(q, u), q.page, url, ctx.query, (m) => state.serializeMedia(m)),
+			paginate(mediaFeed(q, u, ctx.user), q.page, url, ctx.query, (m) => state.serializeMedia(m)),
 		);
 	});
 

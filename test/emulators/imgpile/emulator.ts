@@ -184,7 +184,7 @@ export class Emulator implements ImgpileEmulator {
 
 	private async handle(ctx: Ctx): Promise<void> {
 		const counted = !(ctx.listener === "cdn" && isCdnFilePath(ctx.path));
-		const fault = this.faults.take(ctx.listener, ctx.method, ctx.path);
+		const fault = this.faults.take(ctx.listener, ctx.method, ctx.path, ctx.query);
 		if (fault && !(await this.applyFault(ctx, fault, counted))) return;
 
 		if (counted) {

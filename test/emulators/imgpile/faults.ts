@@ -5,6 +5,8 @@ export interface FaultSpec {
 	listener?: Listener;
 	method?: string;
 	path: string | RegExp;
+	/** Only requests whose query has these values (e.g. `{ limit: "100" }`). */
+	query?: Record<string, string>;
 	/** How many matching requests the fault applies to (default 1). */
 	times?: number;
 	status?: number;
@@ -40,12 +42,13 @@ export class FaultRegistry {
 	}
 
 	/** Finds the first fault matching the request and uses up one of its times. */
-	take(listener: Listener, method: string, path: string): FaultSpec | null {
+	take(listener: Listener, method: string, path: string, query?: URLSearchParams): FaultSpec | null {
 		for (const f of this.faults) {
 			const { spec } = f;
 			if (spec.listener && spec.listener !== listener) continue;
 			if (spec.method && spec.method.toUpperCase() !== method) continue;
 			if (typeof spec.path === "string" ? spec.path !== path : !matches(spec.path, path)) continue;
+			if (spec.query && Object.entries(spec.query).some(([name, value]) => query?.get(name) !== value)) continue;
 			f.left--;
 			if (f.left <= 0) this.faults = this.faults.filter((x) => x !== f);
 			return spec;
