@@ -409,7 +409,7 @@ describe("digests", () => {
 		expect(botMessages(sfw)).toHaveLength(1);
 		expect(botMessages(adult)).toHaveLength(1);
 
-		expect(sfwDigest?.content).toContain("**1** new post(s): #recheck");
+		expect(sfwDigest?.content).toContain("**1** new post: #recheck");
 		expect(sfwDigest?.embeds.map((embed) => embed.title)).toEqual(["Kept, renamed"]);
 		expect(adultDigest?.embeds.map((embed) => embed.title)).toEqual(["Turned NSFW", "Kept, renamed"]);
 		expect(adultDigest?.embeds[0]).toMatchObject({ thumbnail: { url: expect.stringContaining("/f/") } });
@@ -474,7 +474,7 @@ describe("digests", () => {
 		const reads = h.imgpileEmulator.requests.slice(before).filter((r) => /^\/api\/v1\/posts\/\w+$/.test(r.path));
 		expect(reads).toHaveLength(20);
 		const [message] = botMessages(ch);
-		expect(message?.content).toContain("**25** new post(s): #recheck-cap");
+		expect(message?.content).toContain("**25** new posts: #recheck-cap");
 		expect(message?.content).toContain("…and 15 more:");
 		expect(message?.embeds).toHaveLength(10);
 		const read = new Set(reads.map((r) => r.path.split("/").pop()));
