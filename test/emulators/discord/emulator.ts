@@ -59,6 +59,8 @@ export interface DiscordEmulatorOptions {
 	host?: string;
 	port?: number;
 	cdnPort?: number;
+	/** The media proxy listener (proxy_url, media.discordapp.net). */
+	mediaPort?: number;
 }
 
 export type OptionValue = string | number | boolean | User | Member | Channel | Role | AttachmentSpec;
@@ -146,8 +148,12 @@ export class DiscordEmulator implements RestCore {
 	private readonly verifyKey = randomBytes(32).toString("hex");
 	private restServer: Server | null = null;
 	private cdnServer: Server | null = null;
+	private mediaServer: Server | null = null;
 	restUrl = "";
+	/** Attachment `url`s (cdn.discordapp.com). */
 	cdnUrl = "";
+	/** Attachment `proxy_url`s (media.discordapp.net): another listener, so another host:port. */
+	mediaUrl = "";
 	gatewayUrl = "";
 
 	private constructor(opts: DiscordEmulatorOptions) {
@@ -210,11 +216,11 @@ export class DiscordEmulator implements RestCore {
 
 	static async start(opts: DiscordEmulatorOptions = {}): Promise<DiscordEmulator> {
 		const emu = new DiscordEmulator(opts);
-		await emu.listen(opts.host ?? "127.0.0.1", opts.port ?? 0, opts.cdnPort ?? 0);
+		await emu.listen(opts.host ?? "127.0.0.1", opts.port ?? 0, opts.cdnPort ?? 0, opts.mediaPort ?? 0);
 		return emu;
 	}
 
-	private async listen(host: string, port: number, cdnPort: number): Promise<void> {
+	private async listen(host: string, port: number, cdnPort: number, mediaPort: number): Promise<void> {
 		const rest = createServer((req, res) => {
 			void this.onRest(req, res);
 		});
@@ -223,46 +229,59 @@ export class DiscordEmulator implements RestCore {
 			if (path === "/gateway") this.gateway.handleUpgrade(req, socket, head);
 			else socket.destroy();
 		});
-		const cdn = createServer((req, res) => {
-			const record: CdnRequest = {
-				at: Date.now(),
-				method: req.method ?? "GET",
-				path: new URL(req.url ?? "/", "http://cdn.local").pathname,
-				range: req.headers.range ?? null,
-				status: 0,
-				finished: false,
-				closed: false,
-			};
-			this.cdnRequests.push(record);
-			res.on("finish", () => {
-				record.finished = true;
-			});
-			res.on("close", () => {
-				record.closed = true;
-				if (res.headersSent) record.status = res.statusCode;
-			});
-			void this.cdn
-				.handle(req, res, (_att, status) => {
-					record.status = status;
-				})
-				.catch((err: unknown) => {
-					this.internalErrors.push(err as Error);
-					if (!res.headersSent) res.writeHead(500);
-					res.end();
+		const cdnListener = (which: CdnRequest["host"]) =>
+			createServer((req, res) => {
+				const record: CdnRequest = {
+					at: Date.now(),
+					method: req.method ?? "GET",
+					path: new URL(req.url ?? "/", "http://cdn.local").pathname,
+					host: which,
+					range: req.headers.range ?? null,
+					status: 0,
+					finished: false,
+					closed: false,
+				};
+				this.cdnRequests.push(record);
+				res.on("finish", () => {
+					record.finished = true;
 				});
-		});
+				res.on("close", () => {
+					record.closed = true;
+					if (res.headersSent) record.status = res.statusCode;
+				});
+				void this.cdn
+					.handle(req, res, (_att, status) => {
+						record.status = status;
+					})
+					.catch((err: unknown) => {
+						this.internalErrors.push(err as Error);
+						if (!res.headersSent) res.writeHead(500);
+						res.end();
+					});
+			});
+		const cdn = cdnListener("cdn");
+		const media = cdnListener("media");
 		await Promise.all([
 			new Promise<void>((resolve) => rest.listen(port, host, resolve)),
 			new Promise<void>((resolve) => cdn.listen(cdnPort, host, resolve)),
+			new Promise<void>((resolve) => media.listen(mediaPort, host, resolve)),
 		]);
 		this.restServer = rest;
 		this.cdnServer = cdn;
+		this.mediaServer = media;
 		const h = host.includes(":") ? `[${host}]` : host;
 		const restPort = (rest.address() as AddressInfo).port;
 		this.restUrl = `http://${h}:${restPort}/api`;
 		this.gatewayUrl = `ws://${h}:${restPort}/gateway`;
 		this.cdnUrl = `http://${h}:${(cdn.address() as AddressInfo).port}`;
 		this.cdn.baseUrl = this.cdnUrl;
+		this.mediaUrl = `http://${h}:${(media.address() as AddressInfo).port}`;
+		this.cdn.mediaBaseUrl = this.mediaUrl;
+	}
+
+	/** host:port of the CDN and of the media proxy: what a bot must allow (over http, on loopback). */
+	get cdnHosts(): string[] {
+		return [new URL(this.cdnUrl).host, new URL(this.mediaUrl).host];
 	}
 
 	// ------------------------------------------------------------------ HTTP dispatch
@@ -1165,13 +1184,14 @@ export class DiscordEmulator implements RestCore {
 		for (const ix of this.interactions.values()) ix.disarm();
 		this.recorder.dispose();
 		await this.gateway.close();
-		for (const server of [this.restServer, this.cdnServer]) {
+		for (const server of [this.restServer, this.cdnServer, this.mediaServer]) {
 			if (!server) continue;
 			server.closeAllConnections();
 			await new Promise<void>((resolve) => server.close(() => resolve()));
 		}
 		this.restServer = null;
 		this.cdnServer = null;
+		this.mediaServer = null;
 		if (this.ownsStorage) rmSync(this.storageDir, { recursive: true, force: true });
 	}
 }

@@ -218,6 +218,7 @@ export function buildRoutes(core: RestCore): Router {
 			filename,
 			size: file.size,
 			contentType: type,
+			flags: 0,
 			description: typeof meta?.description === "string" ? meta.description : null,
 			title: typeof meta?.title === "string" ? meta.title : null,
 			width: dims?.width ?? null,

@@ -56,7 +56,12 @@ export interface AttachmentSpec {
 	filename: string;
 	/** Required for `generate` (or give `source.generate.size`); computed for buffers and files. */
 	size?: number;
-	contentType?: string;
+	/** Default: guessed from the name. `null`: Discord could not tell, and `content_type` is omitted. */
+	contentType?: string | null;
+	/** Marked as a spoiler by the IS_SPOILER attachment flag (newer clients), not by a SPOILER_ name. */
+	spoilerFlag?: boolean;
+	/** Other attachment flags. */
+	flags?: number;
 	source?: AttachmentSource;
 	description?: string;
 	width?: number;
@@ -660,7 +665,8 @@ export interface AttachmentRec {
 	id: string;
 	filename: string;
 	size: number;
-	contentType: string;
+	contentType: string | null;
+	flags: number;
 	description: string | null;
 	title: string | null;
 	width: number | null;
@@ -679,8 +685,9 @@ export function attachmentToAPI(att: AttachmentRec, hooks: WorldHooks): Json {
 		size: att.size,
 		url: urls.url,
 		proxy_url: urls.proxy_url,
-		content_type: att.contentType,
 	};
+	if (att.contentType !== null) out.content_type = att.contentType;
+	if (att.flags !== 0) out.flags = att.flags;
 	if (att.title) out.title = att.title;
 	if (att.description) out.description = att.description;
 	if (att.width !== null && att.height !== null) {
