@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cdn, type CdnRequest, readAttachment } from "./cdn.js";
 import { type Clock, Snowflakes, systemClock } from "./clock.js";
-import { Gateway, type GatewayLogEntry } from "./gateway.js";
+import { Gateway, type GatewayLogEntry, RESUME_PATH } from "./gateway.js";
 import { type Ctx, DiscordError, errors, type RequestBody, readRequestBody, sendError, sendJson } from "./http.js";
 import { Interaction, InteractionType } from "./interactions.js";
 import { basePermissions, P, type PermissionInput, permissionNames } from "./permissions.js";
@@ -181,6 +181,8 @@ export class DiscordEmulator implements RestCore {
 			this.clock,
 			{
 				dispatch: (t, d, scope) => {
+					// Nothing of a guild in an outage reaches the bot until it is back (GUILD_CREATE).
+					if (scope.guildId && this.world.guilds.get(scope.guildId)?.unavailable) return;
 					this.gateway.dispatch(t, d, scope.intent);
 				},
 				attachmentUrls: (att) => this.cdn.urls(att),
@@ -197,8 +199,15 @@ export class DiscordEmulator implements RestCore {
 			botToken: this.botToken,
 			heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41250,
 			privilegedIntents: privileged,
-			readyPayload: (sessionId, shard) => this.readyPayload(sessionId, shard),
-			guildCreates: () => this.liveGuilds().map((g) => g.toGatewayCreate()),
+			baseUrl: () => this.gatewayUrl.replace(/\/gateway$/, ""),
+			readyPayload: (sessionId, shard, resumeUrl) => this.readyPayload(sessionId, shard, resumeUrl),
+			// During an outage Discord follows READY with GUILD_DELETE { unavailable: true } instead.
+			guildAnnouncements: () =>
+				this.liveGuilds().map((g) =>
+					g.unavailable
+						? { t: "GUILD_DELETE" as const, d: { id: g.id, unavailable: true } }
+						: { t: "GUILD_CREATE" as const, d: g.toGatewayCreate() },
+				),
 			log: (e) => this.gatewayLog.push(e),
 			violation: (message) =>
 				this.recorder.violation({
@@ -226,7 +235,7 @@ export class DiscordEmulator implements RestCore {
 		});
 		rest.on("upgrade", (req, socket, head) => {
 			const path = new URL(req.url ?? "/", "http://x").pathname.replace(/\/+$/, "");
-			if (path === "/gateway") this.gateway.handleUpgrade(req, socket, head);
+			if (path === "/gateway" || RESUME_PATH.test(path)) this.gateway.handleUpgrade(req, socket, head);
 			else socket.destroy();
 		});
 		const cdnListener = (which: CdnRequest["host"]) =>
@@ -438,7 +447,7 @@ export class DiscordEmulator implements RestCore {
 		};
 	}
 
-	private readyPayload(sessionId: string, shard: [number, number]): Json {
+	private readyPayload(sessionId: string, shard: [number, number], resumeGatewayUrl: string): Json {
 		return {
 			v: 10,
 			user_settings: {},
@@ -451,7 +460,7 @@ export class DiscordEmulator implements RestCore {
 			geo_ordered_rtc_regions: ["emulator"],
 			session_id: sessionId,
 			session_type: "normal",
-			resume_gateway_url: this.gatewayUrl,
+			resume_gateway_url: resumeGatewayUrl,
 			shard,
 			application: { id: this.applicationId, flags: this.messageContentIntent ? 1 << 19 : 0 },
 			auth: {},
@@ -501,6 +510,23 @@ export class DiscordEmulator implements RestCore {
 	removeGuild(guild: Guild): void {
 		guild.deleted = true;
 		this.gateway.dispatch("GUILD_DELETE", { id: guild.id }, Intents.Guilds);
+	}
+
+	/**
+	 * A Discord outage takes `guild` away: GUILD_DELETE { id, unavailable: true }. Until
+	 * `guildAvailable`, a new session gets the same after READY, and the guild's events are not sent.
+	 */
+	guildUnavailable(guild: Guild): void {
+		if (guild.unavailable) return;
+		guild.unavailable = true;
+		this.gateway.dispatch("GUILD_DELETE", { id: guild.id, unavailable: true }, Intents.Guilds);
+	}
+
+	/** The outage is over: GUILD_CREATE with the whole guild, as Discord sends it. */
+	guildAvailable(guild: Guild): void {
+		if (!guild.unavailable) return;
+		guild.unavailable = false;
+		this.gateway.dispatch("GUILD_CREATE", guild.toGatewayCreate(), Intents.Guilds);
 	}
 
 	/** The DM channel between the bot and `user`. */
@@ -613,6 +639,9 @@ export class DiscordEmulator implements RestCore {
 			parent?: Interaction | null;
 		},
 	): Interaction {
+		if (init.channel.guild?.unavailable) {
+			throw new Error(`Cannot dispatch ${init.label}: ${init.channel.guild.name} is unavailable (outage)`);
+		}
 		if (!this.gateway.hasSession) {
 			throw new Error(
 				`Cannot dispatch ${init.label}: the bot has no gateway session (did it log in, and wait for "ready"?)`,
@@ -1158,6 +1187,16 @@ export class DiscordEmulator implements RestCore {
 				what: `gateway dispatch ${t}`,
 			},
 		);
+	}
+
+	/** Op 7 RECONNECT: Discord asks the bot to reconnect (it should resume on resume_gateway_url). */
+	requestReconnect(): void {
+		this.gateway.reconnect();
+	}
+
+	/** Op 9 INVALID_SESSION, d: `resumable` (true: the bot may resume; false: it must identify again). */
+	invalidateSession(opts: { resumable: boolean }): void {
+		this.gateway.invalidateSession(opts.resumable);
 	}
 
 	/** Drops the bot's gateway connection (see Gateway.drop). */

@@ -461,6 +461,8 @@ export class Guild {
 	/** Set when the guild was announced to the gateway (GUILD_CREATE). */
 	announced = false;
 	deleted = false;
+	/** In an outage (emulator.guildUnavailable): announced as GUILD_DELETE { unavailable: true }. */
+	unavailable = false;
 
 	constructor(
 		readonly world: World,
