@@ -35,6 +35,10 @@ export interface FeedDiscord {
 	/** Newest first. */
 	recentMessages(channelId: string, limit: number): Promise<APIMessage[]>;
 	dm(userId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }>;
+	/**
+	 * What the gateway cache knows of a channel; undefined when it is not cached (or its guild is
+	 * unavailable): that means "not known yet", never "deleted".
+	 */
 	channel(channelId: string): ChannelInfo | undefined;
 	guild(guildId: string): GuildInfo | undefined;
 }
@@ -70,6 +74,8 @@ export class ClientFeedDiscord implements FeedDiscord {
 	channel(channelId: string): ChannelInfo | undefined {
 		const channel = this.#client.channels.cache.get(channelId);
 		if (!channel) return undefined;
+		// A guild in an outage keeps its channels cached, but what they allow may be stale.
+		if ("guild" in channel && channel.guild?.available === false) return undefined;
 		const guildId = "guildId" in channel && typeof channel.guildId === "string" ? channel.guildId : null;
 		const name = "name" in channel && typeof channel.name === "string" ? channel.name : channelId;
 		return { guildId, name, nsfw: channelAllowsNsfw(channel) };

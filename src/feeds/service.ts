@@ -593,7 +593,9 @@ export class FeedService implements FeedControl {
 			await this.#store.outbox.done(entry.key);
 			return "skipped";
 		}
-		const channelNsfw = this.#discord.channel(sub.channelId)?.nsfw ?? false;
+		const channel = this.#discord.channel(sub.channelId);
+		if (!channel) return this.#waitForChannel(ctx, sub);
+		const channelNsfw = channel.nsfw;
 		if (!mayAnnounce(payload.status, channelNsfw)) {
 			this.#log.info(
 				{ key: entry.key, status: payload.status, channelId: sub.channelId },
@@ -688,6 +690,20 @@ export class FeedService implements FeedControl {
 		}
 	}
 
+	/**
+	 * The channel is not in the gateway cache (its guild is in an outage, or has not arrived since
+	 * the bot connected): what it allows is unknown, so nothing is sent or dropped now. The
+	 * entries wait for a later cycle; only Discord's own 404/403 on a send disables a feed.
+	 */
+	async #waitForChannel(ctx: CycleContext, sub: FeedSubscription): Promise<"stop"> {
+		this.#log.info(
+			{ subscriptionId: sub.id, guildId: sub.guildId, channelId: sub.channelId },
+			"feed channel not available from the gateway yet (guild outage?): deliveries wait",
+		);
+		this.#retryAt.set(sub.id, ctx.now + this.intervalMs);
+		return "stop";
+	}
+
 	/** 403/404: the subscription stops (entries kept), the reason is recorded, the guild is told once. */
 	async #disable(sub: FeedSubscription, reason: DisableReason): Promise<void> {
 		const current = await this.#store.subscriptions.get(sub.id);
@@ -760,7 +776,13 @@ export class FeedService implements FeedControl {
 		}
 		if (mode === "recover") return 0;
 
-		const channelNsfw = this.#discord.channel(sub.channelId)?.nsfw ?? false;
+		const channel = this.#discord.channel(sub.channelId);
+		if (!channel && mode === "scheduled") {
+			// Still due next cycle: nextDigestAt stays where it is.
+			await this.#waitForChannel(ctx, sub);
+			return 0;
+		}
+		const channelNsfw = channel?.nsfw ?? false;
 		const batch: OutboxEntry[] = [];
 		for (const entry of entries) {
 			if (isPayload(entry.payload) && mayAnnounce(entry.payload.status, channelNsfw)) batch.push(entry);

@@ -374,6 +374,36 @@ describe("crash safety", () => {
 	});
 });
 
+describe("guild outage", () => {
+	it("a channel missing from the cache means wait: nothing is lost or disabled, all delivered once when it is back", async () => {
+		const other = h.discord.createGuild({ name: "Outage", owner: h.carol });
+		await h.discord.waitFor(() => h.bot.client.guilds.cache.has(other.id), { what: "the Outage guild" });
+		const art = await channel("outage-art", { nsfw: true, guild: other });
+		const id = await addFeed({ channel: art, tag: "outage", nsfw: true }, h.carol, art);
+		await cycle();
+		h.discord.guildUnavailable(other);
+		await h.discord.waitFor(() => h.bot.client.guilds.cache.get(other.id)?.available === false);
+		// The bot restarts during the outage: Discord sends GUILD_DELETE { unavailable } after READY,
+		// so the guild's channels are not even in the cache.
+		await h.restartBot();
+		expect(h.bot.client.channels.cache.has(art.id)).toBe(false);
+		seed("outage", "Figure in the dark", { isNsfw: true });
+		seed("outage", "Landscape in the dark");
+		await cycle();
+		expect(botMessages(art)).toEqual([]);
+		expect((await h.store.subscriptions.get(id))?.disabledReason).toBeNull();
+		expect(await h.store.outbox.pending({ subscriptionId: id })).toHaveLength(2);
+
+		h.discord.guildAvailable(other);
+		await h.discord.waitFor(() => h.bot.client.channels.cache.has(art.id), { what: "#outage-art back in the cache" });
+		await cycle();
+		expect(titles(art)).toEqual(["Figure in the dark", "Landscape in the dark"]);
+		await cycle();
+		expect(titles(art)).toEqual(["Figure in the dark", "Landscape in the dark"]);
+		expect(await h.store.outbox.pending({ subscriptionId: id })).toEqual([]);
+	});
+});
+
 describe("/feed list, test, pause, resume, remove", () => {
 	it("manages a feed", async () => {
 		const ch = await channel("managed");
