@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {
 	type Channel,
+	DEFAULT_BOT_PERMISSIONS,
 	type DiscordEmulator,
 	type Guild,
 	generatedBytes,
@@ -804,5 +805,39 @@ describe("Discord emulator protocol edges", () => {
 		expect(fresh.channels.cache.has(general.id)).toBe(true);
 		await Promise.all([client.destroy(), fresh.destroy()]);
 		discord.assertNoViolations();
+	});
+
+	it("forum and media channels take no messages (50008); private threads only for members or Manage Threads", async () => {
+		const client = newClient();
+		await login(client);
+		const forum = guild.createChannel({ name: "forum", type: "forum" });
+		const media = guild.createChannel({ name: "media", type: "media" });
+		const news = guild.createChannel({ name: "news", type: "announcement" });
+		await discord.waitFor(() => client.channels.cache.has(news.id));
+		expect(client.channels.cache.get(forum.id)?.isThreadOnly()).toBe(true);
+		expect(client.channels.cache.get(media.id)?.isThreadOnly()).toBe(true);
+		for (const ch of [forum, media]) {
+			await expect(client.rest.post(Routes.channelMessages(ch.id), { body: { content: "hi" } })).rejects.toMatchObject({
+				status: 400,
+				code: 50008,
+			});
+		}
+		await client.rest.post(Routes.channelMessages(news.id), { body: { content: "news" } });
+		const post = forum.createThread({ name: "a post", owner: alice });
+		expect(post.type).toBe(11);
+		await client.rest.post(Routes.channelMessages(post.id), { body: { content: "in the post" } });
+
+		const theirs = general.createThread({ name: "theirs", private: true, owner: alice });
+		const ours = general.createThread({ name: "ours", private: true, owner: alice, members: [discord.botUser] });
+		await discord.waitFor(() => client.channels.cache.has(ours.id));
+		expect(client.channels.cache.has(theirs.id)).toBe(false);
+		await expect(client.rest.get(Routes.channel(theirs.id))).rejects.toMatchObject({ status: 403, code: 50001 });
+		await client.rest.post(Routes.channelMessages(ours.id), { body: { content: "members only" } });
+		guild.setBotPermissions(DEFAULT_BOT_PERMISSIONS | PermissionFlagsBits.ManageThreads);
+		await client.rest.post(Routes.channelMessages(theirs.id), { body: { content: "a moderator" } });
+		guild.setBotPermissions(DEFAULT_BOT_PERMISSIONS);
+		await client.destroy();
+		// The refused requests above were on purpose (50001 is a violation: a correct bot checks first).
+		discord.takeViolations();
 	});
 });

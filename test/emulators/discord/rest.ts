@@ -934,7 +934,8 @@ export function buildRoutes(core: RestCore): Router {
 	});
 	r.add("GET", "/guilds/{guild_id}/threads/active", (req) => {
 		const g = guildOr404(req.params.get("guild_id"));
-		return { status: 200, body: { threads: g.channels.filter((c) => c.isThread).map((c) => c.toAPI()), members: [] } };
+		const visible = g.channels.filter((c) => c.isThread && c.visibleTo(world.botUser.id));
+		return { status: 200, body: { threads: visible.map((c) => c.toAPI()), members: [] } };
 	});
 
 	return r;
