@@ -401,6 +401,10 @@ export const enUS = {
 	"feed.mode.every": "digest every {interval}",
 	"feed.mode.daily": "digest daily at {at} ({timezone})",
 	"feed.add.notText": "I cannot post in {channel}: pick a text or announcement channel.",
+	"feed.add.forumNotYet":
+		"{channel} is a forum channel: feeds cannot post there yet. Pick a text or announcement channel.",
+	"feed.add.threadNotYet":
+		"{channel} is a thread: feeds cannot post in threads yet. Pick a text or announcement channel.",
 	"feed.add.missingPermissions":
 		"I am missing permissions in {channel}: {permissions}. Give me those there, then try again.",
 	"feed.add.nsfwChannel": "NSFW feeds only go to age-restricted channels, and {channel} is not one.",

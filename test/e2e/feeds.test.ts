@@ -137,6 +137,51 @@ describe("/feed add", () => {
 	});
 });
 
+describe("/feed add: channel kinds", () => {
+	it("refuses forum channels and threads (not yet) plainly, and announces in announcement channels", async () => {
+		const forum = h.guild.createChannel({ name: "art-forum", type: "forum" });
+		const media = h.guild.createChannel({ name: "art-media", type: "media" });
+		const thread = h.general.createThread({ name: "chat", owner: h.alice });
+		const hidden = h.general.createThread({
+			name: "mods",
+			private: true,
+			owner: h.alice,
+			members: [h.discord.botUser],
+		});
+		const cases: Array<[Channel, string]> = [
+			[forum, "is a forum channel: feeds cannot post there yet"],
+			[thread, "is a thread: feeds cannot post in threads yet"],
+			[hidden, "is a thread: feeds cannot post in threads yet"],
+		];
+		for (const [ch, text] of cases) {
+			const refused = await run("add", { channel: ch, tag: "kinds" });
+			expect(refused.ephemeral).toBe(true);
+			expect(refused.reply?.content).toBe(`<#${ch.id}> ${text}. Pick a text or announcement channel.`);
+		}
+		const zh = await h.discord.slash({
+			user: h.alice,
+			channel: h.general,
+			command: "feed",
+			subcommand: "add",
+			options: { channel: forum, tag: "kinds" },
+			locale: "zh-CN",
+		});
+		await zh.settled();
+		expect(zh.reply?.content).toContain(`<#${forum.id}> 是论坛频道`);
+		// Not in the option's channel_types: Discord's picker does not even offer a media channel.
+		await expect(run("add", { channel: media, tag: "kinds" })).rejects.toThrow(/not in channel_types/);
+		expect(await h.store.subscriptions.listAll()).toEqual([]);
+
+		const news = h.guild.createChannel({ name: "news", type: "announcement" });
+		await h.discord.waitFor(() => h.bot.client.channels.cache.has(news.id), { what: "#news in the bot's cache" });
+		await addFeed({ channel: news, tag: "kinds" });
+		await cycle();
+		seed("kinds", "In the news");
+		await cycle();
+		expect(titles(news)).toEqual(["In the news"]);
+	});
+});
+
 describe("live announcements", () => {
 	it("first poll is silent; one new post is announced once, with embed, buttons and its outbox key", async () => {
 		const ch = await channel("live-one");
