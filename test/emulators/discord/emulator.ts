@@ -2,7 +2,7 @@
  * The emulator: listeners (REST + gateway on one port, CDN on another), request dispatch
  * (auth, rate limits, body, route, recording) and the driver API tests use to act as users.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -1091,7 +1091,7 @@ export class DiscordEmulator implements RestCore {
 		}
 		const msg = new Message(this.world, this.ids.next(), ch, input.user, input.replyTo ? 19 : 0);
 		msg.content = input.content ?? "";
-		msg.embeds = input.embeds ?? [];
+		msg.embeds = (input.embeds ?? []).map((embed) => this.withProxyUrls(embed));
 		msg.attachments = (input.attachments ?? []).map((spec) => {
 			const att = this.cdn.fromSpec(spec, `attachments/${ch.id}`, false);
 			this.world.attachments.set(att.id, att);
@@ -1117,6 +1117,35 @@ export class DiscordEmulator implements RestCore {
 			ch.guild ? Intents.GuildMessages : Intents.DirectMessages,
 		);
 		return msg;
+	}
+
+	/** Discord adds proxy_url to embed media: the media proxy for its CDN, images-ext-N for other sites. */
+	private withProxyUrls(embed: Json): Json {
+		const out: Json = { ...embed };
+		for (const key of ["image", "thumbnail", "video"]) {
+			const media = embed[key];
+			if (!isObj(media) || typeof media.url !== "string" || media.proxy_url !== undefined) continue;
+			out[key] = { ...media, proxy_url: this.proxyUrlFor(media.url) };
+		}
+		return out;
+	}
+
+	/**
+	 * The proxy_url Discord would give `url`: same path on the media proxy for CDN files, else
+	 * https://images-ext-N.discordapp.net/external/{hash}/[{%3Fquery}/]{scheme}/{host}{path}.
+	 */
+	proxyUrlFor(url: string): string {
+		let u: URL;
+		try {
+			u = new URL(url);
+		} catch {
+			return url;
+		}
+		if (u.origin === new URL(this.cdnUrl).origin) return `${this.mediaUrl}${u.pathname}${u.search}`;
+		const hash = createHash("sha256").update(url).digest("base64url").slice(0, 43);
+		const query = u.search ? `${encodeURIComponent(u.search)}/` : "";
+		const n = 1 + ((hash.codePointAt(0) ?? 0) % 2);
+		return `https://images-ext-${n}.discordapp.net/external/${hash}/${query}${u.protocol.replace(/:$/, "")}/${u.host}${u.pathname}`;
 	}
 
 	// ------------------------------------------------------------------ observation

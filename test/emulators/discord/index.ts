@@ -28,6 +28,10 @@
  *   cdnUrl = http://127.0.0.1:Q (attachment `url`, cdn.discordapp.com) and mediaUrl =
  *   http://127.0.0.1:R (`proxy_url`, media.discordapp.net): two more listeners, like two hosts;
  *   `cdnHosts` lists both. Plain http on loopback: bots must opt these hosts in for http.
+ *   Embed media of user messages get a proxy_url like Discord's: the media listener for CDN files,
+ *   https://images-ext-N.discordapp.net/external/... for other sites (not served: a bot must not
+ *   fetch it). Attachments may lack content_type (spec contentType: null) and carry flags
+ *   (spoilerFlag: IS_SPOILER).
  * - Gateway driver: dropGateway (close 4000, or op 9 d: false), requestReconnect (op 7),
  *   invalidateSession({ resumable }) (op 9 d: true / false), guildUnavailable / guildAvailable
  *   (an outage: GUILD_DELETE { unavailable: true }, also after READY of sessions started during
