@@ -272,6 +272,8 @@ export const enUS = {
 	"upload.modal.keep": "Leave empty to keep as it is",
 	"rehost.nothing": "That message has no attachments, images or videos to rehost.",
 	"rehost.noneRehosted": "Nothing was rehosted:",
+	"rehost.fail.external":
+		"Media of another website ({site}), not a file on Discord's CDN: I can only rehost files uploaded to Discord. Save it and use `/upload`.",
 	"rehost.already": "♻️ Rehosted before: these are the existing imgpile links (nothing was uploaded again).",
 	"rehost.by": "Rehosted to imgpile by {user}",
 	"rehost.postedPublicly": "Done: I replied to the message in the channel: {link}",

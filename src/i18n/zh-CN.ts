@@ -249,6 +249,8 @@ export const zhCN = {
 	"upload.modal.keep": "留空则保持不变",
 	"rehost.nothing": "该消息没有可转存的附件、图片或视频。",
 	"rehost.noneRehosted": "没有转存任何内容：",
+	"rehost.fail.external":
+		"这是其他网站（{site}）的媒体，不是 Discord CDN 上的文件：我只能转存上传到 Discord 的文件。请保存后用 `/upload` 上传。",
 	"rehost.already": "♻️ 之前已转存：以下是现有的 imgpile 链接（没有重复上传）。",
 	"rehost.by": "由 {user} 转存到 imgpile",
 	"rehost.postedPublicly": "完成：我已在频道中回复了该消息：{link}",
