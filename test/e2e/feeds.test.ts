@@ -420,7 +420,7 @@ describe("crash safety", () => {
 });
 
 describe("guild outage", () => {
-	it("a channel missing from the cache means wait: nothing is lost or disabled, all delivered once when it is back", async () => {
+	it("feeds wait out a guild outage, even a restart without its channels: nothing lost or disabled, delivered once after", async () => {
 		const other = h.discord.createGuild({ name: "Outage", owner: h.carol });
 		await h.discord.waitFor(() => h.bot.client.guilds.cache.has(other.id), { what: "the Outage guild" });
 		const art = await channel("outage-art", { nsfw: true, guild: other });
