@@ -79,6 +79,14 @@ export function collectSources(message: Message): FileSource[] {
 	return sources;
 }
 
+function siteOf(url: string): string {
+	try {
+		return new URL(url).hostname;
+	} catch {
+		return "?";
+	}
+}
+
 function safePath(url: string): string {
 	try {
 		return new URL(url).pathname;
@@ -92,10 +100,15 @@ async function execute(ctx: HandlerContext, interaction: MessageContextMenuComma
 	const sources = collectSources(message);
 	if (sources.length === 0) throw new UserError("rehost.nothing");
 	const refused = refusedUpFront(ctx, sources);
-	// Embed URLs off the Discord CDN are named by their URL, not by a file name.
-	for (const index of refused.keys()) {
+	// Embed URLs off the Discord CDN are named by their URL, not by a file name, and said to be
+	// another site's media (their proxy_url on images-ext-N.discordapp.net does not make them Discord's).
+	for (const [index, failure] of refused) {
 		const source = sources[index];
-		if (source && !message.attachments.has(source.key ?? "")) source.name = loggableUrl(source.url);
+		if (!source || message.attachments.has(source.key ?? "")) continue;
+		source.name = loggableUrl(source.url);
+		if (failure.key === "upload.fail.badHost") {
+			refused.set(index, { key: "rehost.fail.external", params: { site: siteOf(source.url) } });
+		}
 	}
 	if (refused.size === sources.length) {
 		const lines = [ctx.t("rehost.noneRehosted")];

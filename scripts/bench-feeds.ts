@@ -97,7 +97,12 @@ const client = new Imgpile({
 	uploadUrl: imgpile.uploadUrl,
 	pacing: { publicPerMinute: 1_000_000, maxConcurrentPerToken: 64 },
 });
-const transfers = new TransferPipeline({ allowedHosts: [new URL(discord.cdnUrl).host], maxConcurrent: 1, logger });
+const transfers = new TransferPipeline({
+	allowedHosts: discord.cdnHosts,
+	httpHosts: discord.cdnHosts,
+	maxConcurrent: 1,
+	logger,
+});
 const bot = new Bot({
 	token: discord.botToken,
 	discordApiUrl: discord.restUrl,

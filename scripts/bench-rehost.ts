@@ -206,7 +206,9 @@ async function main(): Promise<void> {
 		{
 			DISCORD_TOKEN: discord.botToken,
 			DISCORD_API_URL: discord.restUrl,
-			DISCORD_CDN_HOSTS: new URL(discord.cdnUrl).host,
+			DISCORD_CDN_HOSTS: discord.cdnHosts.join(","),
+			// Downloads are https only; the emulator's loopback CDN is plain http, opted in by name.
+			DISCORD_CDN_HTTP_HOSTS: discord.cdnHosts.join(","),
 			IMGPILE_API_URL: imgpile.apiUrl,
 			IMGPILE_UPLOAD_URL: imgpile.uploadUrl,
 		},

@@ -26,6 +26,14 @@ const configSchema = z.object({
 		.regex(/^[\w.-]+(:\d+)?(,[\w.-]+(:\d+)?)*$/, "must be a comma-separated list of host names (host or host:port)")
 		.default("cdn.discordapp.com,media.discordapp.net")
 		.transform((value) => value.split(",")),
+	DISCORD_CDN_HTTP_HOSTS: z
+		.string()
+		.regex(
+			/^[\w.-]+(:\d+)?(,[\w.-]+(:\d+)?)*$/,
+			"must be a comma-separated list of host names (host or host:port), or unset",
+		)
+		.optional()
+		.transform((value) => (value === undefined ? [] : value.split(","))),
 	UPLOAD_CONCURRENCY: z.coerce
 		.number({ error: "must be a whole number from 1 to 32" })
 		.int("must be a whole number from 1 to 32")

@@ -21,6 +21,7 @@ const imgpile = new Imgpile({
 });
 const transfers = new TransferPipeline({
 	allowedHosts: config.DISCORD_CDN_HOSTS,
+	httpHosts: config.DISCORD_CDN_HTTP_HOSTS,
 	maxConcurrent: config.UPLOAD_CONCURRENCY,
 	logger: logger.child({ component: "transfer" }),
 });

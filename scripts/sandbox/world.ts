@@ -145,7 +145,8 @@ export class SandboxWorld {
 			const direct = new Imgpile({ apiUrl, uploadUrl, logger: logger.child({ component: "sandbox-imgpile" }) });
 			cleanup.unshift(() => direct.close());
 			const transfers = new TransferPipeline({
-				allowedHosts: [new URL(discord.cdnUrl).host],
+				allowedHosts: discord.cdnHosts,
+				httpHosts: discord.cdnHosts,
 				maxConcurrent: 4,
 				logger: logger.child({ component: "transfer" }),
 			});

@@ -6,6 +6,7 @@
 import {
 	type APIChannel,
 	type APIMessage,
+	type Channel,
 	type Client,
 	DiscordAPIError,
 	HTTPError,
@@ -35,7 +36,15 @@ export interface FeedDiscord {
 	/** Newest first. */
 	recentMessages(channelId: string, limit: number): Promise<APIMessage[]>;
 	dm(userId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }>;
+	/** What the gateway cache knows of a channel (undefined: not cached, which is not "deleted"). */
 	channel(channelId: string): ChannelInfo | undefined;
+	/**
+	 * The channel to deliver to: from the cache, else asked of Discord (rejects with its 404/403
+	 * when the channel is really gone or out of reach). Undefined while its guild is in an outage
+	 * (cached data may be stale, and the channels of a guild unavailable since the bot started are
+	 * not known at all): wait.
+	 */
+	channelInfo(channelId: string, guildId: string): Promise<ChannelInfo | undefined>;
 	guild(guildId: string): GuildInfo | undefined;
 }
 
@@ -72,10 +81,14 @@ export class ClientFeedDiscord implements FeedDiscord {
 
 	channel(channelId: string): ChannelInfo | undefined {
 		const channel = this.#client.channels.cache.get(channelId);
-		if (!channel) return undefined;
-		const guildId = "guildId" in channel && typeof channel.guildId === "string" ? channel.guildId : null;
-		const name = "name" in channel && typeof channel.name === "string" ? channel.name : channelId;
-		return { guildId, name, nsfw: channelAllowsNsfw(channel) };
+		return channel ? infoOf(channel) : undefined;
+	}
+
+	async channelInfo(channelId: string, guildId: string): Promise<ChannelInfo | undefined> {
+		if (this.#client.guilds.cache.get(guildId)?.available === false) return undefined;
+		const channel =
+			this.#client.channels.cache.get(channelId) ?? (await this.#client.channels.fetch(channelId)) ?? undefined;
+		return channel ? infoOf(channel) : undefined;
 	}
 
 	guild(guildId: string): GuildInfo | undefined {
@@ -83,6 +96,12 @@ export class ClientFeedDiscord implements FeedDiscord {
 		if (!guild) return undefined;
 		return { name: guild.name, preferredLocale: guild.preferredLocale ?? null, systemChannelId: guild.systemChannelId };
 	}
+}
+
+function infoOf(channel: Channel): ChannelInfo {
+	const guildId = "guildId" in channel && typeof channel.guildId === "string" ? channel.guildId : null;
+	const name = "name" in channel && typeof channel.name === "string" ? channel.name : channel.id;
+	return { guildId, name, nsfw: channelAllowsNsfw(channel) };
 }
 
 /**

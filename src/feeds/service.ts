@@ -36,7 +36,7 @@ import {
 	type Store,
 } from "../store/index.js";
 import { FeedBudget } from "./budget.js";
-import { classifyDiscordError, type FeedDiscord } from "./discord.js";
+import { type ChannelInfo, classifyDiscordError, type FeedDiscord } from "./discord.js";
 import { PollIncompleteError, pollQuery } from "./poller.js";
 import {
 	announcement,
@@ -626,7 +626,15 @@ export class FeedService implements FeedControl {
 			await this.#store.outbox.done(entry.key);
 			return "skipped";
 		}
-		const channelNsfw = this.#discord.channel(sub.channelId)?.nsfw ?? false;
+		let channel: ChannelInfo | undefined;
+		try {
+			channel = await this.#discord.channelInfo(sub.channelId, sub.guildId);
+		} catch (error) {
+			// A failed lookup never counts as a refused delivery (attempts 0): only 404/403 stop the feed.
+			return this.#failed(ctx, sub, 0, error, [entry.key]);
+		}
+		if (!channel) return this.#waitForChannel(ctx, sub);
+		const channelNsfw = channel.nsfw;
 		if (!mayAnnounce(payload.status, channelNsfw)) {
 			this.#log.info(
 				{ key: entry.key, status: payload.status, channelId: sub.channelId },
@@ -721,6 +729,20 @@ export class FeedService implements FeedControl {
 		}
 	}
 
+	/**
+	 * The channel's guild is in an outage (its channels stale, or not even cached when the bot
+	 * started during it): what the channel allows is unknown, so nothing is sent or dropped now.
+	 * The entries wait for a later cycle; only Discord's own 404/403 disables a feed.
+	 */
+	async #waitForChannel(ctx: CycleContext, sub: FeedSubscription): Promise<"stop"> {
+		this.#log.info(
+			{ subscriptionId: sub.id, guildId: sub.guildId, channelId: sub.channelId },
+			"feed channel's guild is unavailable (Discord outage): deliveries wait",
+		);
+		this.#retryAt.set(sub.id, ctx.now + this.intervalMs);
+		return "stop";
+	}
+
 	/** 403/404: the subscription stops (entries kept), the reason is recorded, the guild is told once. */
 	async #disable(sub: FeedSubscription, reason: DisableReason): Promise<void> {
 		const current = await this.#store.subscriptions.get(sub.id);
@@ -793,7 +815,21 @@ export class FeedService implements FeedControl {
 		}
 		if (mode === "recover") return 0;
 
-		const channelNsfw = this.#discord.channel(sub.channelId)?.nsfw ?? false;
+		let channel = this.#discord.channel(sub.channelId);
+		if (mode === "scheduled") {
+			try {
+				channel = await this.#discord.channelInfo(sub.channelId, sub.guildId);
+			} catch (error) {
+				await this.#failed(ctx, sub, 0, error, []);
+				return 0;
+			}
+			if (!channel) {
+				// Still due next cycle: nextDigestAt stays where it is.
+				await this.#waitForChannel(ctx, sub);
+				return 0;
+			}
+		}
+		const channelNsfw = channel?.nsfw ?? false;
 		const queued: OutboxEntry[] = [];
 		for (const entry of entries) {
 			if (isPayload(entry.payload) && mayAnnounce(entry.payload.status, channelNsfw)) queued.push(entry);

@@ -296,6 +296,8 @@ export const enUS = {
 	"upload.modal.keep": "Leave empty to keep as it is",
 	"rehost.nothing": "That message has no attachments, images or videos to rehost.",
 	"rehost.noneRehosted": "Nothing was rehosted:",
+	"rehost.fail.external":
+		"Media of another website ({site}), not a file on Discord's CDN: I can only rehost files uploaded to Discord. Save it and use `/upload`.",
 	"rehost.already": "♻️ Rehosted before: these are the existing imgpile links (nothing was uploaded again).",
 	"rehost.by": "Rehosted to imgpile by {user}",
 	"rehost.postedPublicly": "Done: I replied to the message in the channel: {link}",
@@ -425,6 +427,10 @@ export const enUS = {
 	"feed.mode.every": "digest every {interval}",
 	"feed.mode.daily": "digest daily at {at} ({timezone})",
 	"feed.add.notText": "I cannot post in {channel}: pick a text or announcement channel.",
+	"feed.add.forumNotYet":
+		"{channel} is a forum channel: feeds cannot post there yet. Pick a text or announcement channel.",
+	"feed.add.threadNotYet":
+		"{channel} is a thread: feeds cannot post in threads yet. Pick a text or announcement channel.",
 	"feed.add.missingPermissions":
 		"I am missing permissions in {channel}: {permissions}. Give me those there, then try again.",
 	"feed.add.nsfwChannel": "NSFW feeds only go to age-restricted channels, and {channel} is not one.",

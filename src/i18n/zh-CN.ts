@@ -265,6 +265,8 @@ export const zhCN = {
 	"upload.modal.keep": "留空则保持不变",
 	"rehost.nothing": "该消息没有可转存的附件、图片或视频。",
 	"rehost.noneRehosted": "没有转存任何内容：",
+	"rehost.fail.external":
+		"这是其他网站（{site}）的媒体，不是 Discord CDN 上的文件：我只能转存上传到 Discord 的文件。请保存后用 `/upload` 上传。",
 	"rehost.already": "♻️ 之前已转存：以下是现有的 imgpile 链接（没有重复上传）。",
 	"rehost.by": "由 {user} 转存到 imgpile",
 	"rehost.postedPublicly": "完成：我已在频道中回复了该消息：{link}",
@@ -394,6 +396,8 @@ export const zhCN = {
 	"feed.mode.every": "每 {interval} 汇总一次",
 	"feed.mode.daily": "每天 {at} 汇总（{timezone}）",
 	"feed.add.notText": "我无法在 {channel} 发帖：请选择文字频道或公告频道。",
+	"feed.add.forumNotYet": "{channel} 是论坛频道：订阅暂时还不能发到那里。请选择文字频道或公告频道。",
+	"feed.add.threadNotYet": "{channel} 是子区：订阅暂时还不能发到子区。请选择文字频道或公告频道。",
 	"feed.add.missingPermissions": "我在 {channel} 缺少权限：{permissions}。请在那里授予这些权限后再试。",
 	"feed.add.nsfwChannel": "NSFW 订阅只能发到年龄限制频道，而 {channel} 不是。",
 	"feed.add.tooMany": "本服务器已有 {max} 个订阅，已达上限。请先用 `/feed remove` 删除一个。",

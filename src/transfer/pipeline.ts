@@ -23,6 +23,11 @@ export interface TransferSource {
 export interface TransferPipelineOptions {
 	/** Hosts downloads may come from, `host` or `host:port`, e.g. ["cdn.discordapp.com", "media.discordapp.net"]. */
 	allowedHosts: string[];
+	/**
+	 * Hosts that may also be downloaded from over plain http, e.g. a local Discord emulator's CDN.
+	 * Default none: everything else is https only.
+	 */
+	httpHosts?: string[] | undefined;
 	/** Transfers running at once across the whole bot; the rest wait in a FIFO queue. */
 	maxConcurrent: number;
 	/** Largest file accepted. Default 100 MiB (imgpile's limit). */
@@ -89,7 +94,7 @@ export class TransferPipeline {
 	#closed = false;
 
 	constructor(options: TransferPipelineOptions) {
-		this.#hosts = new HostAllowList(options.allowedHosts);
+		this.#hosts = new HostAllowList(options.allowedHosts, options.httpHosts);
 		this.#pool = new SlotPool(options.maxConcurrent);
 		this.#maxBytes = options.maxBytes ?? IMGPILE_LIMITS.maxFileBytes;
 		this.#logger = options.logger.child({ module: "transfer" });

@@ -3,6 +3,8 @@
  *
  * An allowed host is `name` or `name:port`. Without a port it stands for the scheme's default port
  * (443 for https, 80 for http), so `cdn.discordapp.com` does not admit `cdn.discordapp.com:8443`.
+ * Downloads are https only: plain http is admitted only for allowed hosts also listed as
+ * cleartext hosts (a local Discord emulator), never by default.
  */
 
 interface AllowedHost {
@@ -12,12 +14,15 @@ interface AllowedHost {
 
 export class HostAllowList {
 	readonly #hosts: AllowedHost[];
+	readonly #httpHosts: AllowedHost[];
 
-	constructor(hosts: readonly string[]) {
+	/** `httpHosts`: allowed hosts that may also be fetched over plain http (local emulators only). */
+	constructor(hosts: readonly string[], httpHosts: readonly string[] = []) {
 		this.#hosts = hosts.map(parseHost);
+		this.#httpHosts = httpHosts.map(parseHost);
 	}
 
-	/** The URL when it is http(s), carries no credentials, and its host is allowed; else why not. */
+	/** The URL when it is https (http for a cleartext host), carries no credentials, and its host is allowed; else why not. */
 	check(raw: string | URL): { ok: true; url: URL } | { ok: false; why: string } {
 		let url: URL;
 		try {
@@ -30,9 +35,12 @@ export class HostAllowList {
 		}
 		if (url.username || url.password) return { ok: false, why: "URL carries credentials" };
 		const port = url.port || (url.protocol === "https:" ? "443" : "80");
-		const allowed = this.#hosts.some(
-			(host) => host.hostname === url.hostname && (host.port === undefined ? url.port === "" : host.port === port),
-		);
+		const matches = (host: AllowedHost) =>
+			host.hostname === url.hostname && (host.port === undefined ? url.port === "" : host.port === port);
+		const allowed = this.#hosts.some(matches);
+		if (allowed && url.protocol === "http:" && !this.#httpHosts.some(matches)) {
+			return { ok: false, why: `plain http is refused (https only): ${url.host}` };
+		}
 		return allowed ? { ok: true, url } : { ok: false, why: `host ${url.host} is not an allowed Discord CDN host` };
 	}
 }

@@ -138,6 +138,51 @@ describe("/feed add", () => {
 	});
 });
 
+describe("/feed add: channel kinds", () => {
+	it("refuses forum channels and threads (not yet) plainly, and announces in announcement channels", async () => {
+		const forum = h.guild.createChannel({ name: "art-forum", type: "forum" });
+		const media = h.guild.createChannel({ name: "art-media", type: "media" });
+		const thread = h.general.createThread({ name: "chat", owner: h.alice });
+		const hidden = h.general.createThread({
+			name: "mods",
+			private: true,
+			owner: h.alice,
+			members: [h.discord.botUser],
+		});
+		const cases: Array<[Channel, string]> = [
+			[forum, "is a forum channel: feeds cannot post there yet"],
+			[thread, "is a thread: feeds cannot post in threads yet"],
+			[hidden, "is a thread: feeds cannot post in threads yet"],
+		];
+		for (const [ch, text] of cases) {
+			const refused = await run("add", { channel: ch, tag: "kinds" });
+			expect(refused.ephemeral).toBe(true);
+			expect(refused.reply?.content).toBe(`<#${ch.id}> ${text}. Pick a text or announcement channel.`);
+		}
+		const zh = await h.discord.slash({
+			user: h.alice,
+			channel: h.general,
+			command: "feed",
+			subcommand: "add",
+			options: { channel: forum, tag: "kinds" },
+			locale: "zh-CN",
+		});
+		await zh.settled();
+		expect(zh.reply?.content).toContain(`<#${forum.id}> 是论坛频道`);
+		// Not in the option's channel_types: Discord's picker does not even offer a media channel.
+		await expect(run("add", { channel: media, tag: "kinds" })).rejects.toThrow(/not in channel_types/);
+		expect(await h.store.subscriptions.listAll()).toEqual([]);
+
+		const news = h.guild.createChannel({ name: "news", type: "announcement" });
+		await h.discord.waitFor(() => h.bot.client.channels.cache.has(news.id), { what: "#news in the bot's cache" });
+		await addFeed({ channel: news, tag: "kinds" });
+		await cycle();
+		seed("kinds", "In the news");
+		await cycle();
+		expect(titles(news)).toEqual(["In the news"]);
+	});
+});
+
 describe("live announcements", () => {
 	it("first poll is silent; one new post is announced once, with embed, buttons and its outbox key", async () => {
 		const ch = await channel("live-one");
@@ -548,6 +593,36 @@ describe("crash safety", () => {
 		await cycle(1);
 		expect(botMessages(ch)).toHaveLength(1);
 		expect(await h.store.outbox.pending()).toEqual([]);
+	});
+});
+
+describe("guild outage", () => {
+	it("feeds wait out a guild outage, even a restart without its channels: nothing lost or disabled, delivered once after", async () => {
+		const other = h.discord.createGuild({ name: "Outage", owner: h.carol });
+		await h.discord.waitFor(() => h.bot.client.guilds.cache.has(other.id), { what: "the Outage guild" });
+		const art = await channel("outage-art", { nsfw: true, guild: other });
+		const id = await addFeed({ channel: art, tag: "outage", nsfw: true }, h.carol, art);
+		await cycle();
+		h.discord.guildUnavailable(other);
+		await h.discord.waitFor(() => h.bot.client.guilds.cache.get(other.id)?.available === false);
+		// The bot restarts during the outage: Discord sends GUILD_DELETE { unavailable } after READY,
+		// so the guild's channels are not even in the cache.
+		await h.restartBot();
+		expect(h.bot.client.channels.cache.has(art.id)).toBe(false);
+		seed("outage", "Figure in the dark", { isNsfw: true });
+		seed("outage", "Landscape in the dark");
+		await cycle();
+		expect(botMessages(art)).toEqual([]);
+		expect((await h.store.subscriptions.get(id))?.disabledReason).toBeNull();
+		expect(await h.store.outbox.pending({ subscriptionId: id })).toHaveLength(2);
+
+		h.discord.guildAvailable(other);
+		await h.discord.waitFor(() => h.bot.client.channels.cache.has(art.id), { what: "#outage-art back in the cache" });
+		await cycle();
+		expect(titles(art)).toEqual(["Figure in the dark", "Landscape in the dark"]);
+		await cycle();
+		expect(titles(art)).toEqual(["Figure in the dark", "Landscape in the dark"]);
+		expect(await h.store.outbox.pending({ subscriptionId: id })).toEqual([]);
 	});
 });
 

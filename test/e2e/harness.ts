@@ -118,7 +118,9 @@ export class Harness {
 			logger,
 		});
 		this.transfers = new TransferPipeline({
-			allowedHosts: [new URL(this.discord.cdnUrl).host],
+			allowedHosts: this.discord.cdnHosts,
+			// Downloads are https only; the emulator's loopback CDN is plain http, so it is opted in by name.
+			httpHosts: this.discord.cdnHosts,
 			maxConcurrent: this.#options.uploadConcurrency ?? 4,
 			logger,
 		});

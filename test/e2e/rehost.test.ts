@@ -112,10 +112,16 @@ describe("Rehost to imgpile", () => {
 				{ type: "image", url: "https://example.com/cat.png?x=1", image: { url: "https://example.com/cat.png?x=1" } },
 			],
 		});
+		// As on Discord, the embed's media come with a proxy_url on images-ext-N.discordapp.net.
+		expect(String((message.embeds[0]?.image as Json | undefined)?.proxy_url)).toMatch(
+			/^https:\/\/images-ext-\d\.discordapp\.net\/external\/[\w-]+\/%3Fx%3D1\/https\/example\.com\/cat\.png$/,
+		);
 		const cdnBefore = h.discord.cdnRequests.length;
 		const ix = await rehost(message);
 		const content = ix.reply?.content ?? "";
-		expect(content).toContain("❌ `https://example.com/cat.png` — Not on Discord's CDN");
+		expect(content).toContain(
+			"❌ `https://example.com/cat.png` — Media of another website (example.com), not a file on Discord's CDN: I can only rehost files uploaded to Discord.",
+		);
 		expect((ix.reply?.embeds[0] as Json | undefined)?.title).toBe("local.png");
 		expect(h.discord.cdnRequests.length).toBe(cdnBefore + 1);
 
@@ -128,6 +134,37 @@ describe("Rehost to imgpile", () => {
 		expect(refused.ephemeral).toBe(true);
 		expect(refused.reply?.content).toContain("Nothing was rehosted");
 		expect(refused.reply?.content).toContain("https://tenor.example/x.gif");
+		expect(refused.reply?.content).toContain("Media of another website (tenor.example)");
+		const zh = await rehost(onlyExternal, h.alice, "zh-CN");
+		expect(zh.reply?.content).toContain("这是其他网站（tenor.example）的媒体，不是 Discord CDN 上的文件");
+	});
+
+	it("takes files without content_type (sniffed), spoilers by flag, and embeds on the media proxy host", async () => {
+		const onCdn = await cdnImageUrl("proxied.png", 93);
+		const proxied = h.discord.proxyUrlFor(onCdn);
+		expect(new URL(proxied).host).not.toBe(new URL(onCdn).host);
+		const message = await h.discord.postUserMessage({
+			user: h.bob,
+			channel: h.general,
+			attachments: [
+				{ filename: "untyped.png", contentType: null, source: pngBytes(91, 6) },
+				{ filename: "flagged.png", contentType: "image/png", spoilerFlag: true, source: pngBytes(92, 6) },
+			],
+			embeds: [{ type: "image", url: proxied, thumbnail: { url: proxied } }],
+		});
+		const api = message.toAPI().attachments as Json[];
+		expect(api[0]?.content_type).toBeUndefined();
+		expect(api[1]).toMatchObject({ filename: "flagged.png", flags: 1 << 3 });
+		const mediaBefore = h.discord.cdnRequests.filter((r) => r.host === "media").length;
+		const ix = await rehost(message);
+		const post = await h.imgpile.as(IMGPILE_USERS.alice).getPost(postSlugIn(ix.reply?.content));
+		expect(post.media_count).toBe(3);
+		expect(post.media?.find((m) => m.width === 91)?.type).toBe("image/png");
+		const flagged = post.media?.find((m) => m.width === 92);
+		expect(ix.reply?.content).toContain(`||${flagged?.urls.original}||`);
+		expect(JSON.stringify(ix.reply?.embeds)).not.toContain(flagged?.slug);
+		expect(post.media?.some((m) => m.width === 93)).toBe(true);
+		expect(h.discord.cdnRequests.filter((r) => r.host === "media").length).toBe(mediaBefore + 1);
 	});
 
 	it("keeps spoilers spoilered and makes the post NSFW", async () => {

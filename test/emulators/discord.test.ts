@@ -25,8 +25,10 @@ import {
 	TextInputStyle,
 } from "discord.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import {
 	type Channel,
+	DEFAULT_BOT_PERMISSIONS,
 	type DiscordEmulator,
 	ENFORCED_NONCE_WINDOW_MS,
 	type Guild,
@@ -791,5 +793,129 @@ describe("Discord emulator protocol edges", () => {
 		expect(discord.messages(dm).map((m) => m.content)).toEqual(["hello in private"]);
 		await client.destroy();
 		discord.assertNoViolations();
+	});
+
+	it("a session resumes only on its own resume_gateway_url: on the plain gateway URL it is invalid", async () => {
+		/** A raw gateway connection: the frames it received, and a way to wait for the next one. */
+		const connect = async (url: string) => {
+			const ws = new WebSocket(`${url}?v=10&encoding=json`);
+			const frames: Array<{ op: number; t?: string | null; d: unknown }> = [];
+			const waiters: Array<() => void> = [];
+			ws.on("message", (data) => {
+				frames.push(JSON.parse(String(data)));
+				for (const wake of waiters.splice(0)) wake();
+			});
+			const next = async (pred: (f: { op: number; t?: string | null; d: unknown }) => boolean) => {
+				for (;;) {
+					const found = frames.find(pred);
+					if (found) return found;
+					await new Promise<void>((resolve) => waiters.push(resolve));
+				}
+			};
+			await next((f) => f.op === 10);
+			return { ws, next };
+		};
+		const first = await connect(discord.gatewayUrl);
+		first.ws.send(JSON.stringify({ op: 2, d: { token: discord.botToken, intents: 1, properties: {} } }));
+		const ready = (await first.next((f) => f.t === "READY")).d as { session_id: string; resume_gateway_url: string };
+		expect(ready.resume_gateway_url).not.toBe(discord.gatewayUrl);
+		expect(new URL(ready.resume_gateway_url).host).toBe(new URL(discord.gatewayUrl).host);
+		first.ws.close(4000);
+		const resume = JSON.stringify({ op: 6, d: { token: discord.botToken, session_id: ready.session_id, seq: 1 } });
+
+		const plain = await connect(discord.gatewayUrl);
+		plain.ws.send(resume);
+		expect(await plain.next((f) => f.op === 9)).toMatchObject({ op: 9, d: false });
+		plain.ws.close(4000);
+		expect(discord.takeViolations().map((v) => v.message)).toEqual([
+			expect.stringMatching(/RESUME on \/gateway instead of the session's resume_gateway_url/),
+		]);
+
+		const own = await connect(ready.resume_gateway_url);
+		own.ws.send(resume);
+		expect(await own.next((f) => f.t === "RESUMED")).toMatchObject({ op: 0, t: "RESUMED" });
+		own.ws.close(1000);
+		discord.assertNoViolations();
+	});
+
+	it("op 7 RECONNECT and op 9 INVALID_SESSION d: true are resumed; d: false identifies again", async () => {
+		const client = newClient();
+		await login(client);
+		const readies = () => discord.gatewayLog.filter((e) => e.direction === "out" && e.t === "READY").length;
+		const before = readies();
+		// Each step waits until the client itself has resumed (discord.js handles one at a time).
+		const shardResumed = () => new Promise<void>((resolve) => client.once(Events.ShardResume, () => resolve()));
+		let resumed = shardResumed();
+		discord.requestReconnect();
+		await resumed;
+		resumed = shardResumed();
+		discord.invalidateSession({ resumable: true });
+		await resumed;
+		expect(readies()).toBe(before);
+		const readyAgain = discord.nextDispatch("READY");
+		discord.invalidateSession({ resumable: false });
+		await readyAgain;
+		expect(readies()).toBe(before + 1);
+		// After each, dispatches reach the client again.
+		const later = guild.createChannel({ name: "after-op9" });
+		await discord.waitFor(() => client.channels.cache.has(later.id));
+		await client.destroy();
+		discord.assertNoViolations();
+	});
+
+	it("a guild in an outage: GUILD_DELETE unavailable, also after READY of a new session; back with GUILD_CREATE", async () => {
+		const client = newClient();
+		await login(client);
+		const outageAt = Date.now();
+		discord.guildUnavailable(guild);
+		await discord.waitFor(() => client.guilds.cache.get(guild.id)?.available === false);
+		expect(client.guilds.cache.has(guild.id)).toBe(true);
+		// A session started during the outage: READY, then GUILD_DELETE unavailable for the guild.
+		const fresh = newClient();
+		await login(fresh);
+		expect(fresh.guilds.cache.get(guild.id)?.available).toBe(false);
+		expect(fresh.channels.cache.has(general.id)).toBe(false);
+		// Nothing of the guild is dispatched meanwhile.
+		const hidden = guild.createChannel({ name: "during-outage" });
+		expect(discord.gatewayLog.some((e) => e.t === "CHANNEL_CREATE" && e.at >= outageAt)).toBe(false);
+		discord.guildAvailable(guild);
+		await discord.waitFor(() => fresh.guilds.cache.get(guild.id)?.available && fresh.channels.cache.has(hidden.id));
+		expect(fresh.channels.cache.has(general.id)).toBe(true);
+		await Promise.all([client.destroy(), fresh.destroy()]);
+		discord.assertNoViolations();
+	});
+
+	it("forum and media channels take no messages (50008); private threads only for members or Manage Threads", async () => {
+		const client = newClient();
+		await login(client);
+		const forum = guild.createChannel({ name: "forum", type: "forum" });
+		const media = guild.createChannel({ name: "media", type: "media" });
+		const news = guild.createChannel({ name: "news", type: "announcement" });
+		await discord.waitFor(() => client.channels.cache.has(news.id));
+		expect(client.channels.cache.get(forum.id)?.isThreadOnly()).toBe(true);
+		expect(client.channels.cache.get(media.id)?.isThreadOnly()).toBe(true);
+		for (const ch of [forum, media]) {
+			await expect(client.rest.post(Routes.channelMessages(ch.id), { body: { content: "hi" } })).rejects.toMatchObject({
+				status: 400,
+				code: 50008,
+			});
+		}
+		await client.rest.post(Routes.channelMessages(news.id), { body: { content: "news" } });
+		const post = forum.createThread({ name: "a post", owner: alice });
+		expect(post.type).toBe(11);
+		await client.rest.post(Routes.channelMessages(post.id), { body: { content: "in the post" } });
+
+		const theirs = general.createThread({ name: "theirs", private: true, owner: alice });
+		const ours = general.createThread({ name: "ours", private: true, owner: alice, members: [discord.botUser] });
+		await discord.waitFor(() => client.channels.cache.has(ours.id));
+		expect(client.channels.cache.has(theirs.id)).toBe(false);
+		await expect(client.rest.get(Routes.channel(theirs.id))).rejects.toMatchObject({ status: 403, code: 50001 });
+		await client.rest.post(Routes.channelMessages(ours.id), { body: { content: "members only" } });
+		guild.setBotPermissions(DEFAULT_BOT_PERMISSIONS | PermissionFlagsBits.ManageThreads);
+		await client.rest.post(Routes.channelMessages(theirs.id), { body: { content: "a moderator" } });
+		guild.setBotPermissions(DEFAULT_BOT_PERMISSIONS);
+		await client.destroy();
+		// The refused requests above were on purpose (50001 is a violation: a correct bot checks first).
+		discord.takeViolations();
 	});
 });

@@ -46,7 +46,8 @@ const logger = pino({ level: "debug" }, { write: (line: string) => logLines.push
 
 function newPipeline(options: Partial<TransferPipelineOptions> = {}): TransferPipeline {
 	return new TransferPipeline({
-		allowedHosts: [new URL(discord.cdnUrl).host, origin.host],
+		allowedHosts: [...discord.cdnHosts, origin.host],
+		httpHosts: [...discord.cdnHosts, origin.host],
 		maxConcurrent: 4,
 		logger,
 		...options,
@@ -337,6 +338,24 @@ describe("TransferPipeline: refusals before any upload", () => {
 		}
 		expect(imgpileEmu.requests).toHaveLength(before);
 		expect(discord.cdnRequests).toHaveLength(cdnBefore);
+	});
+
+	it("is https only: the emulator's plain-http CDN is refused unless its hosts are opted in", async () => {
+		const { att, source } = await attach({ filename: "a.png", source: pngBytes(2, 2) });
+		const strict = newPipeline({ httpHosts: undefined });
+		try {
+			const cdnBefore = discord.cdnRequests.length;
+			// Both hosts: the attachment's url (cdn) and its proxy_url (media).
+			for (const url of [source.url, discord.cdn.urls(att).proxy_url]) {
+				expect(() => strict.check({ ...source, url })).toThrow(/https only/);
+				await failure(strict.transfer({ ...source, url }, client), "bad_host");
+			}
+			expect(discord.cdnRequests).toHaveLength(cdnBefore);
+			// The same URL with the hosts opted in (as the harness does) downloads.
+			expect(() => pipeline.check(source)).not.toThrow();
+		} finally {
+			await strict.close();
+		}
 	});
 
 	it("refuses a redirect off the allowed hosts without following it", async () => {

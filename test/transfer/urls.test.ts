@@ -2,15 +2,37 @@ import { describe, expect, it } from "vitest";
 import { HostAllowList, loggableUrl, uploadFilename } from "../../src/transfer/index.js";
 
 describe("HostAllowList", () => {
-	const hosts = new HostAllowList(["cdn.discordapp.com", "media.discordapp.net", "127.0.0.1:4000", "[::1]:5000"]);
+	const hosts = new HostAllowList(
+		["cdn.discordapp.com", "media.discordapp.net", "127.0.0.1:4000", "[::1]:5000"],
+		["127.0.0.1:4000", "[::1]:5000"],
+	);
 	const ok = (url: string) => hosts.check(url).ok;
 
 	it("admits the listed hosts on their scheme's default port, or the listed port", () => {
 		expect(ok("https://cdn.discordapp.com/attachments/1/2/a.png?ex=1&is=2&hm=3")).toBe(true);
 		expect(ok("https://CDN.DiscordApp.com:443/attachments/1/2/a.png")).toBe(true);
-		expect(ok("http://media.discordapp.net/attachments/1/2/a.png")).toBe(true);
+		expect(ok("https://media.discordapp.net/attachments/1/2/a.png")).toBe(true);
 		expect(ok("http://127.0.0.1:4000/x")).toBe(true);
 		expect(ok("http://[::1]:5000/x")).toBe(true);
+	});
+
+	it("is https only unless a host is explicitly listed for plain http", () => {
+		const production = new HostAllowList(["cdn.discordapp.com", "media.discordapp.net", "127.0.0.1:4000"]);
+		for (const url of [
+			"http://cdn.discordapp.com/attachments/1/2/a.png",
+			"http://media.discordapp.net/attachments/1/2/a.png",
+			"http://127.0.0.1:4000/x",
+		]) {
+			const checked = production.check(url);
+			expect(checked.ok, url).toBe(false);
+			expect(checked.ok ? "" : checked.why, url).toMatch(/https only/);
+		}
+		expect(ok("http://media.discordapp.net/attachments/1/2/a.png")).toBe(false);
+		// Listed for http, but not as a download host at all: refused either way.
+		const httpOnly = new HostAllowList([], ["127.0.0.1:4000"]);
+		expect(httpOnly.check("https://127.0.0.1:4000/x").ok).toBe(false);
+		expect(httpOnly.check("http://127.0.0.1:4000/x").ok).toBe(false);
+		expect(() => new HostAllowList([], ["http://127.0.0.1:4000"])).toThrow(RangeError);
 	});
 
 	it("refuses other hosts, ports, schemes, credentials and look-alikes", () => {
@@ -30,7 +52,7 @@ describe("HostAllowList", () => {
 	});
 
 	it("keeps an explicit default port explicit", () => {
-		const explicit = new HostAllowList(["example.test:80"]);
+		const explicit = new HostAllowList(["example.test:80"], ["example.test:80"]);
 		expect(explicit.check("http://example.test/x").ok).toBe(true);
 		expect(explicit.check("https://example.test/x").ok).toBe(false);
 	});

@@ -39,14 +39,18 @@ describe("config", () => {
 			UPLOAD_CONCURRENCY: "8",
 			HEALTH_PORT: "8080",
 			DISCORD_CDN_HOSTS: "cdn.discordapp.com,127.0.0.1:9000",
+			DISCORD_CDN_HTTP_HOSTS: "127.0.0.1:9000",
 		});
 		expect(config).toMatchObject({
 			FEED_POLL_INTERVAL: 120,
 			UPLOAD_CONCURRENCY: 8,
 			HEALTH_PORT: 8080,
 			DISCORD_CDN_HOSTS: ["cdn.discordapp.com", "127.0.0.1:9000"],
+			DISCORD_CDN_HTTP_HOSTS: ["127.0.0.1:9000"],
 		});
 		expect(parseConfig({ DISCORD_TOKEN: TOKEN }).FEED_POLL_INTERVAL).toBe(60);
+		// https only unless asked: no host may be fetched over plain http by default.
+		expect(parseConfig({ DISCORD_TOKEN: TOKEN }).DISCORD_CDN_HTTP_HOSTS).toEqual([]);
 	});
 
 	it("treats empty values as unset and trims trailing slashes", () => {
@@ -68,6 +72,10 @@ describe("config", () => {
 		[{ DISCORD_TOKEN: TOKEN, UPLOAD_CONCURRENCY: "0" }, "UPLOAD_CONCURRENCY must be a whole number"],
 		[{ DISCORD_TOKEN: TOKEN, HEALTH_PORT: "70000" }, "HEALTH_PORT must be a port number"],
 		[{ DISCORD_TOKEN: TOKEN, DISCORD_CDN_HOSTS: "a b" }, "DISCORD_CDN_HOSTS must be a comma-separated list"],
+		[
+			{ DISCORD_TOKEN: TOKEN, DISCORD_CDN_HTTP_HOSTS: "http://127.0.0.1:9000" },
+			"DISCORD_CDN_HTTP_HOSTS must be a comma-separated list",
+		],
 	])("refuses %o with a message naming the variable", (env, expected) => {
 		expect(() => parseConfig(env)).toThrow(ConfigError);
 		expect(() => parseConfig(env)).toThrow(expected);

@@ -3,8 +3,11 @@
  * no memory) behind signed, expiring urls like Discord's:
  *   {cdnUrl}/attachments/{channel}/{attachment}/{filename}?ex=<hex expiry>&is=<hex issued>&hm=<hex hmac>
  *   {cdnUrl}/ephemeral-attachments/{application}/{attachment}/{filename}?...   (interaction uploads)
- * `proxy_url` is the same path under {cdnUrl}/media-proxy. Expired or badly signed urls answer 404
- * "This content is no longer available." (text/plain). GET and HEAD, with single byte ranges.
+ * `proxy_url` is the same path and signature on {mediaUrl}, a second listener standing for
+ * media.discordapp.net (Discord's media proxy is a separate host from cdn.discordapp.com). Expired
+ * or badly signed urls answer 404 "This content is no longer available." (text/plain). GET and
+ * HEAD, with single byte ranges. An attachment may come without `content_type` (Discord omits it
+ * when it could not tell), and with `flags` (IS_SPOILER).
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { createReadStream, statSync } from "node:fs";
@@ -30,6 +33,9 @@ const MIME: Record<string, string> = {
 	".pdf": "application/pdf",
 	".zip": "application/zip",
 };
+
+/** Attachment flag IS_SPOILER (1 << 3). */
+export const ATTACHMENT_IS_SPOILER = 1 << 3;
 
 export function guessContentType(filename: string): string {
 	return MIME[extname(filename).toLowerCase()] ?? "application/octet-stream";
@@ -65,6 +71,8 @@ export interface CdnRequest {
 	method: string;
 	/** URL path without the query (the query holds the signature). */
 	path: string;
+	/** Which host was asked: "cdn" (cdn.discordapp.com) or "media" (media.discordapp.net, proxy_url). */
+	host: "cdn" | "media";
 	range: string | null;
 	/** Response status; 0 until the response headers are sent (or when the client went away first). */
 	status: number;
@@ -77,6 +85,8 @@ export interface CdnRequest {
 export class Cdn {
 	private readonly secret = randomBytes(32);
 	baseUrl = "";
+	/** The media proxy's base (proxy_url). */
+	mediaBaseUrl = "";
 
 	constructor(
 		private readonly clock: Clock,
@@ -112,7 +122,8 @@ export class Cdn {
 			id: this.ids.next(),
 			filename: spec.filename,
 			size,
-			contentType: spec.contentType ?? guessContentType(spec.filename),
+			contentType: spec.contentType === null ? null : (spec.contentType ?? guessContentType(spec.filename)),
+			flags: (spec.spoilerFlag ? ATTACHMENT_IS_SPOILER : 0) | (spec.flags ?? 0),
 			description: spec.description ?? null,
 			title: spec.title ?? null,
 			width: spec.width ?? dims?.width ?? null,
@@ -132,7 +143,7 @@ export class Cdn {
 		const is = issued.toString(16);
 		const hm = this.sign(path, ex, is);
 		const query = `?ex=${ex}&is=${is}&hm=${hm}&`;
-		return { url: `${this.baseUrl}${path}${query}`, proxy_url: `${this.baseUrl}/media-proxy${path}${query}` };
+		return { url: `${this.baseUrl}${path}${query}`, proxy_url: `${this.mediaBaseUrl}${path}${query}` };
 	}
 
 	private sign(path: string, ex: string, is: string): string {
@@ -148,8 +159,7 @@ export class Cdn {
 		onServe: (att: AttachmentRec, status: number) => void,
 	): Promise<void> {
 		const url = new URL(req.url ?? "/", "http://cdn.local");
-		let path = url.pathname;
-		if (path.startsWith("/media-proxy/")) path = path.slice("/media-proxy".length);
+		const path = url.pathname;
 		const gone = () => {
 			res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" });
 			res.end("This content is no longer available.");
@@ -196,7 +206,7 @@ export class Cdn {
 			}
 		}
 		const headers: Record<string, string> = {
-			"Content-Type": att.contentType,
+			"Content-Type": att.contentType ?? "application/octet-stream",
 			"Content-Length": String(att.size === 0 ? 0 : end - start + 1),
 			"Accept-Ranges": "bytes",
 			"Cache-Control": "public, max-age=31536000",

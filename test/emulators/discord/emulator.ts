@@ -2,7 +2,7 @@
  * The emulator: listeners (REST + gateway on one port, CDN on another), request dispatch
  * (auth, rate limits, body, route, recording) and the driver API tests use to act as users.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cdn, type CdnRequest, readAttachment } from "./cdn.js";
 import { type Clock, Snowflakes, systemClock } from "./clock.js";
-import { Gateway, type GatewayLogEntry } from "./gateway.js";
+import { Gateway, type GatewayLogEntry, RESUME_PATH } from "./gateway.js";
 import { type Ctx, DiscordError, errors, type RequestBody, readRequestBody, sendError, sendJson } from "./http.js";
 import { Interaction, InteractionType } from "./interactions.js";
 import { computeMentions, type Ping } from "./mentions.js";
@@ -60,6 +60,8 @@ export interface DiscordEmulatorOptions {
 	host?: string;
 	port?: number;
 	cdnPort?: number;
+	/** The media proxy listener (proxy_url, media.discordapp.net). */
+	mediaPort?: number;
 }
 
 /** A failure `failNext` injects: the next `times` requests to `route` are answered with it. */
@@ -160,8 +162,12 @@ export class DiscordEmulator implements RestCore {
 	private readonly verifyKey = randomBytes(32).toString("hex");
 	private restServer: Server | null = null;
 	private cdnServer: Server | null = null;
+	private mediaServer: Server | null = null;
 	restUrl = "";
+	/** Attachment `url`s (cdn.discordapp.com). */
 	cdnUrl = "";
+	/** Attachment `proxy_url`s (media.discordapp.net): another listener, so another host:port. */
+	mediaUrl = "";
 	gatewayUrl = "";
 
 	private constructor(opts: DiscordEmulatorOptions) {
@@ -189,6 +195,8 @@ export class DiscordEmulator implements RestCore {
 			this.clock,
 			{
 				dispatch: (t, d, scope) => {
+					// Nothing of a guild in an outage reaches the bot until it is back (GUILD_CREATE).
+					if (scope.guildId && this.world.guilds.get(scope.guildId)?.unavailable) return;
 					this.gateway.dispatch(t, d, scope.intent);
 				},
 				attachmentUrls: (att) => this.cdn.urls(att),
@@ -205,8 +213,15 @@ export class DiscordEmulator implements RestCore {
 			botToken: this.botToken,
 			heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41250,
 			privilegedIntents: privileged,
-			readyPayload: (sessionId, shard) => this.readyPayload(sessionId, shard),
-			guildCreates: () => this.liveGuilds().map((g) => g.toGatewayCreate()),
+			baseUrl: () => this.gatewayUrl.replace(/\/gateway$/, ""),
+			readyPayload: (sessionId, shard, resumeUrl) => this.readyPayload(sessionId, shard, resumeUrl),
+			// During an outage Discord follows READY with GUILD_DELETE { unavailable: true } instead.
+			guildAnnouncements: () =>
+				this.liveGuilds().map((g) =>
+					g.unavailable
+						? { t: "GUILD_DELETE" as const, d: { id: g.id, unavailable: true } }
+						: { t: "GUILD_CREATE" as const, d: g.toGatewayCreate() },
+				),
 			log: (e) => this.gatewayLog.push(e),
 			violation: (message) =>
 				this.recorder.violation({
@@ -224,59 +239,72 @@ export class DiscordEmulator implements RestCore {
 
 	static async start(opts: DiscordEmulatorOptions = {}): Promise<DiscordEmulator> {
 		const emu = new DiscordEmulator(opts);
-		await emu.listen(opts.host ?? "127.0.0.1", opts.port ?? 0, opts.cdnPort ?? 0);
+		await emu.listen(opts.host ?? "127.0.0.1", opts.port ?? 0, opts.cdnPort ?? 0, opts.mediaPort ?? 0);
 		return emu;
 	}
 
-	private async listen(host: string, port: number, cdnPort: number): Promise<void> {
+	private async listen(host: string, port: number, cdnPort: number, mediaPort: number): Promise<void> {
 		const rest = createServer((req, res) => {
 			void this.onRest(req, res);
 		});
 		rest.on("upgrade", (req, socket, head) => {
 			const path = new URL(req.url ?? "/", "http://x").pathname.replace(/\/+$/, "");
-			if (path === "/gateway") this.gateway.handleUpgrade(req, socket, head);
+			if (path === "/gateway" || RESUME_PATH.test(path)) this.gateway.handleUpgrade(req, socket, head);
 			else socket.destroy();
 		});
-		const cdn = createServer((req, res) => {
-			const record: CdnRequest = {
-				at: Date.now(),
-				method: req.method ?? "GET",
-				path: new URL(req.url ?? "/", "http://cdn.local").pathname,
-				range: req.headers.range ?? null,
-				status: 0,
-				finished: false,
-				closed: false,
-			};
-			this.cdnRequests.push(record);
-			res.on("finish", () => {
-				record.finished = true;
-			});
-			res.on("close", () => {
-				record.closed = true;
-				if (res.headersSent) record.status = res.statusCode;
-			});
-			void this.cdn
-				.handle(req, res, (_att, status) => {
-					record.status = status;
-				})
-				.catch((err: unknown) => {
-					this.internalErrors.push(err as Error);
-					if (!res.headersSent) res.writeHead(500);
-					res.end();
+		const cdnListener = (which: CdnRequest["host"]) =>
+			createServer((req, res) => {
+				const record: CdnRequest = {
+					at: Date.now(),
+					method: req.method ?? "GET",
+					path: new URL(req.url ?? "/", "http://cdn.local").pathname,
+					host: which,
+					range: req.headers.range ?? null,
+					status: 0,
+					finished: false,
+					closed: false,
+				};
+				this.cdnRequests.push(record);
+				res.on("finish", () => {
+					record.finished = true;
 				});
-		});
+				res.on("close", () => {
+					record.closed = true;
+					if (res.headersSent) record.status = res.statusCode;
+				});
+				void this.cdn
+					.handle(req, res, (_att, status) => {
+						record.status = status;
+					})
+					.catch((err: unknown) => {
+						this.internalErrors.push(err as Error);
+						if (!res.headersSent) res.writeHead(500);
+						res.end();
+					});
+			});
+		const cdn = cdnListener("cdn");
+		const media = cdnListener("media");
 		await Promise.all([
 			new Promise<void>((resolve) => rest.listen(port, host, resolve)),
 			new Promise<void>((resolve) => cdn.listen(cdnPort, host, resolve)),
+			new Promise<void>((resolve) => media.listen(mediaPort, host, resolve)),
 		]);
 		this.restServer = rest;
 		this.cdnServer = cdn;
+		this.mediaServer = media;
 		const h = host.includes(":") ? `[${host}]` : host;
 		const restPort = (rest.address() as AddressInfo).port;
 		this.restUrl = `http://${h}:${restPort}/api`;
 		this.gatewayUrl = `ws://${h}:${restPort}/gateway`;
 		this.cdnUrl = `http://${h}:${(cdn.address() as AddressInfo).port}`;
 		this.cdn.baseUrl = this.cdnUrl;
+		this.mediaUrl = `http://${h}:${(media.address() as AddressInfo).port}`;
+		this.cdn.mediaBaseUrl = this.mediaUrl;
+	}
+
+	/** host:port of the CDN and of the media proxy: what a bot must allow (over http, on loopback). */
+	get cdnHosts(): string[] {
+		return [new URL(this.cdnUrl).host, new URL(this.mediaUrl).host];
 	}
 
 	// ------------------------------------------------------------------ HTTP dispatch
@@ -437,7 +465,7 @@ export class DiscordEmulator implements RestCore {
 		};
 	}
 
-	private readyPayload(sessionId: string, shard: [number, number]): Json {
+	private readyPayload(sessionId: string, shard: [number, number], resumeGatewayUrl: string): Json {
 		return {
 			v: 10,
 			user_settings: {},
@@ -450,7 +478,7 @@ export class DiscordEmulator implements RestCore {
 			geo_ordered_rtc_regions: ["emulator"],
 			session_id: sessionId,
 			session_type: "normal",
-			resume_gateway_url: this.gatewayUrl,
+			resume_gateway_url: resumeGatewayUrl,
 			shard,
 			application: { id: this.applicationId, flags: this.messageContentIntent ? 1 << 19 : 0 },
 			auth: {},
@@ -500,6 +528,23 @@ export class DiscordEmulator implements RestCore {
 	removeGuild(guild: Guild): void {
 		guild.deleted = true;
 		this.gateway.dispatch("GUILD_DELETE", { id: guild.id }, Intents.Guilds);
+	}
+
+	/**
+	 * A Discord outage takes `guild` away: GUILD_DELETE { id, unavailable: true }. Until
+	 * `guildAvailable`, a new session gets the same after READY, and the guild's events are not sent.
+	 */
+	guildUnavailable(guild: Guild): void {
+		if (guild.unavailable) return;
+		guild.unavailable = true;
+		this.gateway.dispatch("GUILD_DELETE", { id: guild.id, unavailable: true }, Intents.Guilds);
+	}
+
+	/** The outage is over: GUILD_CREATE with the whole guild, as Discord sends it. */
+	guildAvailable(guild: Guild): void {
+		if (!guild.unavailable) return;
+		guild.unavailable = false;
+		this.gateway.dispatch("GUILD_CREATE", guild.toGatewayCreate(), Intents.Guilds);
 	}
 
 	/** The DM channel between the bot and `user`. */
@@ -612,6 +657,9 @@ export class DiscordEmulator implements RestCore {
 			parent?: Interaction | null;
 		},
 	): Interaction {
+		if (init.channel.guild?.unavailable) {
+			throw new Error(`Cannot dispatch ${init.label}: ${init.channel.guild.name} is unavailable (outage)`);
+		}
 		if (!this.gateway.hasSession) {
 			throw new Error(
 				`Cannot dispatch ${init.label}: the bot has no gateway session (did it log in, and wait for "ready"?)`,
@@ -1061,7 +1109,7 @@ export class DiscordEmulator implements RestCore {
 		}
 		const msg = new Message(this.world, this.ids.next(), ch, input.user, input.replyTo ? 19 : 0);
 		msg.content = input.content ?? "";
-		msg.embeds = input.embeds ?? [];
+		msg.embeds = (input.embeds ?? []).map((embed) => this.withProxyUrls(embed));
 		msg.attachments = (input.attachments ?? []).map((spec) => {
 			const att = this.cdn.fromSpec(spec, `attachments/${ch.id}`, false);
 			this.world.attachments.set(att.id, att);
@@ -1095,6 +1143,35 @@ export class DiscordEmulator implements RestCore {
 			ch.guild ? Intents.GuildMessages : Intents.DirectMessages,
 		);
 		return msg;
+	}
+
+	/** Discord adds proxy_url to embed media: the media proxy for its CDN, images-ext-N for other sites. */
+	private withProxyUrls(embed: Json): Json {
+		const out: Json = { ...embed };
+		for (const key of ["image", "thumbnail", "video"]) {
+			const media = embed[key];
+			if (!isObj(media) || typeof media.url !== "string" || media.proxy_url !== undefined) continue;
+			out[key] = { ...media, proxy_url: this.proxyUrlFor(media.url) };
+		}
+		return out;
+	}
+
+	/**
+	 * The proxy_url Discord would give `url`: same path on the media proxy for CDN files, else
+	 * https://images-ext-N.discordapp.net/external/{hash}/[{%3Fquery}/]{scheme}/{host}{path}.
+	 */
+	proxyUrlFor(url: string): string {
+		let u: URL;
+		try {
+			u = new URL(url);
+		} catch {
+			return url;
+		}
+		if (u.origin === new URL(this.cdnUrl).origin) return `${this.mediaUrl}${u.pathname}${u.search}`;
+		const hash = createHash("sha256").update(url).digest("base64url").slice(0, 43);
+		const query = u.search ? `${encodeURIComponent(u.search)}/` : "";
+		const n = 1 + ((hash.codePointAt(0) ?? 0) % 2);
+		return `https://images-ext-${n}.discordapp.net/external/${hash}/${query}${u.protocol.replace(/:$/, "")}/${u.host}${u.pathname}`;
 	}
 
 	// ------------------------------------------------------------------ observation
@@ -1172,6 +1249,16 @@ export class DiscordEmulator implements RestCore {
 		);
 	}
 
+	/** Op 7 RECONNECT: Discord asks the bot to reconnect (it should resume on resume_gateway_url). */
+	requestReconnect(): void {
+		this.gateway.reconnect();
+	}
+
+	/** Op 9 INVALID_SESSION, d: `resumable` (true: the bot may resume; false: it must identify again). */
+	invalidateSession(opts: { resumable: boolean }): void {
+		this.gateway.invalidateSession(opts.resumable);
+	}
+
 	/** Drops the bot's gateway connection (see Gateway.drop). */
 	dropGateway(opts: { resumable?: boolean; code?: number } = {}): void {
 		this.gateway.drop(opts);
@@ -1210,13 +1297,14 @@ export class DiscordEmulator implements RestCore {
 		for (const ix of this.interactions.values()) ix.disarm();
 		this.recorder.dispose();
 		await this.gateway.close();
-		for (const server of [this.restServer, this.cdnServer]) {
+		for (const server of [this.restServer, this.cdnServer, this.mediaServer]) {
 			if (!server) continue;
 			server.closeAllConnections();
 			await new Promise<void>((resolve) => server.close(() => resolve()));
 		}
 		this.restServer = null;
 		this.cdnServer = null;
+		this.mediaServer = null;
 		if (this.ownsStorage) rmSync(this.storageDir, { recursive: true, force: true });
 	}
 }

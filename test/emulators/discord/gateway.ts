@@ -1,7 +1,11 @@
 /**
  * The gateway: a `ws` server on the REST listener (path /gateway). HELLO, IDENTIFY (token and
  * intents checked), READY + one GUILD_CREATE per guild, HEARTBEAT/ACK, sequence numbers, RESUME
- * with replay of missed dispatches then RESUMED, INVALID_SESSION. JSON encoding; payload
+ * with replay of missed dispatches then RESUMED, INVALID_SESSION (op 9, d: true resumable or
+ * false), RECONNECT (op 7). Each session gets its own `resume_gateway_url` (a path on the same
+ * listener, standing for Discord's per-session gateway node): a RESUME on a new connection to any
+ * other URL, e.g. the plain gateway URL, is answered INVALID_SESSION d: false, as on Discord, and
+ * recorded as a violation. JSON encoding; payload
  * compression (`compress: true` in IDENTIFY) and `compress=zlib-stream` are supported too,
  * although discord.js without zlib-sync (the default here) negotiates neither.
  *
@@ -30,8 +34,11 @@ export interface GatewayHost {
 	botToken: string;
 	heartbeatIntervalMs: number;
 	privilegedIntents: { guildMembers: boolean; presences: boolean; messageContent: boolean };
-	readyPayload(sessionId: string, shard: [number, number]): Record<string, unknown>;
-	guildCreates(): Array<Record<string, unknown>>;
+	/** ws://host:port of the listener (resume URLs are paths on it). */
+	baseUrl(): string;
+	readyPayload(sessionId: string, shard: [number, number], resumeGatewayUrl: string): Record<string, unknown>;
+	/** What follows READY for each guild: GUILD_CREATE, or GUILD_DELETE { unavailable: true } during an outage. */
+	guildAnnouncements(): Array<{ t: "GUILD_CREATE" | "GUILD_DELETE"; d: Record<string, unknown> }>;
 	log(entry: GatewayLogEntry): void;
 	violation(message: string): void;
 	changed(): void;
@@ -39,11 +46,16 @@ export interface GatewayHost {
 
 const KNOWN_INTENTS = (1 << 26) - 1;
 
+/** Where sessions resume: `/gateway/resume/{node}` (Discord: a per-session host like gateway-us-east1-b). */
+export const RESUME_PATH = /^\/gateway\/resume\/([0-9a-f]{16})$/;
+
 class Session {
 	seq = 0;
 	conn: Connection | null = null;
 	invalid = false;
 	readonly log: Array<{ s: number; text: string }> = [];
+	/** The path of this session's resume_gateway_url. */
+	readonly resumePath = `/gateway/resume/${randomBytes(8).toString("hex")}`;
 
 	constructor(
 		readonly id: string,
@@ -62,6 +74,8 @@ class Connection {
 
 	constructor(
 		readonly ws: WebSocket,
+		/** The URL path the client connected to (the gateway, or a session's resume URL). */
+		readonly path: string,
 		readonly zlibStream: boolean,
 		private readonly onTimeout: () => void,
 		private readonly heartbeatMs: number,
@@ -151,6 +165,7 @@ export class Gateway {
 		const compress = url.searchParams.get("compress");
 		const conn = new Connection(
 			ws,
+			url.pathname.replace(/\/+$/, ""),
 			compress === "zlib-stream",
 			() => {
 				this.host.log({ at: Date.now(), direction: "close", op: -1, code: 4009, sessionId: conn.session?.id });
@@ -286,8 +301,12 @@ export class Gateway {
 		this.sessions.set(session.id, session);
 		session.conn = conn;
 		conn.session = session;
-		this.sendDispatch(session, "READY", this.host.readyPayload(session.id, [0, 1]));
-		for (const guild of this.host.guildCreates()) this.sendDispatch(session, "GUILD_CREATE", guild);
+		this.sendDispatch(
+			session,
+			"READY",
+			this.host.readyPayload(session.id, [0, 1], `${this.host.baseUrl()}${session.resumePath}`),
+		);
+		for (const { t, d } of this.host.guildAnnouncements()) this.sendDispatch(session, t, d);
 	}
 
 	private resume(conn: Connection, d: unknown): void {
@@ -298,6 +317,14 @@ export class Gateway {
 		}
 		const session = typeof body.session_id === "string" ? this.sessions.get(body.session_id) : undefined;
 		if (!session || session.invalid) {
+			this.out(conn, { op: 9, d: false, s: null, t: null });
+			return;
+		}
+		if (conn.session !== session && conn.path !== session.resumePath) {
+			// Discord: resume on the session's resume_gateway_url; anywhere else the session is unknown.
+			this.host.violation(
+				`gateway: RESUME on ${conn.path || "/"} instead of the session's resume_gateway_url (${session.resumePath})`,
+			);
 			this.out(conn, { op: 9, d: false, s: null, t: null });
 			return;
 		}
@@ -352,16 +379,39 @@ export class Gateway {
 	 * is sent, so the client identifies again.
 	 */
 	drop(opts: { resumable?: boolean; code?: number } = {}): void {
-		const resumable = opts.resumable ?? true;
-		for (const conn of [...this.connections]) {
-			if (!conn.session) continue;
-			if (resumable) {
-				conn.close(opts.code ?? 4000, "Emulator dropped the connection");
-			} else {
-				conn.session.invalid = true;
-				this.out(conn, { op: 9, d: false, s: null, t: null });
-			}
+		if (!(opts.resumable ?? true)) {
+			this.invalidateSession(false);
+			return;
 		}
+		for (const conn of [...this.connections]) {
+			if (conn.session) conn.close(opts.code ?? 4000, "Emulator dropped the connection");
+		}
+	}
+
+	/** Op 7 RECONNECT on every live connection: the client should reconnect and resume. */
+	reconnect(): number {
+		let n = 0;
+		for (const conn of [...this.connections]) {
+			if (!conn.session || conn.closed) continue;
+			this.out(conn, { op: 7, d: null, s: null, t: null });
+			n++;
+		}
+		return n;
+	}
+
+	/**
+	 * Op 9 INVALID_SESSION on every live connection. `resumable: true` (d: true): the session stays
+	 * and the client may resume it; false: the session ends and the client must identify again.
+	 */
+	invalidateSession(resumable: boolean): number {
+		let n = 0;
+		for (const conn of [...this.connections]) {
+			if (!conn.session || conn.closed) continue;
+			if (!resumable) conn.session.invalid = true;
+			this.out(conn, { op: 9, d: resumable, s: null, t: null });
+			n++;
+		}
+		return n;
 	}
 
 	async close(): Promise<void> {

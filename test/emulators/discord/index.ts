@@ -22,8 +22,21 @@
  *
  * Decisions (where Discord's behaviour had to be pinned down):
  * - URLs: restUrl = http://127.0.0.1:P/api (versions /v10 and /v9 accepted, unversioned too);
- *   gatewayUrl = ws://127.0.0.1:P/gateway (same port, returned by GET /gateway/bot and as
- *   resume_gateway_url); cdnUrl = http://127.0.0.1:Q (a second listener, like a separate host).
+ *   gatewayUrl = ws://127.0.0.1:P/gateway (same port, returned by GET /gateway/bot); each
+ *   session's resume_gateway_url is ws://127.0.0.1:P/gateway/resume/{node}: a RESUME on a new
+ *   connection anywhere else gets INVALID_SESSION d: false (and a violation), as on Discord.
+ *   cdnUrl = http://127.0.0.1:Q (attachment `url`, cdn.discordapp.com) and mediaUrl =
+ *   http://127.0.0.1:R (`proxy_url`, media.discordapp.net): two more listeners, like two hosts;
+ *   `cdnHosts` lists both. Plain http on loopback: bots must opt these hosts in for http.
+ *   Embed media of user messages get a proxy_url like Discord's: the media listener for CDN files,
+ *   https://images-ext-N.discordapp.net/external/... for other sites (not served: a bot must not
+ *   fetch it). Attachments may lack content_type (spec contentType: null) and carry flags
+ *   (spoilerFlag: IS_SPOILER).
+ * - Gateway driver: dropGateway (close 4000, or op 9 d: false), requestReconnect (op 7),
+ *   invalidateSession({ resumable }) (op 9 d: true / false), guildUnavailable / guildAvailable
+ *   (an outage: GUILD_DELETE { unavailable: true }, also after READY of sessions started during
+ *   it, none of the guild's events, no interactions there; then GUILD_CREATE). REST keeps working
+ *   for the guild during an outage.
  * - discord.js 14.28 asks for zlib-stream only when `zlib-sync` is installed; it is not, so the
  *   client speaks plain JSON text frames. zlib-stream and IDENTIFY `compress` work anyway.
  * - Auth: `Authorization: Bot <token>` on every route but interaction callbacks and

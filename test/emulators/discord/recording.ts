@@ -12,7 +12,7 @@ export interface EventAttachment {
 	id: string;
 	filename: string;
 	size: number;
-	contentType: string;
+	contentType: string | null;
 	url: string;
 }
 

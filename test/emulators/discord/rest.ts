@@ -224,6 +224,7 @@ export function buildRoutes(core: RestCore): Router {
 			filename,
 			size: file.size,
 			contentType: type,
+			flags: 0,
 			description: typeof meta?.description === "string" ? meta.description : null,
 			title: typeof meta?.title === "string" ? meta.title : null,
 			width: dims?.width ?? null,
@@ -972,7 +973,8 @@ export function buildRoutes(core: RestCore): Router {
 	});
 	r.add("GET", "/guilds/{guild_id}/threads/active", (req) => {
 		const g = guildOr404(req.params.get("guild_id"));
-		return { status: 200, body: { threads: g.channels.filter((c) => c.isThread).map((c) => c.toAPI()), members: [] } };
+		const visible = g.channels.filter((c) => c.isThread && c.visibleTo(world.botUser.id));
+		return { status: 200, body: { threads: visible.map((c) => c.toAPI()), members: [] } };
 	});
 
 	return r;

@@ -12,6 +12,7 @@ import {
 	DEFAULT_BOT_PERMISSIONS,
 	DEFAULT_EVERYONE_PERMISSIONS,
 	type Overwrite,
+	P,
 	type PermissionInput,
 	toBits,
 } from "./permissions.js";
@@ -23,8 +24,11 @@ export const ChannelType = {
 	DM: 1,
 	GuildCategory: 4,
 	GuildAnnouncement: 5,
+	AnnouncementThread: 10,
 	PublicThread: 11,
 	PrivateThread: 12,
+	GuildForum: 15,
+	GuildMedia: 16,
 } as const;
 
 export const Intents = {
@@ -57,7 +61,12 @@ export interface AttachmentSpec {
 	filename: string;
 	/** Required for `generate` (or give `source.generate.size`); computed for buffers and files. */
 	size?: number;
-	contentType?: string;
+	/** Default: guessed from the name. `null`: Discord could not tell, and `content_type` is omitted. */
+	contentType?: string | null;
+	/** Marked as a spoiler by the IS_SPOILER attachment flag (newer clients), not by a SPOILER_ name. */
+	spoilerFlag?: boolean;
+	/** Other attachment flags. */
+	flags?: number;
 	source?: AttachmentSource;
 	description?: string;
 	width?: number;
@@ -225,8 +234,14 @@ export class Channel {
 	/** Message ids in creation order (ephemeral messages are not listed). */
 	readonly messageIds: string[] = [];
 	deleted = false;
-	/** Thread fields. */
-	thread: { ownerId: string; archived: boolean; locked: boolean; createdAt: number } | null = null;
+	/** Thread fields; `members`: who joined (a private thread is visible to them, or with Manage Threads). */
+	thread: {
+		ownerId: string;
+		archived: boolean;
+		locked: boolean;
+		createdAt: number;
+		members: Set<string>;
+	} | null = null;
 	/** DM recipient. */
 	recipient: User | null = null;
 
@@ -242,39 +257,55 @@ export class Channel {
 	) {}
 
 	get isThread(): boolean {
-		return this.type === ChannelType.PublicThread || this.type === ChannelType.PrivateThread;
+		return (
+			this.type === ChannelType.PublicThread ||
+			this.type === ChannelType.PrivateThread ||
+			this.type === ChannelType.AnnouncementThread
+		);
+	}
+
+	/** Forum and media channels hold threads (posts) only: no messages of their own (50008). */
+	get isThreadOnly(): boolean {
+		return this.type === ChannelType.GuildForum || this.type === ChannelType.GuildMedia;
 	}
 
 	get isTextBased(): boolean {
-		return this.type !== ChannelType.GuildCategory;
+		return this.type !== ChannelType.GuildCategory && !this.isThreadOnly;
 	}
 
 	get parent(): Channel | null {
 		return this.parentId ? (this.world.channels.get(this.parentId) ?? null) : null;
 	}
 
-	/** Create a thread under this channel (type 11 public, or 12 with `private: true`). */
-	createThread(opts: { name: string; private?: boolean; owner?: User }): Channel {
+	/**
+	 * Create a thread under this channel: type 11 public (a post, in a forum or media channel), 10
+	 * in an announcement channel, or 12 with `private: true` (text channels only). Members: the
+	 * owner (default the bot) and `members`; a private thread is visible only to them and to
+	 * holders of Manage Threads, and only then announced to the bot.
+	 */
+	createThread(opts: { name: string; private?: boolean; owner?: User; members?: User[] }): Channel {
 		if (!this.guild) throw new Error("Threads need a guild channel");
 		if (this.isThread) throw new Error("Cannot create a thread in a thread");
-		const t = new Channel(
-			this.world,
-			this.world.ids.next(),
-			this.guild,
-			opts.private ? ChannelType.PrivateThread : ChannelType.PublicThread,
-			opts.name,
-			this.nsfw,
-			0,
-			this.id,
-		);
+		if (this.type === ChannelType.GuildCategory) throw new Error("Categories have no threads");
+		if (opts.private && this.type !== ChannelType.GuildText)
+			throw new Error("Private threads exist in text channels only");
+		const type = opts.private
+			? ChannelType.PrivateThread
+			: this.type === ChannelType.GuildAnnouncement
+				? ChannelType.AnnouncementThread
+				: ChannelType.PublicThread;
+		const t = new Channel(this.world, this.world.ids.next(), this.guild, type, opts.name, this.nsfw, 0, this.id);
+		const ownerId = (opts.owner ?? this.world.botUser).id;
 		t.thread = {
-			ownerId: (opts.owner ?? this.world.botUser).id,
+			ownerId,
 			archived: false,
 			locked: false,
 			createdAt: this.world.clock.now(),
+			members: new Set([ownerId, ...(opts.members ?? []).map((u) => u.id)]),
 		};
 		this.world.channels.set(t.id, t);
 		this.guild.channelIds.push(t.id);
+		if (!t.visibleTo(this.world.botUser.id)) return t;
 		this.world.hooks.dispatch(
 			"THREAD_CREATE",
 			{ ...t.toAPI(), newly_created: true },
@@ -362,7 +393,29 @@ export class Channel {
 		const source = this.isThread ? this.parent : this;
 		const member = this.guild.members.get(userId);
 		if (!member || !source) return 0n;
-		return channelPermissions(this.guild.subject(member), source.overwrites, this.isThread);
+		const perms = channelPermissions(this.guild.subject(member), source.overwrites, this.isThread);
+		// A private thread: only its members, and those who may manage threads, see it at all.
+		if (
+			this.type === ChannelType.PrivateThread &&
+			!this.thread?.members.has(userId) &&
+			(perms & P.ManageThreads) === 0n
+		)
+			return 0n;
+		return perms;
+	}
+
+	/** Whether `userId` can see this channel (View Channel). */
+	visibleTo(userId: string): boolean {
+		return (this.permissionsFor(userId) & P.ViewChannel) !== 0n;
+	}
+
+	private overwritesToAPI(): Json[] {
+		return this.overwrites.map((o) => ({
+			id: o.id,
+			type: o.type,
+			allow: o.allow.toString(),
+			deny: o.deny.toString(),
+		}));
 	}
 
 	/** Messages in this channel, oldest first (not ephemeral ones). */
@@ -399,7 +452,7 @@ export class Channel {
 				owner_id: this.thread.ownerId,
 				message_count: count,
 				total_message_sent: count,
-				member_count: 1,
+				member_count: this.thread.members.size,
 				thread_metadata: {
 					archived: this.thread.archived,
 					auto_archive_duration: 1440,
@@ -408,19 +461,29 @@ export class Channel {
 					create_timestamp: iso(this.thread.createdAt),
 					...(this.type === ChannelType.PrivateThread ? { invitable: true } : {}),
 				},
+				...(this.parent?.isThreadOnly ? { applied_tags: [] } : {}),
+			};
+		}
+		const channel: Json = {
+			...base,
+			position: this.position,
+			permission_overwrites: this.overwritesToAPI(),
+			nsfw: this.nsfw,
+			topic: this.topic,
+		};
+		if (this.isThreadOnly) {
+			// Forum (15) and media (16) channels: tags and defaults for their posts.
+			return {
+				...channel,
+				available_tags: [],
+				default_reaction_emoji: null,
+				default_thread_rate_limit_per_user: 0,
+				default_sort_order: null,
+				...(this.type === ChannelType.GuildForum ? { default_forum_layout: 0 } : {}),
 			};
 		}
 		return {
-			...base,
-			position: this.position,
-			permission_overwrites: this.overwrites.map((o) => ({
-				id: o.id,
-				type: o.type,
-				allow: o.allow.toString(),
-				deny: o.deny.toString(),
-			})),
-			nsfw: this.nsfw,
-			topic: this.topic,
+			...channel,
 			last_pin_timestamp: null,
 			...(this.type === ChannelType.GuildText || this.type === ChannelType.GuildAnnouncement
 				? { default_thread_rate_limit_per_user: 0 }
@@ -435,8 +498,8 @@ export interface CreateChannelOptions {
 	name: string;
 	nsfw?: boolean;
 	topic?: string;
-	/** "text" (default), "announcement" or "category". */
-	type?: "text" | "announcement" | "category";
+	/** "text" (default), "announcement", "forum", "media" or "category". */
+	type?: "text" | "announcement" | "forum" | "media" | "category";
 	parent?: Channel;
 	position?: number;
 }
@@ -457,6 +520,8 @@ export class Guild {
 	/** Set when the guild was announced to the gateway (GUILD_CREATE). */
 	announced = false;
 	deleted = false;
+	/** In an outage (emulator.guildUnavailable): announced as GUILD_DELETE { unavailable: true }. */
+	unavailable = false;
 
 	constructor(
 		readonly world: World,
@@ -517,12 +582,13 @@ export class Guild {
 	}
 
 	createChannel(opts: CreateChannelOptions): Channel {
-		const type =
-			opts.type === "category"
-				? ChannelType.GuildCategory
-				: opts.type === "announcement"
-					? ChannelType.GuildAnnouncement
-					: ChannelType.GuildText;
+		const type = {
+			text: ChannelType.GuildText,
+			announcement: ChannelType.GuildAnnouncement,
+			forum: ChannelType.GuildForum,
+			media: ChannelType.GuildMedia,
+			category: ChannelType.GuildCategory,
+		}[opts.type ?? "text"];
 		const position = opts.position ?? this.channels.filter((c) => !c.isThread).length;
 		const ch = new Channel(
 			this.world,
@@ -632,7 +698,9 @@ export class Guild {
 	toGatewayCreate(): Json {
 		const botMember = this.botMember;
 		const channels = this.channels.filter((c) => !c.isThread);
-		const threads = this.channels.filter((c) => c.isThread && !c.thread?.archived);
+		const threads = this.channels.filter(
+			(c) => c.isThread && !c.thread?.archived && c.visibleTo(this.world.botUser.id),
+		);
 		return {
 			...this.toAPI(),
 			joined_at: iso(botMember.joinedAt),
@@ -662,7 +730,8 @@ export interface AttachmentRec {
 	id: string;
 	filename: string;
 	size: number;
-	contentType: string;
+	contentType: string | null;
+	flags: number;
 	description: string | null;
 	title: string | null;
 	width: number | null;
@@ -681,8 +750,9 @@ export function attachmentToAPI(att: AttachmentRec, hooks: WorldHooks): Json {
 		size: att.size,
 		url: urls.url,
 		proxy_url: urls.proxy_url,
-		content_type: att.contentType,
 	};
+	if (att.contentType !== null) out.content_type = att.contentType;
+	if (att.flags !== 0) out.flags = att.flags;
 	if (att.title) out.title = att.title;
 	if (att.description) out.description = att.description;
 	if (att.width !== null && att.height !== null) {
