@@ -54,7 +54,7 @@ const clock = () => now;
 
 const dir = await mkdtemp(join(tmpdir(), "imgpile-bench-feeds-"));
 const discord = await startDiscordEmulator({
-	rateLimits: { default: null, routes: { "POST /channels/{channel_id}/messages": null } },
+	rateLimits: { default: null, global: null, routes: { "POST /channels/{channel_id}/messages": null } },
 });
 // imgpile's limit on this clock is enforced by the scheduler's own budget (checked below: the
 // most requests in any minute). The emulator's limiter is lifted because the client's pacing lane
