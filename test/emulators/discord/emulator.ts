@@ -366,7 +366,7 @@ export class DiscordEmulator implements RestCore {
 						request: `${method} ${ctx.path}`,
 						status: err.status,
 						code: record.code,
-						message: String(err.body.message ?? ""),
+						message: `${String(err.body.message ?? "")}${scope ? ` (scope ${scope})` : ""}`,
 						...(err.body.errors ? { errors: err.body.errors } : {}),
 						...(body.json !== undefined ? { body: body.json } : {}),
 					});
