@@ -4,6 +4,7 @@ import { Agent } from "undici";
 import { commandModules } from "../../commands/index.js";
 import { ClientFeedDiscord, FeedService, type FeedServiceOptions, type TickReport } from "../feeds/index.js";
 import { type HealthServer, startHealthServer } from "./health.js";
+import { pacedMakeRequest } from "./pacing.js";
 import { InteractionRouter } from "./router.js";
 import { syncCommands } from "./sync.js";
 import type { CommandModule, Services } from "./types.js";
@@ -51,7 +52,13 @@ export class Bot {
 			// feeds) do not get this default and carry their own `allowed_mentions`.
 			allowedMentions: { parse: [], repliedUser: false },
 			...options.clientOptions,
-			rest: { ...options.clientOptions?.rest, api: options.discordApiUrl, agent: this.#discordAgent },
+			rest: {
+				// Evenly spaced at 90% of the global limit (pacing.ts); an explicit makeRequest wins.
+				makeRequest: pacedMakeRequest(0.9 * (options.clientOptions?.rest?.globalRequestsPerSecond ?? 50)),
+				...options.clientOptions?.rest,
+				api: options.discordApiUrl,
+				agent: this.#discordAgent,
+			},
 		});
 		const { timer: _timer, ...feedOptions } = options.feeds ?? {};
 		this.feeds = new FeedService({

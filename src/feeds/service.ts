@@ -98,7 +98,11 @@ export interface FeedServiceOptions {
 	leaseTtlMs?: number;
 	/** This process in the lease. Default host:pid:random. */
 	owner?: string;
-	/** Subscriptions delivered to at once. Default 8. */
+	/**
+	 * Subscriptions delivered to at once. Default 64: Discord allows a channel one message a second
+	 * sustained (5 per 5 s) and the bot 50 requests a second, so it takes some 50 channels in
+	 * flight to reach the global ceiling; each subscription still goes in order, one at a time.
+	 */
 	deliveryConcurrency?: number;
 	/** Recent channel messages looked through for a delivery that may have reached Discord. Default 50. */
 	historyLimit?: number;
@@ -249,7 +253,7 @@ export class FeedService implements FeedControl {
 		this.#tickMs = options.tickMs ?? 1_000;
 		this.#leaseTtlMs = options.leaseTtlMs ?? Math.max(30_000, 3 * this.#tickMs);
 		this.#owner = options.owner ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-		this.#concurrency = options.deliveryConcurrency ?? 8;
+		this.#concurrency = options.deliveryConcurrency ?? 64;
 		this.#historyLimit = options.historyLimit ?? 50;
 		this.#hooks = options.hooks ?? {};
 		this.#budget = new FeedBudget({

@@ -19,6 +19,8 @@ import {
 	MessageFlags,
 	ModalBuilder,
 	PermissionFlagsBits,
+	RateLimitError,
+	REST,
 	Routes,
 	SlashCommandBuilder,
 	TextInputBuilder,
@@ -916,6 +918,227 @@ describe("Discord emulator protocol edges", () => {
 		guild.setBotPermissions(DEFAULT_BOT_PERMISSIONS);
 		await client.destroy();
 		// The refused requests above were on purpose (50001 is a violation: a correct bot checks first).
+		discord.takeViolations();
+	});
+});
+
+describe("Discord emulator rate limits", () => {
+	const emulators: DiscordEmulator[] = [];
+	const clients: Client[] = [];
+	const start = async (opts: Parameters<typeof startDiscordEmulator>[0] = {}) => {
+		const emulator = await startDiscordEmulator(opts);
+		emulators.push(emulator);
+		return emulator;
+	};
+	/** A raw request, so the test sees Discord's answer before any client interprets it. */
+	const call = (
+		discord: DiscordEmulator,
+		path: string,
+		init: { method?: string; token?: string; body?: unknown } = {},
+	) =>
+		fetch(`${discord.restUrl}/v10${path}`, {
+			method: init.method ?? "GET",
+			headers: {
+				Authorization: `Bot ${init.token ?? discord.botToken}`,
+				...(init.body !== undefined ? { "Content-Type": "application/json" } : {}),
+			},
+			body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
+		});
+	const rest = (discord: DiscordEmulator, options: Partial<ConstructorParameters<typeof REST>[0]> = {}) =>
+		new REST({ api: discord.restUrl, ...options }).setToken(discord.botToken);
+	const channels = (guild: Guild, n: number) =>
+		Array.from({ length: n }, (_, i) => guild.createChannel({ name: `c${i}` }));
+	const restCalls = (discord: DiscordEmulator, status: number) => discord.requests.filter((r) => r.status === status);
+
+	afterAll(async () => {
+		await Promise.all(clients.map((c) => c.destroy()));
+		await Promise.all(emulators.map((e) => e.close()));
+	});
+
+	it("global: 50 requests per window per bot token, then 429 global with Discord's headers", async () => {
+		// A minute-long window, so a loaded machine still sends all 60 within it (default: one second).
+		const discord = await start({ rateLimits: { global: { limit: 50, windowMs: 60_000 } } });
+		const all = channels(discord.createGuild({ name: "G" }), 60);
+		const answers = await Promise.all(all.map((c) => call(discord, `/channels/${c.id}`)));
+		const limited = answers.filter((a) => a.status === 429);
+		expect(answers.filter((a) => a.status === 200)).toHaveLength(50);
+		expect(limited).toHaveLength(10);
+		const first = limited[0] as Response;
+		expect(first.headers.get("x-ratelimit-global")).toBe("true");
+		expect(first.headers.get("x-ratelimit-scope")).toBe("global");
+		expect(Number(first.headers.get("retry-after"))).toBeGreaterThan(50);
+		expect(first.headers.get("x-ratelimit-bucket")).toBeNull();
+		const body = (await first.json()) as { global: boolean; retry_after: number; message: string };
+		expect(body).toMatchObject({ global: true, message: "You are being rate limited." });
+		expect(body.retry_after).toBeGreaterThan(0);
+		expect(body.retry_after).toBeLessThanOrEqual(60);
+		expect(answers.find((a) => a.status === 200)?.headers.get("x-ratelimit-limit")).toBe("50");
+		expect(discord.takeViolations().map((v) => [v.kind, v.status])).toEqual(Array(10).fill(["rate-limit", 429]));
+		expect(discord.invalidRequests()).toBe(10);
+	});
+
+	it("@discordjs/rest paces itself under the global limit (default 50/s), and parses the global 429 when it does not", async () => {
+		const discord = await start();
+		const guild = discord.createGuild({ name: "G" });
+		// Its windows start where its own count does, Discord's (and the emulator's) where requests
+		// arrive: the first burst also opens the connections, so it arrives later than the next one.
+		// A longer pause after each window than the default 50 ms absorbs that here.
+		const paced = rest(discord, { offset: 250 });
+		await Promise.all(channels(guild, 120).map((c) => paced.get(Routes.channel(c.id))));
+		expect(restCalls(discord, 429)).toEqual([]);
+		discord.assertNoViolations();
+
+		// A client that believes the limit is ten times higher gets global 429s, waits them out, and
+		// every request still succeeds; rejectOnRateLimit shows how it reads them.
+		const eager = rest(discord, { globalRequestsPerSecond: 500 });
+		const results = await Promise.all(channels(guild, 120).map((c) => eager.get(Routes.channel(c.id))));
+		expect(results).toHaveLength(120);
+		expect(restCalls(discord, 429).length).toBeGreaterThan(0);
+		expect(new Set(discord.takeViolations().map((v) => v.kind))).toEqual(new Set(["rate-limit"]));
+		const rejecting = rest(discord, { globalRequestsPerSecond: 500, rejectOnRateLimit: () => true });
+		const errors = await Promise.all(
+			channels(guild, 60).map((c) =>
+				rejecting.get(Routes.channel(c.id)).then(
+					() => null,
+					(e: unknown) => e,
+				),
+			),
+		);
+		const limited = errors.find((e) => e instanceof RateLimitError);
+		expect(limited).toMatchObject({ global: true, scope: "global" });
+		discord.takeViolations();
+	});
+
+	it("interaction callbacks and followups are exempt from the global limit", async () => {
+		const discord = await start({ rateLimits: { global: { limit: 50, windowMs: 60_000 } } });
+		const guild = discord.createGuild({ name: "G" });
+		const general = guild.createChannel({ name: "general" });
+		const alice = discord.createUser({ username: "alice" });
+		guild.addMember(alice);
+		const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: discord.restUrl } });
+		clients.push(client);
+		client.on(Events.InteractionCreate, (ix) => {
+			if (!ix.isChatInputCommand()) return;
+			void ix.reply("pong").then(() => ix.followUp("again"));
+		});
+		const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+		await client.login(discord.botToken);
+		await ready;
+		await client.rest.put(Routes.applicationCommands(discord.applicationId), {
+			body: [new SlashCommandBuilder().setName("ping").setDescription("Replies pong").toJSON()],
+		});
+		// The token's global bucket (one minute long here) is used up by other requests.
+		await Promise.all(channels(guild, 60).map((c) => call(discord, `/channels/${c.id}`)));
+		expect((await call(discord, `/channels/${general.id}`)).headers.get("x-ratelimit-global")).toBe("true");
+		discord.takeViolations();
+		const ix = await discord.slash({ user: alice, channel: general, command: "ping" });
+		await discord.waitFor(() => ix.followups.length === 1);
+		expect(ix.reply?.content).toBe("pong");
+		expect(ix.followups[0]?.content).toBe("again");
+		discord.assertNoViolations();
+	});
+
+	it("per route: bucket headers on every response; the sixth message in 5 s gets a 429 of scope user", async () => {
+		const discord = await start();
+		const guild = discord.createGuild({ name: "G" });
+		const [one, two] = channels(guild, 2) as [Channel, Channel];
+		const post = (c: Channel) =>
+			call(discord, `/channels/${c.id}/messages`, { method: "POST", body: { content: "hi" } });
+		const sent: Response[] = [];
+		for (let i = 0; i < 6; i++) sent.push(await post(one));
+		expect(sent.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
+		expect(sent.slice(0, 5).map((r) => r.headers.get("x-ratelimit-remaining"))).toEqual(["4", "3", "2", "1", "0"]);
+		const ok = sent[0] as Response;
+		expect(ok.headers.get("x-ratelimit-limit")).toBe("5");
+		expect(Number(ok.headers.get("x-ratelimit-reset-after"))).toBeGreaterThan(4);
+		expect(Number(ok.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
+		expect(ok.headers.get("x-ratelimit-scope")).toBeNull();
+		const limited = sent[5] as Response;
+		expect(limited.headers.get("x-ratelimit-bucket")).toBe(ok.headers.get("x-ratelimit-bucket"));
+		expect(limited.headers.get("x-ratelimit-scope")).toBe("user");
+		expect(limited.headers.get("x-ratelimit-global")).toBeNull();
+		expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(4);
+		expect(await limited.json()).toMatchObject({ global: false });
+		expect((await post(two)).status).toBe(200);
+		expect(discord.takeViolations().map((v) => v.kind)).toEqual(["rate-limit"]);
+		expect(discord.invalidRequests()).toBe(1);
+	});
+
+	it("shared: a hot channel answers 429 scope shared, not the bot's fault nor an invalid request", async () => {
+		const discord = await start();
+		const hot = discord.createGuild({ name: "G" }).createChannel({ name: "hot" });
+		discord.limitResource(hot.id, { limit: 2, windowMs: 60_000 });
+		const post = () => call(discord, `/channels/${hot.id}/messages`, { method: "POST", body: { content: "hi" } });
+		const sent = [await post(), await post(), await post()];
+		expect(sent.map((r) => r.status)).toEqual([200, 200, 429]);
+		const limited = sent[2] as Response;
+		expect(limited.headers.get("x-ratelimit-scope")).toBe("shared");
+		expect(limited.headers.get("x-ratelimit-remaining")).toBe("3");
+		expect(await limited.json()).toMatchObject({ global: false, message: "The resource is being rate limited." });
+		expect(discord.violations).toEqual([]);
+		expect(discord.invalidRequests()).toBe(0);
+
+		// @discordjs/rest reads the scope, and waits Retry-After before trying again.
+		const rejecting = rest(discord, { rejectOnRateLimit: () => true });
+		await expect(rejecting.post(Routes.channelMessages(hot.id), { body: { content: "x" } })).rejects.toMatchObject({
+			scope: "shared",
+			global: false,
+		});
+		discord.limitResource(hot.id, { limit: 1, windowMs: 300 });
+		const patient = rest(discord);
+		await patient.post(Routes.channelMessages(hot.id), { body: { content: "a" } });
+		await patient.post(Routes.channelMessages(hot.id), { body: { content: "b" } });
+		expect(discord.messages(hot).map((m) => m.content)).toEqual(["hi", "hi", "a", "b"]);
+		expect(discord.violations).toEqual([]);
+		expect(discord.invalidRequests()).toBe(0);
+	});
+
+	it("invalid requests (401, 403, 429 but shared) are counted; past the limit every request gets Cloudflare's 429", async () => {
+		const discord = await start({ rateLimits: { invalidRequests: { limit: 3, banMs: 60_000 } } });
+		const guild = discord.createGuild({ name: "G" });
+		const general = guild.createChannel({ name: "general" });
+		const locked = guild.createChannel({ name: "locked" }).setPermissionOverwrite(discord.botUser, {
+			deny: ["SendMessages"],
+		});
+		const statuses = [
+			(await call(discord, "/channels/1")).status,
+			(await call(discord, `/channels/${general.id}/messages`, { method: "POST", body: { content: "" } })).status,
+			(await call(discord, `/channels/${general.id}`, { token: "wrong" })).status,
+			(await call(discord, `/channels/${locked.id}/messages`, { method: "POST", body: { content: "x" } })).status,
+		];
+		discord.limitResource(general.id, { limit: 0, windowMs: 60_000 });
+		statuses.push(
+			(await call(discord, `/channels/${general.id}/messages`, { method: "POST", body: { content: "x" } })).status,
+		);
+		discord.forceRateLimit({ route: "GET /channels/{channel_id}" });
+		statuses.push((await call(discord, `/channels/${locked.id}`)).status);
+		expect(statuses).toEqual([404, 400, 401, 403, 429, 429]);
+		expect(discord.invalidRequests()).toBe(3);
+		expect((await call(discord, `/channels/${locked.id}`)).status).toBe(200);
+		expect(discord.takeViolations().map((v) => v.kind)).toEqual(["validation", "auth", "permission"]);
+
+		expect((await call(discord, `/channels/${locked.id}`, { token: "wrong" })).status).toBe(401);
+		expect(discord.takeViolations().map((v) => v.kind)).toEqual(["auth", "invalid-requests"]);
+		const banned = await call(discord, `/channels/${locked.id}`);
+		expect(banned.status).toBe(429);
+		expect(banned.headers.get("content-type")).not.toContain("json");
+		expect(await banned.text()).toBe("error code: 1015");
+		expect(Number(banned.headers.get("retry-after"))).toBeGreaterThan(50);
+		expect(banned.headers.get("x-ratelimit-bucket")).toBeNull();
+		expect(banned.headers.get("x-ratelimit-global")).toBeNull();
+		// @discordjs/rest takes it as a rate limit to wait out (here: rejected, to see it).
+		const rejecting = rest(discord, { rejectOnRateLimit: () => true });
+		const error = await rejecting.get(Routes.channel(locked.id)).catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(RateLimitError);
+		expect((error as RateLimitError).retryAfter).toBeGreaterThan(50_000);
+		expect(discord.violations).toEqual([]);
+	});
+
+	it("the invalid-request window slides: old ones stop counting", async () => {
+		const discord = await start({ rateLimits: { invalidRequests: { windowMs: 200 } } });
+		expect((await call(discord, "/users/@me", { token: "wrong" })).status).toBe(401);
+		expect(discord.invalidRequests()).toBe(1);
+		await discord.waitFor(() => discord.invalidRequests() === 0, { timeoutMs: 2000 });
 		discord.takeViolations();
 	});
 });

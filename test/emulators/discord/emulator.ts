@@ -15,7 +15,13 @@ import { type Ctx, DiscordError, errors, type RequestBody, readRequestBody, send
 import { Interaction, InteractionType } from "./interactions.js";
 import { computeMentions, type Ping } from "./mentions.js";
 import { basePermissions, P, type PermissionInput, permissionNames } from "./permissions.js";
-import { type ForcedRateLimit, normalizeRouteKey, RateLimiter, type RateLimitOptions } from "./ratelimit.js";
+import {
+	type ForcedRateLimit,
+	normalizeRouteKey,
+	RateLimiter,
+	type RateLimitOptions,
+	type RateLimitRule,
+} from "./ratelimit.js";
 import { type BotEvent, type RecordedRequest, Recorder, type Violation } from "./recording.js";
 import { buildRoutes, type CommandRec, type RestCore } from "./rest.js";
 import type { RouteRequest, Router } from "./router.js";
@@ -327,6 +333,14 @@ export class DiscordEmulator implements RestCore {
 		};
 		let body: RequestBody = { json: undefined, files: [], multipart: false, raw: null };
 		let bodyRead = false;
+		let scope: string | undefined;
+		const banned = this.limiter.banned();
+		if (banned > 0) {
+			this.answerBanned(req, res, banned);
+			record.status = 429;
+			this.recorder.request(record);
+			return;
+		}
 		try {
 			if (!path.startsWith("/api/")) throw errors.notFoundRoute();
 			path = path.slice(4);
@@ -352,7 +366,10 @@ export class DiscordEmulator implements RestCore {
 				const auth = req.headers.authorization;
 				if (auth !== `Bot ${this.botToken}`) throw errors.unauthorized();
 			}
-			ctx.responseHeaders = this.limiter.take(normalizeRouteKey(routeKey), match.params.major());
+			// Interaction callbacks and webhooks carry no bot token: not bound to the global limit.
+			ctx.responseHeaders = this.limiter.take(normalizeRouteKey(routeKey), match.params.major(), {
+				global: match.route.auth,
+			});
 			if (method === "POST" || method === "PUT" || method === "PATCH") {
 				body = await readRequestBody(ctx, this.storageDir, this.uploadLimitBytes);
 			} else {
@@ -386,6 +403,7 @@ export class DiscordEmulator implements RestCore {
 			if (err instanceof DiscordError) {
 				record.status = err.status;
 				record.code = typeof err.body.code === "number" ? err.body.code : null;
+				scope = err.headers["X-RateLimit-Scope"];
 				sendError(ctx, err);
 				if (err.violation) {
 					this.recorder.violation({
@@ -394,7 +412,7 @@ export class DiscordEmulator implements RestCore {
 						request: `${method} ${ctx.path}`,
 						status: err.status,
 						code: record.code,
-						message: String(err.body.message ?? ""),
+						message: `${String(err.body.message ?? "")}${scope ? ` (scope ${scope})` : ""}`,
 						...(err.body.errors ? { errors: err.body.errors } : {}),
 						...(body.json !== undefined ? { body: body.json } : {}),
 					});
@@ -408,7 +426,33 @@ export class DiscordEmulator implements RestCore {
 			}
 		} finally {
 			this.recorder.request(record);
+			this.countInvalid(record, scope);
 		}
+	}
+
+	/** 401 / 403 / 429 (not shared) count towards Discord's invalid-request limit; past it, a ban. */
+	private countInvalid(record: RecordedRequest, scope: string | undefined): void {
+		if (!this.limiter.countResponse(record.status, scope)) return;
+		this.recorder.violation({
+			at: this.clock.now(),
+			kind: "invalid-requests",
+			request: `${record.method} ${record.path}`,
+			status: record.status,
+			code: record.code,
+			message: `${this.limiter.invalidRequests()} invalid requests (401/403/429) in the window, past Discord's limit: Cloudflare bans the bot`,
+		});
+	}
+
+	/** Cloudflare's answer while banned: a plain-text 429, no JSON, no rate-limit bucket headers. */
+	private answerBanned(req: IncomingMessage, res: ServerResponse, leftMs: number): void {
+		req.resume();
+		const payload = Buffer.from("error code: 1015");
+		res.writeHead(429, {
+			"Content-Type": "text/plain; charset=UTF-8",
+			"Content-Length": String(payload.length),
+			"Retry-After": String(Math.ceil(leftMs / 1000)),
+		});
+		res.end(req.method === "HEAD" ? undefined : payload);
 	}
 
 	// ------------------------------------------------------------------ RestCore
@@ -1281,6 +1325,22 @@ export class DiscordEmulator implements RestCore {
 			message: f.message ?? `${f.status}: ${f.status >= 500 ? "Internal Server Error" : "Injected failure"}`,
 			times: f.times ?? 1,
 		});
+	}
+
+	/**
+	 * A shared (per-resource) limit on a channel, guild or "webhook_id/token", as when other users
+	 * keep a channel hot; `null` lifts it. Its 429s have scope `shared` and are not violations.
+	 */
+	limitResource(major: string, rule: RateLimitRule | null): void {
+		this.limiter.limitResource(major, rule);
+	}
+
+	/**
+	 * Invalid requests (401, 403, 429 but shared-scope ones) in the current 10-minute window: what
+	 * Discord counts towards its Cloudflare ban (10,000; crossing it records an "invalid-requests" violation).
+	 */
+	invalidRequests(): number {
+		return this.limiter.invalidRequests();
 	}
 
 	/** A signed CDN url for an attachment; `issuedAt`/`ttlMs` let tests craft expired ones. */

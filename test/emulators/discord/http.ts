@@ -15,6 +15,7 @@ export type ViolationKind =
 	| "unknown-route"
 	| "auth"
 	| "rate-limit"
+	| "invalid-requests"
 	| "gateway"
 	| "permission"
 	| "not-found";

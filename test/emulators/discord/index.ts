@@ -49,8 +49,9 @@
  *   gateway protocol errors. 404s on unknown channels/messages (10003/10008) are answered but
  *   not violations (they can be legitimate races). Tests provoking violations on purpose use
  *   `takeViolations()`; `assertNoViolations()` throws listing all.
- * - Check order: auth -> rate limit -> body (JSON / multipart) -> resource -> interaction state ->
- *   spec + rule validation (50035) -> permissions -> empty message (50006).
+ * - Check order: Cloudflare ban -> auth -> rate limits (global, route, shared) -> body (JSON /
+ *   multipart) -> resource -> interaction state -> spec + rule validation (50035) -> permissions
+ *   -> empty message (50006).
  * - Permissions: Discord's algorithm (owner, Administrator, @everyone, roles, overwrites for
  *   @everyone / roles / member; threads inherit the parent; no View Channel = nothing; without
  *   Send Messages, Embed Links / Attach Files / Mention Everyone / TTS are dropped). Channel
@@ -87,11 +88,17 @@
  *   DirectMessages) intents; content, embeds, attachments and components are blank without the
  *   MessageContent intent (unless the bot is mentioned or wrote it), on REST too unless
  *   `privilegedIntents.messageContent`. Requesting a privileged intent not enabled closes 4014.
- * - Rate limits: per route + major parameter, fixed windows on real time; defaults 5/5 s for
- *   channel messages, 5/2 s for interaction webhooks, 50/s otherwise, none on callbacks. Headers
+ * - Rate limits (ratelimit.ts), fixed windows on real time: global 50/s per bot token (interaction
+ *   callbacks and webhooks exempt; 429 `global: true`, X-RateLimit-Global, scope global, no bucket
+ *   headers); per route + major parameter, defaults 5/5 s for channel messages, 5/2 s for
+ *   interaction webhooks, 50/s otherwise, none on callbacks. Headers
  *   X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket on every counted response; 429s add
  *   Retry-After (whole seconds, rounded up) and X-RateLimit-Scope, body retry_after in seconds.
- *   No global limit.
+ *   Shared (per-resource) limits via `limitResource()` answer scope `shared`, not violations.
+ *   Invalid requests (401, 403, 429 but shared) are counted in a sliding 10-minute window
+ *   (`invalidRequests()`); the 10,001st records an "invalid-requests" violation and starts a
+ *   Cloudflare-like ban: every REST request gets a plain-text 429 ("error code: 1015") with
+ *   Retry-After, for an hour (all configurable in `rateLimits`).
  * - CDN: signed urls with ex/is/hm like Discord's, fresh ones on every read of a message (24 h by
  *   default); expired, badly signed or mismatched paths: 404 "This content is no longer
  *   available.". Range requests are served. Interaction option attachments live under
@@ -126,7 +133,13 @@ export {
 	type PermissionInput,
 	type PermissionName,
 } from "./permissions.js";
-export type { ForcedRateLimit, RateLimitOptions, RateLimitRule } from "./ratelimit.js";
+export type {
+	ForcedRateLimit,
+	InvalidRequestLimit,
+	RateLimitOptions,
+	RateLimitRule,
+	RateLimitScope,
+} from "./ratelimit.js";
 export type { BotEvent, BotEventKind, RecordedRequest, Violation } from "./recording.js";
 export { ENFORCED_NONCE_WINDOW_MS } from "./rest.js";
 export {

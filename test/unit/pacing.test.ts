@@ -1,0 +1,23 @@
+import type { ResponseLike } from "discord.js";
+import { describe, expect, it } from "vitest";
+import { pacedMakeRequest } from "../../src/bot/pacing.js";
+
+describe("Discord request pacing", () => {
+	it("spaces requests with the bot token evenly, in order; callbacks and webhooks (no token) never wait", async () => {
+		const departures: Array<{ url: string; at: number }> = [];
+		const paced = pacedMakeRequest(20, async (url) => {
+			departures.push({ url, at: performance.now() });
+			return { status: 204 } as ResponseLike;
+		});
+		const withToken = { headers: { Authorization: "Bot token" } };
+		const queued = Array.from({ length: 6 }, (_, i) => paced(`/channels/${i}/messages`, withToken));
+		await paced("/interactions/1/token/callback", { headers: {} });
+		expect(departures[0]?.url).toBe("/interactions/1/token/callback");
+		await Promise.all(queued);
+		const paced6 = departures.slice(1);
+		expect(paced6.map((d) => d.url)).toEqual(Array.from({ length: 6 }, (_, i) => `/channels/${i}/messages`));
+		// 50 ms apart (20/s); the first two may leave together (one slot of catch-up at most).
+		const gaps = paced6.slice(2).map((d, i) => d.at - (paced6[i + 1]?.at ?? 0));
+		for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(45);
+	});
+});
