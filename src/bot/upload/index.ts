@@ -1,8 +1,8 @@
 /**
  * Discord files → imgpile, as /upload and "Rehost to imgpile" share it: the files and their
  * results (files), why one failed (failures), the progress message (progress), the transfers
- * with one retry after a short 429 (transfer), what is recorded (records), and the answers
- * (answers).
+ * with one retry after a short 429 (transfer), what is recorded (records), the answers
+ * (answers), how both commands end (finish), and the text limits they keep (text).
  */
 export {
 	type Answer,
