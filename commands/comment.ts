@@ -15,30 +15,27 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
-import { personalIdentity } from "../src/bot/identity.js";
+import { personalIdentity, readerFor } from "../src/bot/identity.js";
+import { commandOption, usernameFrom, userOption } from "../src/bot/options.js";
 import {
 	COMMENTS_BUTTON,
 	LIST_PAGE_SIZE,
 	listButtonArgs,
 	pageFooter,
 	pageRow,
-	parseUsername,
 	readPage,
 	runAction,
 } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { naming, parsePostRef, readerFor, safeText, truncate } from "../src/bot/views.js";
+import { naming, parsePostRef, safeText, truncate } from "../src/bot/views.js";
 import { describe, named } from "../src/i18n/index.js";
 import { type Comment, IMGPILE_LIMITS, type Page } from "../src/imgpile/index.js";
-import { userOption } from "./follow.js";
 
-const commentIdOption = (key: "reply-to" | "id", required: boolean) => ({
-	type: ApplicationCommandOptionType.Integer as const,
-	...named(`cmd.comment.option.${key}.name`),
-	...describe(`cmd.comment.option.${key}.description`),
-	min_value: 1,
-	...(required ? { required: true } : {}),
-});
+const commentIdOption = (key: "reply-to" | "id", required: boolean) =>
+	commandOption("comment", ApplicationCommandOptionType.Integer, key, {
+		min_value: 1,
+		...(required ? { required: true } : {}),
+	});
 
 export const data = {
 	type: ApplicationCommandType.ChatInput,
@@ -90,7 +87,7 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 		case "delete":
 			return remove(ctx, interaction);
 		case "list": {
-			const username = parseUsername(interaction.options.getString("user", true));
+			const username = usernameFrom(interaction);
 			await ctx.respond.reply(await listMessage(ctx, interaction, username, 1));
 			return;
 		}

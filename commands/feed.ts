@@ -21,6 +21,8 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
+import { isManager, requireManager } from "../src/bot/guards.js";
+import { commandOption } from "../src/bot/options.js";
 import { parseUsername } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { channelAllowsNsfw, quoteInput, truncate } from "../src/bot/views.js";
@@ -44,20 +46,10 @@ const MAX_DIGEST_MS = 7 * 86_400_000;
 const DEFAULT_DIGEST_AT = "09:00";
 const TAG = /^[\p{L}\p{N}_.-]{1,50}$/u;
 
-function option(
-	type: ApplicationCommandOptionType.String | ApplicationCommandOptionType.Boolean,
-	key: string,
-	extra: Record<string, unknown> = {},
-): APIApplicationCommandBasicOption {
-	return {
-		type,
-		...named(`cmd.feed.option.${key}.name` as MessageKey),
-		...describe(`cmd.feed.option.${key}.description` as MessageKey),
-		...extra,
-	} as APIApplicationCommandBasicOption;
-}
-
-const idOption = option(ApplicationCommandOptionType.String, "id", { required: true, autocomplete: true });
+const idOption = commandOption("feed", ApplicationCommandOptionType.String, "id", {
+	required: true,
+	autocomplete: true,
+});
 
 function subcommand(name: string, options: APIApplicationCommandBasicOption[] = []) {
 	return {
@@ -94,17 +86,17 @@ export const data = {
 					ChannelType.AnnouncementThread,
 				],
 			},
-			option(ApplicationCommandOptionType.String, "tag"),
-			option(ApplicationCommandOptionType.String, "user"),
-			option(ApplicationCommandOptionType.Boolean, "nsfw"),
-			option(ApplicationCommandOptionType.String, "mode", {
+			commandOption("feed", ApplicationCommandOptionType.String, "tag"),
+			commandOption("feed", ApplicationCommandOptionType.String, "user"),
+			commandOption("feed", ApplicationCommandOptionType.Boolean, "nsfw"),
+			commandOption("feed", ApplicationCommandOptionType.String, "mode", {
 				choices: [
 					{ value: "live", ...named("cmd.feed.choice.live") },
 					{ value: "digest", ...named("cmd.feed.choice.digest") },
 				],
 			}),
-			option(ApplicationCommandOptionType.String, "every"),
-			option(ApplicationCommandOptionType.String, "at"),
+			commandOption("feed", ApplicationCommandOptionType.String, "every"),
+			commandOption("feed", ApplicationCommandOptionType.String, "at"),
 			{
 				type: ApplicationCommandOptionType.Integer,
 				...named("cmd.feed.option.backfill.name"),
@@ -123,7 +115,7 @@ export const data = {
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const guildId = requireManager(ctx, interaction);
+	const guildId = requireManager(ctx.t, interaction);
 	switch (interaction.options.getSubcommand(true)) {
 		case "add":
 			return add(ctx, interaction, guildId);
@@ -141,15 +133,6 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 			return digestNow(ctx, interaction, guildId);
 	}
 	throw new UserError("error.unknownAction");
-}
-
-function requireManager(ctx: HandlerContext, interaction: ChatInputCommandInteraction): string {
-	if (!interaction.inGuild()) throw new UserError("error.guildOnly");
-	// default_member_permissions can be overridden by the server: check again.
-	if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
-		throw new UserError("error.missingPermission", { permission: ctx.t("perm.manageGuild") });
-	}
-	return interaction.guildId;
 }
 
 function feeds(ctx: HandlerContext): FeedControl {
@@ -437,15 +420,7 @@ async function test(ctx: HandlerContext, interaction: ChatInputCommandInteractio
 	const control = feeds(ctx);
 	const sub = await owned(ctx, interaction, guildId);
 	await ctx.respond.defer({ ephemeral: true });
-	let outcome: "sent" | "nothing";
-	try {
-		outcome = await control.sendTest(sub);
-	} catch (error) {
-		if (error instanceof FeedSendError) {
-			throw new UserError("feed.sendFailed", { channel: `<#${sub.channelId}>`, reason: sendFailureText(ctx, error) });
-		}
-		throw error;
-	}
+	const outcome = await sendingTo(ctx, sub, () => control.sendTest(sub));
 	await ctx.respond.reply({
 		content:
 			outcome === "sent"
@@ -465,15 +440,7 @@ async function digestNow(
 	const sub = await owned(ctx, interaction, guildId);
 	if (sub.mode !== "digest") throw new UserError("feed.digest.notDigest", { id: sub.id });
 	await ctx.respond.defer({ ephemeral: true });
-	let count: number;
-	try {
-		count = await control.sendDigestNow(sub);
-	} catch (error) {
-		if (error instanceof FeedSendError) {
-			throw new UserError("feed.sendFailed", { channel: `<#${sub.channelId}>`, reason: sendFailureText(ctx, error) });
-		}
-		throw error;
-	}
+	const count = await sendingTo(ctx, sub, () => control.sendDigestNow(sub));
 	await ctx.respond.reply({
 		content:
 			count > 0
@@ -484,6 +451,18 @@ async function digestNow(
 	});
 }
 
+/** Runs a send to the subscription's channel; Discord refusing it becomes a message saying why. */
+async function sendingTo<T>(ctx: HandlerContext, sub: FeedSubscription, send: () => Promise<T>): Promise<T> {
+	try {
+		return await send();
+	} catch (error) {
+		if (error instanceof FeedSendError) {
+			throw new UserError("feed.sendFailed", { channel: `<#${sub.channelId}>`, reason: sendFailureText(ctx, error) });
+		}
+		throw error;
+	}
+}
+
 function sendFailureText(ctx: HandlerContext, error: FeedSendError): string {
 	if (error.reason === "invalid" || error.reason === "transient") return ctx.t("feed.reason.discordError");
 	return reasonText(ctx.t, error.reason);
@@ -492,7 +471,7 @@ function sendFailureText(ctx: HandlerContext, error: FeedSendError): string {
 // ── autocomplete ────────────────────────────────────────────────────────────
 
 async function autocomplete(ctx: HandlerContext, interaction: AutocompleteInteraction): Promise<void> {
-	if (!interaction.inGuild() || !interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
+	if (!isManager(interaction)) {
 		await interaction.respond([]);
 		return;
 	}

@@ -3,9 +3,7 @@
  * lists, 10 a page as imgpile pages them, with Prev/Next buttons `{followers|following}:{username}:{page}`).
  */
 import {
-	type APIApplicationCommandBasicOption,
 	type APIEmbed,
-	ApplicationCommandOptionType,
 	ApplicationCommandType,
 	ApplicationIntegrationType,
 	type ButtonInteraction,
@@ -15,7 +13,8 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
-import { personalIdentity } from "../src/bot/identity.js";
+import { personalIdentity, readerFor } from "../src/bot/identity.js";
+import { usernameFrom, userOption } from "../src/bot/options.js";
 import {
 	boldName,
 	FOLLOW_BUTTON,
@@ -25,22 +24,14 @@ import {
 	listButtonArgs,
 	pageFooter,
 	pageRow,
-	parseUsername,
 	readPage,
 	runAction,
 	USERNAME,
 } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { escapeText, naming, readerFor, truncate } from "../src/bot/views.js";
+import { escapeText, naming, truncate } from "../src/bot/views.js";
 import { describe, type MessageKey, named } from "../src/i18n/index.js";
 import type { Page, UserSummary } from "../src/imgpile/index.js";
-
-export const userOption: APIApplicationCommandBasicOption = {
-	type: ApplicationCommandOptionType.String,
-	...named("cmd.social.option.user.name"),
-	...describe("cmd.social.option.user.description"),
-	required: true,
-};
 
 function command(key: "follow" | "unfollow" | "followers" | "following") {
 	return {
@@ -129,7 +120,7 @@ function listButton(which: Which) {
 
 function listCommand(which: Which) {
 	return async (ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> => {
-		const username = parseUsername(interaction.options.getString("user", true));
+		const username = usernameFrom(interaction);
 		await ctx.respond.reply(await listMessage(ctx, interaction, which, username, 1));
 	};
 }
@@ -140,7 +131,7 @@ export const followCommand = {
 	command: {
 		data: command("follow"),
 		execute: (ctx: HandlerContext, interaction: ChatInputCommandInteraction) =>
-			follow(ctx, interaction, parseUsername(interaction.options.getString("user", true))),
+			follow(ctx, interaction, usernameFrom(interaction)),
 	},
 	buttons: { [FOLLOW_BUTTON]: followButton },
 } satisfies CommandModule;
@@ -149,7 +140,7 @@ export const unfollowCommand = {
 	command: {
 		data: command("unfollow"),
 		execute: (ctx: HandlerContext, interaction: ChatInputCommandInteraction) =>
-			unfollow(ctx, interaction, parseUsername(interaction.options.getString("user", true))),
+			unfollow(ctx, interaction, usernameFrom(interaction)),
 	},
 } satisfies CommandModule;
 

@@ -7,12 +7,13 @@ import {
 	InteractionContextType,
 	type ModalComponentData,
 	type ModalSubmitInteraction,
-	PermissionFlagsBits,
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 	TextInputStyle,
 } from "discord.js";
 import { customId } from "../src/bot/custom-id.js";
 import { UserError } from "../src/bot/errors.js";
+import { requireManager } from "../src/bot/guards.js";
+import { linkedIdentity } from "../src/bot/identity.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { describe, type MessageKey, named, type Translate } from "../src/i18n/index.js";
 import { IMGPILE_LIMITS } from "../src/imgpile/index.js";
@@ -104,19 +105,16 @@ const TOKEN_FIELD = "token";
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const group = interaction.options.getSubcommandGroup(false);
 	const sub = interaction.options.getSubcommand(true);
-	if (group === "settings") {
-		requireManageGuild(ctx.t, interaction);
-		return rehostReplySetting(ctx, interaction);
-	}
+	if (group === "settings") return rehostReplySetting(ctx, interaction, requireManager(ctx.t, interaction));
 	if (group === "server-token") {
-		requireManageGuild(ctx.t, interaction);
+		const guildId = requireManager(ctx.t, interaction);
 		if (sub === "set") {
 			const cap = interaction.options.getInteger("cap") ?? 20;
 			return ctx.respond.showModal(
 				tokenModal(ctx.t, customId(SERVER_TOKEN_MODAL, cap), "serverToken.modal.title", "serverToken.modal.label"),
 			);
 		}
-		const cleared = await ctx.store.guilds.clearServerToken(guildIdOf(interaction));
+		const cleared = await ctx.store.guilds.clearServerToken(guildId);
 		return ctx.respond.reply({ content: ctx.t(cleared ? "serverToken.cleared" : "serverToken.none"), ephemeral: true });
 	}
 	switch (sub) {
@@ -149,8 +147,7 @@ async function linkSubmitted(ctx: HandlerContext, interaction: ModalSubmitIntera
 }
 
 async function serverTokenSubmitted(ctx: HandlerContext, interaction: ModalSubmitInteraction, args: string[]) {
-	requireManageGuild(ctx.t, interaction);
-	const guildId = guildIdOf(interaction);
+	const guildId = requireManager(ctx.t, interaction);
 	const cap = clampCap(Number(args[0]));
 	const token = interaction.fields.getTextInputValue(TOKEN_FIELD).trim();
 	if (!token) throw new UserError("link.empty");
@@ -164,8 +161,11 @@ async function serverTokenSubmitted(ctx: HandlerContext, interaction: ModalSubmi
 }
 
 /** `/imgpile settings rehost-reply [mode]`: how "Rehost to imgpile" answers; no mode shows it. */
-async function rehostReplySetting(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const guildId = guildIdOf(interaction);
+async function rehostReplySetting(
+	ctx: HandlerContext,
+	interaction: ChatInputCommandInteraction,
+	guildId: string,
+): Promise<void> {
 	const choice = interaction.options.getString("mode");
 	if (choice === null) {
 		const { rehostReply } = await ctx.store.guilds.get(guildId);
@@ -214,7 +214,7 @@ async function status(ctx: HandlerContext, interaction: ChatInputCommandInteract
 }
 
 async function sharex(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const linked = await ctx.store.tokens.resolve(interaction.guildId, interaction.user.id);
+	const linked = await linkedIdentity(ctx, interaction);
 	if (!linked) throw new UserError("sharex.needsLink");
 	const sxcu = {
 		Version: "17.0.0",
@@ -257,18 +257,6 @@ function tokenModal(t: Translate, id: string, title: MessageKey, label: MessageK
 			},
 		],
 	};
-}
-
-function requireManageGuild(t: Translate, interaction: ChatInputCommandInteraction | ModalSubmitInteraction): void {
-	if (!interaction.inGuild()) throw new UserError("error.guildOnly");
-	if (!interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) {
-		throw new UserError("error.missingPermission", { permission: t("perm.manageGuild") });
-	}
-}
-
-function guildIdOf(interaction: ChatInputCommandInteraction | ModalSubmitInteraction): string {
-	if (!interaction.guildId) throw new UserError("error.guildOnly");
-	return interaction.guildId;
 }
 
 function clampCap(value: number): number {

@@ -1,5 +1,4 @@
 import {
-	type APIApplicationCommandBasicOption,
 	ApplicationCommandOptionType,
 	ApplicationCommandType,
 	ApplicationIntegrationType,
@@ -9,31 +8,13 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
+import { confirmedSlug } from "../src/bot/guards.js";
 import { personalIdentity } from "../src/bot/identity.js";
+import { stringOption } from "../src/bot/options.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import {
-	boldText,
-	checkTitle,
-	confirmedSlug,
-	confirmRow,
-	naming,
-	parseMediaRef,
-	readerFor,
-	recentMediaAutocomplete,
-} from "../src/bot/views.js";
-import { describe, type MessageKey, named } from "../src/i18n/index.js";
+import { boldText, checkTitle, confirmRow, naming, parseMediaRef, recentMediaAutocomplete } from "../src/bot/views.js";
+import { describe, named } from "../src/i18n/index.js";
 import type { UpdateMediaBody } from "../src/imgpile/index.js";
-
-function stringOption(key: string, options: { required?: boolean; autocomplete?: boolean } = {}) {
-	const option: APIApplicationCommandBasicOption = {
-		type: ApplicationCommandOptionType.String,
-		...named(`cmd.media.option.${key}.name` as MessageKey),
-		...describe(`cmd.media.option.${key}.description` as MessageKey),
-		...(options.required ? { required: true } : {}),
-		...(options.autocomplete ? { autocomplete: true as const } : {}),
-	};
-	return option;
-}
 
 /** `/media`: edit, delete (media the user uploaded to imgpile). */
 export const data = {
@@ -48,16 +29,16 @@ export const data = {
 			...named("cmd.media.edit.name"),
 			...describe("cmd.media.edit.description"),
 			options: [
-				stringOption("media", { required: true, autocomplete: true }),
-				stringOption("title"),
-				stringOption("description"),
+				stringOption("media", "media", { required: true, autocomplete: true }),
+				stringOption("media", "title"),
+				stringOption("media", "description"),
 			],
 		},
 		{
 			type: ApplicationCommandOptionType.Subcommand,
 			...named("cmd.media.delete.name"),
 			...describe("cmd.media.delete.description"),
-			options: [stringOption("media", { required: true, autocomplete: true })],
+			options: [stringOption("media", "media", { required: true, autocomplete: true })],
 		},
 	],
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
@@ -90,8 +71,8 @@ async function edit(ctx: HandlerContext, interaction: ChatInputCommandInteractio
 
 async function askDelete(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const slug = parseMediaRef(interaction.options.getString("media", true));
-	await personalIdentity(ctx, interaction);
-	const client = await readerFor(ctx, interaction);
+	const identity = await personalIdentity(ctx, interaction);
+	const client = ctx.imgpile.as(identity.token);
 	const media = await naming(ctx.t("what.media", { slug }), () => client.getMedia(slug));
 	await ctx.respond.reply({
 		content: ctx.t("media.delete.confirm", { title: boldText(media.title || media.slug), slug }),

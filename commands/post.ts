@@ -1,5 +1,4 @@
 import {
-	type APIApplicationCommandBasicOption,
 	ApplicationCommandOptionType,
 	ApplicationCommandType,
 	ApplicationIntegrationType,
@@ -10,7 +9,9 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
-import { personalIdentity } from "../src/bot/identity.js";
+import { confirmedSlug, requirePostOwner } from "../src/bot/guards.js";
+import { personalIdentity, readerFor } from "../src/bot/identity.js";
+import { commandOption, stringOption } from "../src/bot/options.js";
 import { makePost, validationText } from "../src/bot/posts.js";
 import { postSocialRow } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
@@ -19,7 +20,6 @@ import {
 	boldText,
 	channelAllowsNsfw,
 	checkTitle,
-	confirmedSlug,
 	confirmRow,
 	GALLERY_PAGE_SIZE,
 	galleryPageCount,
@@ -31,12 +31,11 @@ import {
 	parseTags,
 	postGallery,
 	postUrl,
-	readerFor,
 	recentMediaAutocomplete,
 	SLUG,
 	splitList,
 } from "../src/bot/views.js";
-import { describe, type MessageKey, named } from "../src/i18n/index.js";
+import { describe, named } from "../src/i18n/index.js";
 import {
 	ImgpileNotFoundError,
 	ImgpileValidationError,
@@ -47,33 +46,14 @@ import {
 
 const VISIBILITIES: readonly Visibility[] = ["public", "hidden", "private"];
 
-function stringOption(
-	key: string,
-	options: { required?: boolean; autocomplete?: boolean; choices?: readonly [string, MessageKey][] } = {},
-): APIApplicationCommandBasicOption {
-	const base = {
-		type: ApplicationCommandOptionType.String as const,
-		...named(`cmd.post.option.${key}.name` as MessageKey),
-		...describe(`cmd.post.option.${key}.description` as MessageKey),
-		...(options.required ? { required: true } : {}),
-	};
-	if (options.autocomplete) return { ...base, autocomplete: true };
-	if (!options.choices) return base;
-	return { ...base, choices: options.choices.map(([value, label]) => ({ value, ...named(label) })) };
-}
-
-const visibilityOption = stringOption("visibility", {
+const visibilityOption = stringOption("post", "visibility", {
 	choices: [
 		["public", "cmd.post.choice.public"],
 		["hidden", "cmd.post.choice.hidden"],
 		["private", "cmd.post.choice.private"],
 	],
 });
-const nsfwOption: APIApplicationCommandBasicOption = {
-	type: ApplicationCommandOptionType.Boolean,
-	...named("cmd.post.option.nsfw.name"),
-	...describe("cmd.post.option.nsfw.description"),
-};
+const nsfwOption = commandOption("post", ApplicationCommandOptionType.Boolean, "nsfw");
 
 /** `/post`: create, edit, tag, show, delete. */
 export const data = {
@@ -88,10 +68,10 @@ export const data = {
 			...named("cmd.post.create.name"),
 			...describe("cmd.post.create.description"),
 			options: [
-				stringOption("media", { required: true, autocomplete: true }),
-				stringOption("title"),
-				stringOption("description"),
-				stringOption("tags"),
+				stringOption("post", "media", { required: true, autocomplete: true }),
+				stringOption("post", "title"),
+				stringOption("post", "description"),
+				stringOption("post", "tags"),
 				visibilityOption,
 				nsfwOption,
 			],
@@ -101,12 +81,12 @@ export const data = {
 			...named("cmd.post.edit.name"),
 			...describe("cmd.post.edit.description"),
 			options: [
-				stringOption("post", { required: true }),
-				stringOption("title"),
-				stringOption("description"),
+				stringOption("post", "post", { required: true }),
+				stringOption("post", "title"),
+				stringOption("post", "description"),
 				visibilityOption,
 				nsfwOption,
-				stringOption("order"),
+				stringOption("post", "order"),
 			],
 		},
 		{
@@ -114,9 +94,9 @@ export const data = {
 			...named("cmd.post.tag.name"),
 			...describe("cmd.post.tag.description"),
 			options: [
-				stringOption("post", { required: true }),
-				stringOption("tags", { required: true }),
-				stringOption("mode", {
+				stringOption("post", "post", { required: true }),
+				stringOption("post", "tags", { required: true }),
+				stringOption("post", "mode", {
 					choices: [
 						["add", "cmd.post.choice.add"],
 						["replace", "cmd.post.choice.replace"],
@@ -128,13 +108,13 @@ export const data = {
 			type: ApplicationCommandOptionType.Subcommand,
 			...named("cmd.post.show.name"),
 			...describe("cmd.post.show.description"),
-			options: [stringOption("post", { required: true }), stringOption("key")],
+			options: [stringOption("post", "post", { required: true }), stringOption("post", "key")],
 		},
 		{
 			type: ApplicationCommandOptionType.Subcommand,
 			...named("cmd.post.delete.name"),
 			...describe("cmd.post.delete.description"),
-			options: [stringOption("post", { required: true })],
+			options: [stringOption("post", "post", { required: true })],
 		},
 	],
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
@@ -331,7 +311,7 @@ async function askDelete(ctx: HandlerContext, interaction: ChatInputCommandInter
 		ctx.imgpile.as(identity.token).getPost(slug, { key, perPage: 1 }),
 	);
 	// `visibility` is in the answer for the owner only.
-	if (post.visibility === undefined) throw new UserError("post.delete.notOwner", { slug });
+	requirePostOwner(post, slug);
 	const personal = post.visibility === "private" || post.moderation_status === "rejected";
 	await ctx.respond.reply({
 		content: ctx.t("post.delete.confirm", { title: boldText(post.title || ctx.t("post.untitled")), slug }),

@@ -15,7 +15,8 @@ import {
 	InteractionContextType,
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
-import { listButtonArgs, PROFILE_BUTTON, pageRow, parseUsername } from "../src/bot/social.js";
+import { usernameFrom, userOption } from "../src/bot/options.js";
+import { listButtonArgs, PROFILE_BUTTON, pageRow } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	channelAllowsNsfw,
@@ -30,7 +31,6 @@ import {
 } from "../src/bot/views.js";
 import { describe, named } from "../src/i18n/index.js";
 import type { Media, Page, Post } from "../src/imgpile/index.js";
-import { userOption } from "./follow.js";
 
 /** Posts (one embed each) and media (one line each) per profile page. */
 export const PROFILE_POSTS_PER_PAGE = 4;
@@ -135,7 +135,7 @@ async function profileMessage(
 }
 
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const username = parseUsername(interaction.options.getString("user", true));
+	const username = usernameFrom(interaction);
 	await ctx.respond.reply(await profileMessage(ctx, interaction, username, 1));
 }
 

@@ -8,12 +8,13 @@ import {
 	type RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
-import { type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
-import { makePost } from "../src/bot/posts.js";
+import { type Identity, readerFor, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	type Answer,
-	errorText,
+	attachmentSource,
+	editWithError,
+	type Failed,
 	type FileResult,
 	type FileSource,
 	failureLine,
@@ -21,19 +22,22 @@ import {
 	mediaFromRecord,
 	mediaListAnswer,
 	ProgressBoard,
-	postAnswer,
+	postOrMediaList,
 	recordResults,
+	refusedUpFront,
+	replyAllRefused,
 	sendable,
 	singleAnswer,
 	sourceKey,
 	succeeded,
 	transferAll,
-} from "../src/bot/uploads.js";
-import { channelAllowsNsfw, readerFor } from "../src/bot/views.js";
+	unauthorizedLines,
+	urlPath,
+} from "../src/bot/upload/index.js";
+import { channelAllowsNsfw } from "../src/bot/views.js";
 import { named } from "../src/i18n/index.js";
 import { ImgpileNotFoundError, type Media } from "../src/imgpile/index.js";
 import { loggableUrl } from "../src/transfer/index.js";
-import { attachmentSource, refusedUpFront, unauthorizedLines } from "./upload.js";
 
 /** "Rehost to imgpile": a message's attachments and embedded images/videos, to imgpile. */
 export const data = {
@@ -66,7 +70,7 @@ export function collectSources(message: Message): FileSource[] {
 			const key = sourceKey(url);
 			if (seen.has(key)) continue;
 			seen.add(key);
-			const last = decodeURIComponent(safePath(url).split("/").pop() ?? "");
+			const last = decodeURIComponent(urlPath(url).split("/").pop() ?? "");
 			sources.push({
 				url,
 				filename: last || "embed",
@@ -87,14 +91,6 @@ function siteOf(url: string): string {
 	}
 }
 
-function safePath(url: string): string {
-	try {
-		return new URL(url).pathname;
-	} catch {
-		return "";
-	}
-}
-
 async function execute(ctx: HandlerContext, interaction: MessageContextMenuCommandInteraction): Promise<void> {
 	const message = interaction.targetMessage;
 	const sources = collectSources(message);
@@ -110,12 +106,7 @@ async function execute(ctx: HandlerContext, interaction: MessageContextMenuComma
 			refused.set(index, { key: "rehost.fail.external", params: { site: siteOf(source.url) } });
 		}
 	}
-	if (refused.size === sources.length) {
-		const lines = [ctx.t("rehost.noneRehosted")];
-		for (const [index, failure] of refused) lines.push(failureLine(ctx.t, sources[index]?.name ?? "?", failure));
-		await ctx.respond.reply({ content: fitLines(lines, 2000), ephemeral: true, allowedMentions: { parse: [] } });
-		return;
-	}
+	if (refused.size === sources.length) return replyAllRefused(ctx, "rehost.noneRehosted", sources, refused);
 	await ctx.respond.defer({ ephemeral: true });
 	const board = new ProgressBoard(
 		ctx,
@@ -135,10 +126,7 @@ async function execute(ctx: HandlerContext, interaction: MessageContextMenuComma
 		await board.finish();
 		await deliver(ctx, interaction, message, mode === "public", built);
 	} catch (error) {
-		await board.finish();
-		const text = errorText(ctx.t, error);
-		if (text === undefined) throw error;
-		await ctx.respond.edit({ content: text, embeds: [], components: [], allowedMentions: { parse: [] } });
+		await editWithError(ctx, board, error);
 	} finally {
 		// Server-token slots held but not used (a failure before the count) go back.
 		await releaseReserved(ctx, identity);
@@ -213,27 +201,18 @@ async function answerFor(
 		return mediaListAnswer(ctx.t, { results, nsfwAllowed, before });
 	}
 	const nsfw = nsfwAllowed || spoilers;
-	try {
-		const post = await makePost(
-			ctx,
-			ctx.imgpile.as(identity.token),
-			done.map((result) => result.media.id),
-			nsfw ? { is_nsfw: true } : {},
-		);
-		ctx.log.info({ post: post.slug, media: done.length, source: message.id }, "message rehosted as a post");
-		return postAnswer(ctx.t, { post, showKey: false, results, nsfwAllowed, nsfwPost: nsfw, before });
-	} catch (error) {
-		const details = errorText(ctx.t, error);
-		if (details === undefined) throw error;
-		return mediaListAnswer(ctx.t, {
-			results,
-			nsfwAllowed,
-			before: [...before, ctx.t("upload.postFailed", { details })],
-		});
-	}
+	const { answer, post } = await postOrMediaList(ctx, ctx.imgpile.as(identity.token), {
+		results,
+		details: nsfw ? { is_nsfw: true } : {},
+		showKey: false,
+		nsfwAllowed,
+		before,
+	});
+	if (post) ctx.log.info({ post: post.slug, media: done.length, source: message.id }, "message rehosted as a post");
+	return answer;
 }
 
-function failureLines(ctx: HandlerContext, failures: Extract<FileResult, { kind: "failed" }>[]): string[] {
+function failureLines(ctx: HandlerContext, failures: Failed[]): string[] {
 	return failures.map(({ source, failure }) => failureLine(ctx.t, source.name, failure));
 }
 

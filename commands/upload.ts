@@ -14,24 +14,25 @@ import {
 } from "discord.js";
 import { customId } from "../src/bot/custom-id.js";
 import { UserError } from "../src/bot/errors.js";
-import { type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
+import { requireUploader } from "../src/bot/guards.js";
+import { asUploader, type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
+import { commandOption } from "../src/bot/options.js";
 import { makePost, patchWithTags } from "../src/bot/posts.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	type Answer,
-	asUploader,
-	errorText,
+	attachmentSource,
+	editWithError,
 	type FileFailure,
 	type FileResult,
 	type FileSource,
-	failed,
-	failureLine,
-	failureOf,
 	fitLines,
 	mediaListAnswer,
 	ProgressBoard,
-	postAnswer,
+	postOrMediaList,
 	recordResults,
+	refusedUpFront,
+	replyAllRefused,
 	sendable,
 	singleAnswer,
 	singleButtons,
@@ -40,7 +41,8 @@ import {
 	UPLOAD_DELETE_BUTTON,
 	UPLOAD_POST_BUTTON,
 	UPLOAD_POST_MODAL,
-} from "../src/bot/uploads.js";
+	unauthorizedLines,
+} from "../src/bot/upload/index.js";
 import { channelAllowsNsfw, checkTitle, parseTags, postUrl, SLUG } from "../src/bot/views.js";
 import {
 	DEFAULT_LOCALE,
@@ -57,19 +59,6 @@ import { ImgpileNotFoundError, type UpdatePostBody, type Visibility } from "../s
 export const MAX_FILES = 10;
 const FILE_OPTIONS = ["file", ...Array.from({ length: MAX_FILES - 1 }, (_, i) => `file${i + 2}`)];
 const VISIBILITIES: readonly Visibility[] = ["public", "hidden", "private"];
-
-function option(
-	type: ApplicationCommandOptionType.String | ApplicationCommandOptionType.Boolean,
-	key: string,
-	extra: Partial<APIApplicationCommandBasicOption> = {},
-): APIApplicationCommandBasicOption {
-	return {
-		type,
-		...named(`cmd.upload.option.${key}.name` as MessageKey),
-		...describe(`cmd.upload.option.${key}.description` as MessageKey),
-		...extra,
-	} as APIApplicationCommandBasicOption;
-}
 
 /** `fileN` with its localized names ("文件2"), from one key with a `{n}` placeholder. */
 function moreFileOption(n: number): APIApplicationCommandBasicOption {
@@ -97,20 +86,15 @@ export const data = {
 	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
 	integration_types: [ApplicationIntegrationType.GuildInstall],
 	options: [
-		{
-			type: ApplicationCommandOptionType.Attachment,
-			...named("cmd.upload.option.file.name"),
-			...describe("cmd.upload.option.file.description"),
-			required: true,
-		},
-		option(ApplicationCommandOptionType.String, "title", { max_length: 255 }),
-		option(ApplicationCommandOptionType.String, "description", { max_length: 4000 }),
-		option(ApplicationCommandOptionType.String, "tags", { max_length: 500 }),
-		option(ApplicationCommandOptionType.String, "visibility", {
+		commandOption("upload", ApplicationCommandOptionType.Attachment, "file", { required: true }),
+		commandOption("upload", ApplicationCommandOptionType.String, "title", { max_length: 255 }),
+		commandOption("upload", ApplicationCommandOptionType.String, "description", { max_length: 4000 }),
+		commandOption("upload", ApplicationCommandOptionType.String, "tags", { max_length: 500 }),
+		commandOption("upload", ApplicationCommandOptionType.String, "visibility", {
 			choices: VISIBILITIES.map((value) => ({ value, ...named(`cmd.post.choice.${value}` as MessageKey) })),
 		}),
-		option(ApplicationCommandOptionType.Boolean, "nsfw"),
-		option(ApplicationCommandOptionType.Boolean, "post"),
+		commandOption("upload", ApplicationCommandOptionType.Boolean, "nsfw"),
+		commandOption("upload", ApplicationCommandOptionType.Boolean, "post"),
 		...Array.from({ length: MAX_FILES - 1 }, (_, i) => moreFileOption(i + 2)),
 	],
 } satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
@@ -141,38 +125,6 @@ function postRequest(interaction: ChatInputCommandInteraction, files: number): P
 	return { asPost, details };
 }
 
-export function attachmentSource(attachment: Attachment): FileSource {
-	return {
-		url: attachment.url,
-		filename: attachment.name,
-		name: attachment.name,
-		size: attachment.size,
-		contentType: attachment.contentType,
-		key: attachment.id,
-		// Discord names spoilered files SPOILER_…; newer clients also set the IS_SPOILER flag.
-		spoiler: attachment.name.startsWith("SPOILER_") || attachment.spoiler,
-	};
-}
-
-/** Files refused without any request (not a Discord CDN URL, over 100 MB), by index. */
-export function refusedUpFront(ctx: HandlerContext, sources: readonly FileSource[]): Map<number, FileFailure> {
-	const refused = new Map<number, FileFailure>();
-	sources.forEach((source, index) => {
-		try {
-			ctx.transfers.check(source);
-		} catch (error) {
-			refused.set(index, failureOf(ctx, error));
-		}
-	});
-	return refused;
-}
-
-/** The lines to open an answer with when imgpile refused the token. */
-export function unauthorizedLines(ctx: HandlerContext, identity: Identity, results: readonly FileResult[]): string[] {
-	if (!failed(results).some((result) => result.failure.unauthorized)) return [];
-	return [ctx.t(identity.via === "server" ? "upload.unauthorized.server" : "imgpile.unauthorized")];
-}
-
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const attachments = FILE_OPTIONS.map((name) => interaction.options.getAttachment(name)).filter(
 		(attachment): attachment is Attachment => attachment !== null,
@@ -182,12 +134,7 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 	const request = postRequest(interaction, sources.length);
 
 	const refused = refusedUpFront(ctx, sources);
-	if (refused.size === sources.length) {
-		const lines = [ctx.t("upload.noneUploaded")];
-		for (const [index, failure] of refused) lines.push(failureLine(ctx.t, sources[index]?.name ?? "?", failure));
-		await ctx.respond.reply({ content: fitLines(lines, 2000), ephemeral: true, allowedMentions: { parse: [] } });
-		return;
-	}
+	if (refused.size === sources.length) return replyAllRefused(ctx, "upload.noneUploaded", sources, refused);
 	const identity = await uploadIdentity(ctx, interaction, sources.length - refused.size);
 	try {
 		await uploadWith(ctx, interaction, identity, sources, refused, request);
@@ -219,11 +166,7 @@ async function uploadWith(
 		await recordResults(ctx, interaction, identity, results);
 		answer = await answerFor(ctx, interaction, identity, request, results, ephemeral);
 	} catch (error) {
-		await board.finish();
-		const text = errorText(ctx.t, error);
-		if (text === undefined) throw error;
-		await ctx.respond.edit({ content: text, embeds: [], components: [], allowedMentions: { parse: [] } });
-		return;
+		return editWithError(ctx, board, error);
 	}
 	await board.finish();
 	await ctx.respond.edit(sendable(answer));
@@ -246,42 +189,21 @@ async function answerFor(
 		return singleAnswer(ctx.t, { result: single, nsfwAllowed });
 	}
 	const client = ctx.imgpile.as(identity.token);
-	try {
-		const post = await makePost(
-			ctx,
-			client,
-			done.map((result) => result.media.id),
-			request.details,
-		);
-		return postAnswer(ctx.t, {
-			post,
-			showKey: ephemeral,
-			title: request.details.title,
-			results,
-			nsfwAllowed,
-			nsfwPost: request.details.is_nsfw === true,
-		});
-	} catch (error) {
-		const details = errorText(ctx.t, error);
-		if (details === undefined) throw error;
-		return mediaListAnswer(ctx.t, { results, nsfwAllowed, before: [ctx.t("upload.postFailed", { details })] });
-	}
+	const { answer } = await postOrMediaList(ctx, client, {
+		results,
+		details: request.details,
+		showKey: ephemeral,
+		nsfwAllowed,
+	});
+	return answer;
 }
 
 // ── The buttons of a single upload (also on rehost answers) ────────────────
 
-async function ownUpload(ctx: HandlerContext, interaction: ButtonInteraction | ModalSubmitInteraction, slug: string) {
-	if (!SLUG.test(slug)) throw new UserError("error.unknownAction");
-	const record = await ctx.store.uploads.get(slug);
-	if (!record) throw new UserError("upload.unknown", { slug });
-	if (record.userId !== interaction.user.id) throw new UserError("upload.notYours");
-	return record;
-}
-
 /** `upload-delete:{slug}`: the uploader deletes the media on imgpile; anyone else is refused. */
 async function deletePressed(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
 	const [slug = ""] = args;
-	await ownUpload(ctx, interaction, slug);
+	await requireUploader(ctx, interaction, slug);
 	try {
 		await asUploader(ctx, interaction, (client) => client.deleteMedia(slug));
 	} catch (error) {
@@ -305,7 +227,7 @@ const TAGS_FIELD = "tags";
 /** `upload-post:{slug}[:{postSlug}]`: a form for the post's title, description and tags. */
 async function postPressed(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
 	const [slug = "", postSlug] = args;
-	await ownUpload(ctx, interaction, slug);
+	await requireUploader(ctx, interaction, slug);
 	if (postSlug !== undefined && !SLUG.test(postSlug)) throw new UserError("error.unknownAction");
 	const editing = postSlug !== undefined;
 	const input = (id: string, label: MessageKey, style: TextInputStyle, maxLength: number) => ({
@@ -336,7 +258,7 @@ async function postPressed(ctx: HandlerContext, interaction: ButtonInteraction, 
 /** The form was sent: make the post from the media (or edit it), and show its link on the message. */
 async function postSubmitted(ctx: HandlerContext, interaction: ModalSubmitInteraction, args: string[]): Promise<void> {
 	const [slug = "", postSlug] = args;
-	const record = await ownUpload(ctx, interaction, slug);
+	const record = await requireUploader(ctx, interaction, slug);
 	if (postSlug !== undefined && !SLUG.test(postSlug)) throw new UserError("error.unknownAction");
 	const details: UpdatePostBody = {};
 	const title = interaction.fields.getTextInputValue(TITLE_FIELD).trim();

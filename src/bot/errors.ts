@@ -1,5 +1,6 @@
-import type { MessageKey, Params } from "../i18n/index.js";
+import type { MessageKey, Params, Translate } from "../i18n/index.js";
 import { ImgpileError, type ImgpileRateLimitError, type ImgpileServerError } from "../imgpile/index.js";
+import { TokenDecryptError } from "../store/index.js";
 
 /**
  * An error meant for the user: the central catch renders `key` in the user's locale, ephemerally.
@@ -15,6 +16,27 @@ export class UserError extends Error {
 		this.key = key;
 		this.params = params;
 	}
+}
+
+/**
+ * The one mapping of an error to what the user is told: a UserError as it is, an imgpile error
+ * (`userErrorFromImgpile`), a stored token that cannot be decrypted (link it again). Anything
+ * else is unexpected: `undefined`, for the caller to log (the router shows an error id).
+ */
+export function userErrorOf(error: unknown): UserError | undefined {
+	if (error instanceof UserError) return error;
+	if (isImgpileError(error)) return userErrorFromImgpile(error);
+	if (error instanceof TokenDecryptError) {
+		// Whatever needed the token: the link has to be made again (the key changed, or the record was damaged).
+		return new UserError(error.subject === "server-token" ? "identity.serverTokenUnreadable" : "identity.unreadable");
+	}
+	return undefined;
+}
+
+/** `userErrorOf` as text in the user's locale; `undefined` for an unexpected error. */
+export function userMessage(t: Translate, error: unknown): string | undefined {
+	const shown = userErrorOf(error);
+	return shown && t(shown.key, shown.params);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ImgpileClient, UpdatePostBody, UpdatePostResponse } from "../imgpile/index.js";
 import { ImgpileValidationError } from "../imgpile/index.js";
-import { isImgpileError, userErrorFromImgpile } from "./errors.js";
+import { userMessage } from "./errors.js";
 import type { HandlerContext } from "./types.js";
 import { postUrl } from "./views.js";
 
@@ -34,11 +34,9 @@ export async function makePost(
 			response = patched.response;
 			if (patched.tagsRefused !== undefined) notes.push(ctx.t("post.tagsRefused", { details: patched.tagsRefused }));
 		} catch (error) {
-			if (!isImgpileError(error)) throw error;
-			const shown = userErrorFromImgpile(error);
-			notes.push(
-				ctx.t("post.detailsRefused", { link: `<${postUrl(post.slug)}>`, details: ctx.t(shown.key, shown.params) }),
-			);
+			const details = userMessage(ctx.t, error);
+			if (details === undefined) throw error;
+			notes.push(ctx.t("post.detailsRefused", { link: `<${postUrl(post.slug)}>`, details }));
 		}
 	}
 	const key = response?.visibility === "private" ? (response.access_key ?? undefined) : undefined;

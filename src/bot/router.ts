@@ -3,7 +3,7 @@ import { DiscordAPIError, type Interaction, RESTJSONErrorCodes } from "discord.j
 import { pickLocale, translator } from "../i18n/index.js";
 import { TokenDecryptError } from "../store/index.js";
 import { parseCustomId } from "./custom-id.js";
-import { isImgpileError, UserError, userErrorFromImgpile } from "./errors.js";
+import { isImgpileError, UserError, userMessage } from "./errors.js";
 import { Responder } from "./responder.js";
 import type {
 	ButtonHandler,
@@ -148,28 +148,22 @@ export class InteractionRouter {
 
 	/** The central catch. */
 	async #fail(ctx: HandlerContext, error: unknown): Promise<void> {
-		let shown: UserError;
-		if (error instanceof UserError) {
-			shown = error;
-		} else if (isImgpileError(error)) {
+		if (isImgpileError(error)) {
 			ctx.log.info({ kind: error.kind, path: error.path }, "imgpile refused a request");
-			shown = userErrorFromImgpile(error);
 		} else if (error instanceof TokenDecryptError) {
-			// Whatever needed the token: the link has to be made again (the key changed, or the record was damaged).
 			ctx.log.warn({ reason: error.reason, subject: error.subject }, "a stored token cannot be read");
-			shown = new UserError(
-				error.subject === "server-token" ? "identity.serverTokenUnreadable" : "identity.unreadable",
-			);
 		} else if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownInteraction) {
 			ctx.log.warn("the interaction expired before we answered");
 			return;
-		} else {
+		}
+		let content = userMessage(ctx.t, error);
+		if (content === undefined) {
 			const id = randomBytes(4).toString("hex");
 			ctx.log.error({ err: error, errorId: id }, "interaction failed");
-			shown = new UserError("error.unexpected", { id });
+			content = ctx.t("error.unexpected", { id });
 		}
 		try {
-			await ctx.respond.reply({ content: ctx.t(shown.key, shown.params), ephemeral: true, embeds: [], components: [] });
+			await ctx.respond.reply({ content, ephemeral: true, embeds: [], components: [] });
 		} catch (replyError) {
 			ctx.log.warn({ err: replyError }, "could not tell the user about an error");
 		}
