@@ -16,18 +16,11 @@ import {
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
 import { personalIdentity } from "../src/bot/identity.js";
-import {
-	COMMENTS_BUTTON,
-	LIST_PAGE_SIZE,
-	listButtonArgs,
-	pageFooter,
-	pageRow,
-	parseUsername,
-	readPage,
-	runAction,
-} from "../src/bot/social.js";
+import { listButtonArgs, parsePostRef, parseUsername } from "../src/bot/input.js";
+import { naming, readerFor } from "../src/bot/readers.js";
+import { LIST_PAGE_SIZE, readPage, runAction } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { naming, parsePostRef, readerFor, safeText, truncate } from "../src/bot/views.js";
+import { COMMENTS_BUTTON, pageFooter, pageRow, safeText, truncate } from "../src/discord/index.js";
 import { describe, named } from "../src/i18n/index.js";
 import { type Comment, IMGPILE_LIMITS, type Page } from "../src/imgpile/index.js";
 import { userOption } from "./follow.js";

@@ -21,9 +21,9 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
-import { parseUsername } from "../src/bot/social.js";
+import { parseUsername } from "../src/bot/input.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { channelAllowsNsfw, quoteInput, truncate } from "../src/bot/views.js";
+import { channelAllowsNsfw, quoteInput, truncate } from "../src/discord/index.js";
 import {
 	describeFilters,
 	type FeedControl,

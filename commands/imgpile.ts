@@ -11,9 +11,9 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 	TextInputStyle,
 } from "discord.js";
-import { customId } from "../src/bot/custom-id.js";
 import { UserError } from "../src/bot/errors.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import { customId } from "../src/discord/index.js";
 import { describe, type MessageKey, named, type Translate } from "../src/i18n/index.js";
 import { IMGPILE_LIMITS } from "../src/imgpile/index.js";
 

@@ -10,17 +10,10 @@ import {
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
 import { personalIdentity } from "../src/bot/identity.js";
+import { checkTitle, confirmedSlug, parseMediaRef } from "../src/bot/input.js";
+import { naming, readerFor, recentMediaAutocomplete } from "../src/bot/readers.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import {
-	boldText,
-	checkTitle,
-	confirmedSlug,
-	confirmRow,
-	naming,
-	parseMediaRef,
-	readerFor,
-	recentMediaAutocomplete,
-} from "../src/bot/views.js";
+import { boldText, confirmRow } from "../src/discord/index.js";
 import { describe, type MessageKey, named } from "../src/i18n/index.js";
 import type { UpdateMediaBody } from "../src/imgpile/index.js";
 

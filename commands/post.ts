@@ -11,31 +11,31 @@ import {
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
 import { personalIdentity } from "../src/bot/identity.js";
-import { makePost, validationText } from "../src/bot/posts.js";
-import { postSocialRow } from "../src/bot/social.js";
-import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	assertKey,
-	boldText,
-	channelAllowsNsfw,
 	checkTitle,
 	confirmedSlug,
+	parseMediaRef,
+	parsePostSlug,
+	parseTags,
+	SLUG,
+	splitList,
+} from "../src/bot/input.js";
+import { makePost, validationText } from "../src/bot/posts.js";
+import { naming, readerFor, recentMediaAutocomplete } from "../src/bot/readers.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import {
+	boldText,
+	channelAllowsNsfw,
 	confirmRow,
 	GALLERY_PAGE_SIZE,
 	galleryPageCount,
 	isPublic,
-	naming,
 	POST_PAGE_BUTTON,
-	parseMediaRef,
-	parsePostSlug,
-	parseTags,
 	postGallery,
+	postSocialRow,
 	postUrl,
-	readerFor,
-	recentMediaAutocomplete,
-	SLUG,
-	splitList,
-} from "../src/bot/views.js";
+} from "../src/discord/index.js";
 import { describe, type MessageKey, named } from "../src/i18n/index.js";
 import {
 	ImgpileNotFoundError,

@@ -15,19 +15,21 @@ import {
 	InteractionContextType,
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
-import { listButtonArgs, PROFILE_BUTTON, pageRow, parseUsername } from "../src/bot/social.js";
+import { listButtonArgs, parseUsername } from "../src/bot/input.js";
+import { naming } from "../src/bot/readers.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	channelAllowsNsfw,
 	mayPreview,
 	mediaPreviewUrl,
 	moderationLabel,
-	naming,
+	PROFILE_BUTTON,
+	pageRow,
 	postUrl,
 	safeText,
 	safeUrl,
 	truncate,
-} from "../src/bot/views.js";
+} from "../src/discord/index.js";
 import { describe, named } from "../src/i18n/index.js";
 import type { Media, Page, Post } from "../src/imgpile/index.js";
 import { userOption } from "./follow.js";

@@ -10,6 +10,7 @@ import {
 import { UserError } from "../src/bot/errors.js";
 import { type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
 import { makePost } from "../src/bot/posts.js";
+import { readerFor } from "../src/bot/readers.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	type Answer,
@@ -29,7 +30,7 @@ import {
 	succeeded,
 	transferAll,
 } from "../src/bot/uploads.js";
-import { channelAllowsNsfw, readerFor } from "../src/bot/views.js";
+import { channelAllowsNsfw } from "../src/discord/index.js";
 import { named } from "../src/i18n/index.js";
 import { ImgpileNotFoundError, type Media } from "../src/imgpile/index.js";
 import { loggableUrl } from "../src/transfer/index.js";

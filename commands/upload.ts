@@ -12,9 +12,9 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 	TextInputStyle,
 } from "discord.js";
-import { customId } from "../src/bot/custom-id.js";
 import { UserError } from "../src/bot/errors.js";
 import { type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
+import { checkTitle, parseTags, SLUG } from "../src/bot/input.js";
 import { makePost, patchWithTags } from "../src/bot/posts.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
@@ -41,7 +41,7 @@ import {
 	UPLOAD_POST_BUTTON,
 	UPLOAD_POST_MODAL,
 } from "../src/bot/uploads.js";
-import { channelAllowsNsfw, checkTitle, parseTags, postUrl, SLUG } from "../src/bot/views.js";
+import { channelAllowsNsfw, customId, postUrl } from "../src/discord/index.js";
 import {
 	DEFAULT_LOCALE,
 	describe,

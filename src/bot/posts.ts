@@ -1,8 +1,8 @@
+import { postUrl } from "../discord/index.js";
 import type { ImgpileClient, UpdatePostBody, UpdatePostResponse } from "../imgpile/index.js";
 import { ImgpileValidationError } from "../imgpile/index.js";
 import { isImgpileError, userErrorFromImgpile } from "./errors.js";
 import type { HandlerContext } from "./types.js";
-import { postUrl } from "./views.js";
 
 /** Making and changing imgpile posts, shared by /post, /upload and rehost. */
 

@@ -13,16 +13,24 @@ import {
 	ComponentType,
 	type MessageActionRowComponentData,
 } from "discord.js";
+import {
+	customId,
+	linkButton,
+	mayPreview,
+	mediaPreviewUrl,
+	postUrl,
+	quoteInput,
+	safeText,
+	safeUrl,
+} from "../discord/index.js";
 import type { MessageKey, Params, Translate } from "../i18n/index.js";
 import { type ImgpileClient, ImgpileForbiddenError, type ImgpileRateLimitError, type Media } from "../imgpile/index.js";
 import type { UploadRecord } from "../store/index.js";
 import { loggableUrl, TransferError, type TransferSource } from "../transfer/index.js";
-import { customId } from "./custom-id.js";
 import { isImgpileError, UserError, userErrorFromImgpile } from "./errors.js";
 import { type Identity, recordUploads } from "./identity.js";
 import type { MadePost } from "./posts.js";
 import type { HandlerContext } from "./types.js";
-import { linkButton, mayPreview, mediaPreviewUrl, postUrl, quoteInput, safeText, safeUrl } from "./views.js";
 
 /** custom_id names: `upload-delete:{slug}`, `upload-post:{slug}[:{postSlug}]` (button and modal). */
 export const UPLOAD_DELETE_BUTTON = "upload-delete";

@@ -24,7 +24,7 @@
  */
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import { isPublic } from "../bot/views.js";
+import { isPublic, mayAnnounce } from "../discord/index.js";
 import { type Locale, pickLocale, type Translate, translator } from "../i18n/index.js";
 import { type Imgpile, ImgpileNotFoundError, ImgpileRateLimitError, type Post } from "../imgpile/index.js";
 import {
@@ -50,7 +50,6 @@ import {
 	disabledNotice,
 	type FeedPostPayload,
 	isPayload,
-	mayAnnounce,
 	payloadOf,
 	testAnnouncement,
 } from "./render.js";
