@@ -14,7 +14,7 @@ import {
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
 import { type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
-import { checkTitle, parseTags, SLUG } from "../src/bot/input.js";
+import { parsePostDetails, SLUG, VISIBILITIES } from "../src/bot/input.js";
 import { makePost, patchWithTags } from "../src/bot/posts.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
@@ -51,12 +51,11 @@ import {
 	named,
 	t as translate,
 } from "../src/i18n/index.js";
-import { ImgpileNotFoundError, type UpdatePostBody, type Visibility } from "../src/imgpile/index.js";
+import { ImgpileNotFoundError, type UpdatePostBody } from "../src/imgpile/index.js";
 
 /** Attachment options: `file`, then `file2` … `file10`. */
 export const MAX_FILES = 10;
 const FILE_OPTIONS = ["file", ...Array.from({ length: MAX_FILES - 1 }, (_, i) => `file${i + 2}`)];
-const VISIBILITIES: readonly Visibility[] = ["public", "hidden", "private"];
 
 function option(
 	type: ApplicationCommandOptionType.String | ApplicationCommandOptionType.Boolean,
@@ -122,20 +121,14 @@ interface PostRequest {
 }
 
 function postRequest(interaction: ChatInputCommandInteraction, files: number): PostRequest {
-	const details: UpdatePostBody = {};
-	const title = interaction.options.getString("title")?.trim();
-	if (title) details.title = checkTitle(title);
-	const description = interaction.options.getString("description")?.trim();
-	if (description) details.description = description;
-	const tags = parseTags(interaction.options.getString("tags"));
-	if (tags.length > 0) details.tags = tags;
-	const visibility = interaction.options.getString("visibility");
-	if (visibility !== null) {
-		if (!VISIBILITIES.includes(visibility as Visibility)) throw new UserError("input.badVisibility");
-		details.visibility = visibility as Visibility;
-	}
 	const nsfw = interaction.options.getBoolean("nsfw");
-	if (nsfw !== null) details.is_nsfw = nsfw;
+	const details = parsePostDetails({
+		title: interaction.options.getString("title"),
+		description: interaction.options.getString("description"),
+		tags: interaction.options.getString("tags"),
+		visibility: interaction.options.getString("visibility"),
+		nsfw,
+	});
 	const forced = interaction.options.getBoolean("post") === true;
 	const asPost = files > 1 || forced || Object.keys(details).some((key) => key !== "is_nsfw") || nsfw === true;
 	return { asPost, details };
@@ -338,13 +331,11 @@ async function postSubmitted(ctx: HandlerContext, interaction: ModalSubmitIntera
 	const [slug = "", postSlug] = args;
 	const record = await ownUpload(ctx, interaction, slug);
 	if (postSlug !== undefined && !SLUG.test(postSlug)) throw new UserError("error.unknownAction");
-	const details: UpdatePostBody = {};
-	const title = interaction.fields.getTextInputValue(TITLE_FIELD).trim();
-	if (title) details.title = checkTitle(title);
-	const description = interaction.fields.getTextInputValue(DESCRIPTION_FIELD).trim();
-	if (description) details.description = description;
-	const tags = parseTags(interaction.fields.getTextInputValue(TAGS_FIELD));
-	if (tags.length > 0) details.tags = tags;
+	const details = parsePostDetails({
+		title: interaction.fields.getTextInputValue(TITLE_FIELD),
+		description: interaction.fields.getTextInputValue(DESCRIPTION_FIELD),
+		tags: interaction.fields.getTextInputValue(TAGS_FIELD),
+	});
 
 	const notes: string[] = [];
 	let target = postSlug;
