@@ -46,7 +46,7 @@ export async function makePost(
 }
 
 /**
- * PATCH with `tags` (gaps and decisions, 3): when imgpile refuses only the tags (422 on `tags`),
+ * PATCH with `tags` (docs/ARCHITECTURE.md, imgpile API decision 3): when imgpile refuses only the tags (422 on `tags`),
  * the rest is sent again without them and the refusal is returned for the user to read.
  */
 export async function patchWithTags(

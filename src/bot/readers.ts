@@ -28,7 +28,7 @@ export async function readerFor(
 	return ctx.imgpile.as(linked?.token);
 }
 
-export interface RecentMedia {
+interface RecentMedia {
 	slug: string;
 	filename: string;
 }
@@ -37,7 +37,7 @@ export interface RecentMedia {
  * Autocomplete choices from recent uploads: `filename (slug)`. With `multiple`, the text typed so
  * far is a list: the finished items are kept and the last one is completed.
  */
-export function recentMediaChoices(
+function recentMediaChoices(
 	recent: readonly RecentMedia[],
 	typed: string,
 	options: { multiple?: boolean } = {},

@@ -24,7 +24,7 @@ import type { HandlerContext } from "./types.js";
 /** imgpile's page size, used by the follower and comment lists. */
 export const LIST_PAGE_SIZE = 10;
 /** When a personal action still runs after this long, its deferred reply says imgpile is busy. */
-export const BUSY_NOTE_MS = 3_000;
+const BUSY_NOTE_MS = 3_000;
 /** At most one refresh of the score shown on a message per this interval. */
 export const VOTE_REFRESH_MS = 2_000;
 

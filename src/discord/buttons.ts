@@ -25,11 +25,11 @@ export type VoteDirection = "up" | "down";
 /** An imgpile username as the bot accepts it (in custom_ids, and from users). */
 export const USERNAME = /^[A-Za-z0-9_.-]{1,40}$/;
 
-export function voteCustomId(kind: VoteKind, id: number, direction: VoteDirection): string {
+function voteCustomId(kind: VoteKind, id: number, direction: VoteDirection): string {
 	return customId(VOTE_BUTTON, kind, id, direction);
 }
 
-export function upvoteLabel(score: number): string {
+function upvoteLabel(score: number): string {
 	return `▲ ${score}`;
 }
 

@@ -2,7 +2,7 @@
 import { type APIButtonComponentWithURL, ButtonStyle, ComponentType } from "discord.js";
 
 /** imgpile's public site (post pages). A later change may make it configurable. */
-export const IMGPILE_WEB_URL = "https://imgpile.com";
+const IMGPILE_WEB_URL = "https://imgpile.com";
 
 /** A post's public page; `key` (a private post's access key) adds `?key=`. */
 export function postUrl(slug: string, key?: string | null): string {
@@ -18,8 +18,8 @@ export function isImgpileHost(url: URL): boolean {
 }
 
 /** Discord's limits on a URL in an embed, and on a link button's. */
-export const EMBED_URL_MAX = 2048;
-export const BUTTON_URL_MAX = 512;
+const EMBED_URL_MAX = 2048;
+const BUTTON_URL_MAX = 512;
 
 /**
  * `value` when Discord takes it as an embed or button URL: a string, http(s) with `//` and a host,

@@ -155,7 +155,7 @@ function postEmbed(
 }
 
 /** Upvote, Downvote, Follow author (when the post has a valid username), Open: the buttons of any post message. */
-export function announcementRow(t: Translate, post: FeedPostPayload): APIActionRowComponent<APIButtonComponent> {
+function announcementRow(t: Translate, post: FeedPostPayload): APIActionRowComponent<APIButtonComponent> {
 	const buttons = postButtons(t, post);
 	const open = linkButton(t("post.button.open"), postUrl(post.slug));
 	if (open) buttons.push(open);

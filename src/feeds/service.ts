@@ -3,7 +3,7 @@
  * new in the outbox, and delivers the outbox to Discord. A timer runs a cycle every `tickMs` in
  * production; tests call `tick()` themselves on a clock they move by hand.
  *
- * A cycle, step by step (the numbers are the crash-safety invariants, see DESIGN.md):
+ * A cycle, step by step (crash-safety invariants: docs/ARCHITECTURE.md):
  * 1. Lease: only the process holding the `feeds` lease polls and delivers; others idle.
  * 2. Subscriptions are grouped by `queryKeyOf(filters)`: one query (one imgpile request per
  *    period, plus pages for bursts) however many guilds share it. Each query has a slot in the
