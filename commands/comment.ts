@@ -16,18 +16,12 @@ import {
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
 import { personalIdentity, readerFor } from "../src/bot/identity.js";
+import { listButtonArgs, parsePostRef } from "../src/bot/input.js";
 import { commandOption, usernameFrom, userOption } from "../src/bot/options.js";
-import {
-	COMMENTS_BUTTON,
-	LIST_PAGE_SIZE,
-	listButtonArgs,
-	pageFooter,
-	pageRow,
-	readPage,
-	runAction,
-} from "../src/bot/social.js";
+import { naming } from "../src/bot/readers.js";
+import { LIST_PAGE_SIZE, readPage, runAction } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { naming, parsePostRef, safeText, truncate } from "../src/bot/views.js";
+import { COMMENTS_BUTTON, pageFooter, pageRow, safeText, truncate } from "../src/discord/index.js";
 import { describe, named } from "../src/i18n/index.js";
 import { type Comment, IMGPILE_LIMITS, type Page } from "../src/imgpile/index.js";
 

@@ -22,10 +22,10 @@ import {
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
 import { isManager, requireManager } from "../src/bot/guards.js";
+import { parseUsername } from "../src/bot/input.js";
 import { commandOption } from "../src/bot/options.js";
-import { parseUsername } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { channelAllowsNsfw, quoteInput, truncate } from "../src/bot/views.js";
+import { channelAllowsNsfw, quoteInput, truncate } from "../src/discord/index.js";
 import {
 	describeFilters,
 	type FeedControl,

@@ -14,22 +14,22 @@ import {
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
 import { personalIdentity, readerFor } from "../src/bot/identity.js";
+import { listButtonArgs } from "../src/bot/input.js";
 import { usernameFrom, userOption } from "../src/bot/options.js";
+import { naming } from "../src/bot/readers.js";
+import { LIST_PAGE_SIZE, readPage, runAction } from "../src/bot/social.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	boldName,
+	escapeText,
 	FOLLOW_BUTTON,
 	FOLLOWERS_BUTTON,
 	FOLLOWING_BUTTON,
-	LIST_PAGE_SIZE,
-	listButtonArgs,
 	pageFooter,
 	pageRow,
-	readPage,
-	runAction,
+	truncate,
 	USERNAME,
-} from "../src/bot/social.js";
-import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { escapeText, naming, truncate } from "../src/bot/views.js";
+} from "../src/discord/index.js";
 import { describe, type MessageKey, named } from "../src/i18n/index.js";
 import type { Page, UserSummary } from "../src/imgpile/index.js";
 

@@ -10,11 +10,11 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 	TextInputStyle,
 } from "discord.js";
-import { customId } from "../src/bot/custom-id.js";
 import { UserError } from "../src/bot/errors.js";
 import { requireManager } from "../src/bot/guards.js";
 import { linkedIdentity } from "../src/bot/identity.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import { customId } from "../src/discord/index.js";
 import { describe, type MessageKey, named, type Translate } from "../src/i18n/index.js";
 import { IMGPILE_LIMITS } from "../src/imgpile/index.js";
 

@@ -10,9 +10,11 @@ import {
 import { UserError } from "../src/bot/errors.js";
 import { confirmedSlug } from "../src/bot/guards.js";
 import { personalIdentity } from "../src/bot/identity.js";
+import { checkTitle, parseMediaRef } from "../src/bot/input.js";
 import { stringOption } from "../src/bot/options.js";
+import { naming, recentMediaAutocomplete } from "../src/bot/readers.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { boldText, checkTitle, confirmRow, naming, parseMediaRef, recentMediaAutocomplete } from "../src/bot/views.js";
+import { boldText, confirmRow } from "../src/discord/index.js";
 import { describe, named } from "../src/i18n/index.js";
 import type { UpdateMediaBody } from "../src/imgpile/index.js";
 

@@ -11,47 +11,42 @@ import {
 import { UserError } from "../src/bot/errors.js";
 import { confirmedSlug, requirePostOwner } from "../src/bot/guards.js";
 import { personalIdentity, readerFor } from "../src/bot/identity.js";
-import { commandOption, stringOption } from "../src/bot/options.js";
-import { makePost, validationText } from "../src/bot/posts.js";
-import { postSocialRow } from "../src/bot/social.js";
-import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	assertKey,
+	parseMediaRef,
+	parsePostDetails,
+	parsePostSlug,
+	parseTags,
+	SLUG,
+	splitList,
+	VISIBILITIES,
+} from "../src/bot/input.js";
+import { commandOption, stringOption } from "../src/bot/options.js";
+import { makePost, validationText } from "../src/bot/posts.js";
+import { naming, recentMediaAutocomplete } from "../src/bot/readers.js";
+import type { CommandModule, HandlerContext } from "../src/bot/types.js";
+import {
 	boldText,
 	channelAllowsNsfw,
-	checkTitle,
 	confirmRow,
 	GALLERY_PAGE_SIZE,
 	galleryPageCount,
 	isPublic,
-	naming,
 	POST_PAGE_BUTTON,
-	parseMediaRef,
-	parsePostSlug,
-	parseTags,
 	postGallery,
+	postSocialRow,
 	postUrl,
-	recentMediaAutocomplete,
-	SLUG,
-	splitList,
-} from "../src/bot/views.js";
+} from "../src/discord/index.js";
 import { describe, named } from "../src/i18n/index.js";
 import {
 	ImgpileNotFoundError,
 	ImgpileValidationError,
 	type UpdatePostBody,
 	type UpdatePostResponse,
-	type Visibility,
 } from "../src/imgpile/index.js";
 
-const VISIBILITIES: readonly Visibility[] = ["public", "hidden", "private"];
-
 const visibilityOption = stringOption("post", "visibility", {
-	choices: [
-		["public", "cmd.post.choice.public"],
-		["hidden", "cmd.post.choice.hidden"],
-		["private", "cmd.post.choice.private"],
-	],
+	choices: VISIBILITIES.map((value) => [value, `cmd.post.choice.${value}` as const]),
 });
 const nsfwOption = commandOption("post", ApplicationCommandOptionType.Boolean, "nsfw");
 
@@ -143,9 +138,7 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 async function create(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const slugs = [...new Set(splitList(interaction.options.getString("media", true)).map(parseMediaRef))];
 	if (slugs.length === 0) throw new UserError("input.noMedia");
-	const body = detailsFrom(interaction);
-	const tags = parseTags(interaction.options.getString("tags"));
-	if (tags.length > 0) body.tags = tags;
+	const body = detailsFrom(interaction, interaction.options.getString("tags"));
 	const identity = await personalIdentity(ctx, interaction);
 	await ctx.respond.defer({ ephemeral: true });
 	const client = ctx.imgpile.as(identity.token);
@@ -168,21 +161,15 @@ async function create(ctx: HandlerContext, interaction: ChatInputCommandInteract
 	await ctx.respond.reply({ content: lines.join("\n") });
 }
 
-/** title, description, visibility and nsfw as given; refused before anything is sent when invalid. */
-function detailsFrom(interaction: ChatInputCommandInteraction): UpdatePostBody {
-	const body: UpdatePostBody = {};
-	const title = interaction.options.getString("title");
-	if (title !== null) body.title = checkTitle(title);
-	const description = interaction.options.getString("description");
-	if (description !== null) body.description = description;
-	const visibility = interaction.options.getString("visibility");
-	if (visibility !== null) {
-		if (!VISIBILITIES.includes(visibility as Visibility)) throw new UserError("input.badVisibility");
-		body.visibility = visibility as Visibility;
-	}
-	const nsfw = interaction.options.getBoolean("nsfw");
-	if (nsfw !== null) body.is_nsfw = nsfw;
-	return body;
+/** title, description, visibility, nsfw (and, for create, tags) as given; refused before anything is sent when invalid. */
+function detailsFrom(interaction: ChatInputCommandInteraction, tags: string | null = null): UpdatePostBody {
+	return parsePostDetails({
+		title: interaction.options.getString("title"),
+		description: interaction.options.getString("description"),
+		tags,
+		visibility: interaction.options.getString("visibility"),
+		nsfw: interaction.options.getBoolean("nsfw"),
+	});
 }
 
 // ── edit ────────────────────────────────────────────────────────────────────

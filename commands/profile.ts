@@ -15,20 +15,22 @@ import {
 	InteractionContextType,
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
+import { listButtonArgs } from "../src/bot/input.js";
 import { usernameFrom, userOption } from "../src/bot/options.js";
-import { listButtonArgs, PROFILE_BUTTON, pageRow } from "../src/bot/social.js";
+import { naming } from "../src/bot/readers.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	channelAllowsNsfw,
 	mayPreview,
 	mediaPreviewUrl,
 	moderationLabel,
-	naming,
+	PROFILE_BUTTON,
+	pageRow,
 	postUrl,
 	safeText,
 	safeUrl,
 	truncate,
-} from "../src/bot/views.js";
+} from "../src/discord/index.js";
 import { describe, named } from "../src/i18n/index.js";
 import type { Media, Page, Post } from "../src/imgpile/index.js";
 

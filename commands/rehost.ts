@@ -34,7 +34,7 @@ import {
 	unauthorizedLines,
 	urlPath,
 } from "../src/bot/upload/index.js";
-import { channelAllowsNsfw } from "../src/bot/views.js";
+import { channelAllowsNsfw } from "../src/discord/index.js";
 import { named } from "../src/i18n/index.js";
 import { ImgpileNotFoundError, type Media } from "../src/imgpile/index.js";
 import { loggableUrl } from "../src/transfer/index.js";

@@ -12,10 +12,10 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 	TextInputStyle,
 } from "discord.js";
-import { customId } from "../src/bot/custom-id.js";
 import { UserError } from "../src/bot/errors.js";
 import { requireUploader } from "../src/bot/guards.js";
 import { asUploader, type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
+import { parsePostDetails, SLUG, VISIBILITIES } from "../src/bot/input.js";
 import { commandOption } from "../src/bot/options.js";
 import { makePost, patchWithTags } from "../src/bot/posts.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
@@ -43,7 +43,7 @@ import {
 	UPLOAD_POST_MODAL,
 	unauthorizedLines,
 } from "../src/bot/upload/index.js";
-import { channelAllowsNsfw, checkTitle, parseTags, postUrl, SLUG } from "../src/bot/views.js";
+import { channelAllowsNsfw, customId, postUrl } from "../src/discord/index.js";
 import {
 	DEFAULT_LOCALE,
 	describe,
@@ -53,12 +53,11 @@ import {
 	named,
 	t as translate,
 } from "../src/i18n/index.js";
-import { ImgpileNotFoundError, type UpdatePostBody, type Visibility } from "../src/imgpile/index.js";
+import { ImgpileNotFoundError, type UpdatePostBody } from "../src/imgpile/index.js";
 
 /** Attachment options: `file`, then `file2` … `file10`. */
 export const MAX_FILES = 10;
 const FILE_OPTIONS = ["file", ...Array.from({ length: MAX_FILES - 1 }, (_, i) => `file${i + 2}`)];
-const VISIBILITIES: readonly Visibility[] = ["public", "hidden", "private"];
 
 /** `fileN` with its localized names ("文件2"), from one key with a `{n}` placeholder. */
 function moreFileOption(n: number): APIApplicationCommandBasicOption {
@@ -106,20 +105,14 @@ interface PostRequest {
 }
 
 function postRequest(interaction: ChatInputCommandInteraction, files: number): PostRequest {
-	const details: UpdatePostBody = {};
-	const title = interaction.options.getString("title")?.trim();
-	if (title) details.title = checkTitle(title);
-	const description = interaction.options.getString("description")?.trim();
-	if (description) details.description = description;
-	const tags = parseTags(interaction.options.getString("tags"));
-	if (tags.length > 0) details.tags = tags;
-	const visibility = interaction.options.getString("visibility");
-	if (visibility !== null) {
-		if (!VISIBILITIES.includes(visibility as Visibility)) throw new UserError("input.badVisibility");
-		details.visibility = visibility as Visibility;
-	}
 	const nsfw = interaction.options.getBoolean("nsfw");
-	if (nsfw !== null) details.is_nsfw = nsfw;
+	const details = parsePostDetails({
+		title: interaction.options.getString("title"),
+		description: interaction.options.getString("description"),
+		tags: interaction.options.getString("tags"),
+		visibility: interaction.options.getString("visibility"),
+		nsfw,
+	});
 	const forced = interaction.options.getBoolean("post") === true;
 	const asPost = files > 1 || forced || Object.keys(details).some((key) => key !== "is_nsfw") || nsfw === true;
 	return { asPost, details };
@@ -260,13 +253,11 @@ async function postSubmitted(ctx: HandlerContext, interaction: ModalSubmitIntera
 	const [slug = "", postSlug] = args;
 	const record = await requireUploader(ctx, interaction, slug);
 	if (postSlug !== undefined && !SLUG.test(postSlug)) throw new UserError("error.unknownAction");
-	const details: UpdatePostBody = {};
-	const title = interaction.fields.getTextInputValue(TITLE_FIELD).trim();
-	if (title) details.title = checkTitle(title);
-	const description = interaction.fields.getTextInputValue(DESCRIPTION_FIELD).trim();
-	if (description) details.description = description;
-	const tags = parseTags(interaction.fields.getTextInputValue(TAGS_FIELD));
-	if (tags.length > 0) details.tags = tags;
+	const details = parsePostDetails({
+		title: interaction.fields.getTextInputValue(TITLE_FIELD),
+		description: interaction.fields.getTextInputValue(DESCRIPTION_FIELD),
+		tags: interaction.fields.getTextInputValue(TAGS_FIELD),
+	});
 
 	const notes: string[] = [];
 	let target = postSlug;

@@ -9,17 +9,11 @@ import {
 } from "discord.js";
 import { UserError } from "../src/bot/errors.js";
 import { personalIdentity } from "../src/bot/identity.js";
-import {
-	runAction,
-	scheduleVoteRefresh,
-	VOTE_BUTTON,
-	VOTE_OUTCOME_KEYS,
-	type VoteDirection,
-	type VoteKind,
-	voteOutcome,
-} from "../src/bot/social.js";
+import { parsePostRef } from "../src/bot/input.js";
+import { naming } from "../src/bot/readers.js";
+import { runAction, scheduleVoteRefresh, VOTE_OUTCOME_KEYS, voteOutcome } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { naming, parsePostRef } from "../src/bot/views.js";
+import { VOTE_BUTTON, type VoteDirection, type VoteKind } from "../src/discord/index.js";
 import { describe, named } from "../src/i18n/index.js";
 import type { ImgpileClient, VoteResponse } from "../src/imgpile/index.js";
 

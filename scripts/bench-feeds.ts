@@ -29,6 +29,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { commandModules } from "../commands/index.js";
 import { Bot } from "../src/bot/bot.js";
 import { Imgpile } from "../src/imgpile/index.js";
 import { createLogger, SecretRegistry } from "../src/logger.js";
@@ -128,6 +129,7 @@ async function setup(opts: {
 	const bot = new Bot({
 		token: discord.botToken,
 		discordApiUrl: discord.restUrl,
+		modules: commandModules,
 		services: {
 			logger,
 			store,

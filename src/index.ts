@@ -1,3 +1,4 @@
+import { commandModules } from "../commands/index.js";
 import { Bot } from "./bot/bot.js";
 import { loadConfig } from "./config.js";
 import { Imgpile } from "./imgpile/index.js";
@@ -29,6 +30,7 @@ const bot = new Bot({
 	token: config.DISCORD_TOKEN,
 	discordApiUrl: config.DISCORD_API_URL,
 	devGuildId: config.DISCORD_DEV_GUILD_ID,
+	modules: commandModules,
 	healthPort: config.HEALTH_PORT,
 	feeds: { intervalMs: config.FEED_POLL_INTERVAL * 1000, token: config.IMGPILE_FEED_TOKEN },
 	services: {

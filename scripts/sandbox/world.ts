@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { commandModules } from "../../commands/index.js";
 import { Bot } from "../../src/bot/bot.js";
 import type { CommandModule } from "../../src/bot/types.js";
 import { Imgpile } from "../../src/imgpile/index.js";
@@ -160,7 +161,7 @@ export class SandboxWorld {
 				discordApiUrl: discord.restUrl,
 				services: { logger, store, imgpile, secrets, imgpileUploadUrl: uploadUrl, transfers, now: feedClock },
 				feeds: { now: feedClock, timer: false },
-				modules: options.modules,
+				modules: options.modules ?? commandModules,
 				shutdownGraceMs: 5_000,
 				clientOptions: { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) } },
 			});

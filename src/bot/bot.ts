@@ -1,7 +1,6 @@
 import { once } from "node:events";
 import { Client, type ClientOptions, Events, GatewayIntentBits } from "discord.js";
 import { Agent } from "undici";
-import { commandModules } from "../../commands/index.js";
 import { ClientFeedDiscord, FeedService, type FeedServiceOptions, type TickReport } from "../feeds/index.js";
 import { type HealthServer, startHealthServer } from "./health.js";
 import { pacedMakeRequest } from "./pacing.js";
@@ -16,7 +15,8 @@ export interface BotOptions {
 	/** Register commands in this guild instead of globally. */
 	devGuildId?: string | undefined;
 	services: Services;
-	modules?: readonly CommandModule[];
+	/** The commands, buttons and modals to serve (commands/index.ts: the composition root passes them). */
+	modules: readonly CommandModule[];
 	healthPort?: number | undefined;
 	autoDeferMs?: number;
 	/** How long `stop()` waits for interactions in flight. Default 10 s. */
@@ -70,7 +70,7 @@ export class Bot {
 			logger: options.services.logger.child({ component: "feeds" }),
 		});
 		this.router = new InteractionRouter({
-			modules: options.modules ?? commandModules,
+			modules: options.modules,
 			services: { ...options.services, feeds: this.feeds },
 			autoDeferMs: options.autoDeferMs,
 		});

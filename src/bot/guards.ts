@@ -7,8 +7,8 @@ import type { Translate } from "../i18n/index.js";
 import type { Post } from "../imgpile/index.js";
 import type { UploadRecord } from "../store/index.js";
 import { UserError } from "./errors.js";
+import { SLUG } from "./input.js";
 import type { HandlerContext } from "./types.js";
-import { SLUG } from "./views.js";
 
 /** Whether the member may manage the server (Manage Server), in a server. */
 export function isManager<T extends BaseInteraction>(

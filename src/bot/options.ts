@@ -8,7 +8,7 @@ import {
 	type ChatInputCommandInteraction,
 } from "discord.js";
 import { describe, type MessageKey, named } from "../i18n/index.js";
-import { parseUsername } from "./social.js";
+import { parseUsername } from "./input.js";
 
 /** `{ type, name, description }` of option `key` of `command`, localized, with the rest of its fields. */
 export function commandOption(

@@ -1,8 +1,8 @@
+import { postUrl } from "../discord/index.js";
 import type { ImgpileClient, UpdatePostBody, UpdatePostResponse } from "../imgpile/index.js";
 import { ImgpileValidationError } from "../imgpile/index.js";
 import { userMessage } from "./errors.js";
 import type { HandlerContext } from "./types.js";
-import { postUrl } from "./views.js";
 
 /** Making and changing imgpile posts, shared by /post, /upload and rehost. */
 
@@ -44,7 +44,7 @@ export async function makePost(
 }
 
 /**
- * PATCH with `tags` (gaps and decisions, 3): when imgpile refuses only the tags (422 on `tags`),
+ * PATCH with `tags` (docs/ARCHITECTURE.md, imgpile API decision 3): when imgpile refuses only the tags (422 on `tags`),
  * the rest is sent again without them and the refusal is returned for the user to read.
  */
 export async function patchWithTags(

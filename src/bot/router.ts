@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { DiscordAPIError, type Interaction, RESTJSONErrorCodes } from "discord.js";
+import { parseCustomId } from "../discord/index.js";
 import { pickLocale, translator } from "../i18n/index.js";
 import { TokenDecryptError } from "../store/index.js";
-import { parseCustomId } from "./custom-id.js";
 import { isImgpileError, UserError, userMessage } from "./errors.js";
 import { Responder } from "./responder.js";
 import type {

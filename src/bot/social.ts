@@ -1,8 +1,7 @@
 /**
- * The social side of imgpile in Discord, shared by /vote, /follow, /comment, /profile and by any
- * message showing a post: vote and follow buttons, usernames as typed, paged lists, the
- * "imgpile is busy" note of personal actions, and the coalesced refresh of a vote score shown on
- * a message.
+ * The social side of imgpile in Discord, shared by /vote, /follow, /comment, /profile: paged
+ * reads, the "imgpile is busy" note of personal actions, what a vote did, and the coalesced
+ * refresh of a vote score shown on a message. Their buttons are in src/discord/buttons.ts.
  *
  * Decisions:
  * - Votes toggle on imgpile. To say what a vote did ("upvoted", "vote removed", "switched to
@@ -16,122 +15,18 @@
  *   The pending refresh lives in memory (lost on restart; the vote itself is on imgpile). Only
  *   messages others see are refreshed (an ephemeral message cannot be edited by channel).
  */
-import {
-	type ActionRowData,
-	type ButtonInteraction,
-	ButtonStyle,
-	ComponentType,
-	type MessageActionRowComponentData,
-	MessageFlags,
-	Routes,
-} from "discord.js";
-import type { Translate } from "../i18n/index.js";
+import { type ButtonInteraction, MessageFlags, Routes } from "discord.js";
+import { type VoteDirection, type VoteKind, withVoteScore } from "../discord/index.js";
 import type { Page } from "../imgpile/index.js";
-import { customId } from "./custom-id.js";
-import { isImgpileError, UserError, userErrorFromImgpile } from "./errors.js";
+import { userMessage } from "./errors.js";
 import type { HandlerContext } from "./types.js";
-import { escapeText, quoteInput, truncate } from "./views.js";
-
-/** custom_id names: `vote:{post|comment}:{id}:{up|down}`, `follow:{username}`, lists `{name}:{username}:{page}`. */
-export const VOTE_BUTTON = "vote";
-export const FOLLOW_BUTTON = "follow";
-export const FOLLOWERS_BUTTON = "followers";
-export const FOLLOWING_BUTTON = "following";
-export const PROFILE_BUTTON = "profile";
-export const COMMENTS_BUTTON = "comments";
 
 /** imgpile's page size, used by the follower and comment lists. */
 export const LIST_PAGE_SIZE = 10;
 /** When a personal action still runs after this long, its deferred reply says imgpile is busy. */
-export const BUSY_NOTE_MS = 3_000;
+const BUSY_NOTE_MS = 3_000;
 /** At most one refresh of the score shown on a message per this interval. */
 export const VOTE_REFRESH_MS = 2_000;
-
-export type VoteKind = "post" | "comment";
-export type VoteDirection = "up" | "down";
-
-// ── Buttons for messages showing a post ─────────────────────────────────────
-
-export function voteCustomId(kind: VoteKind, id: number, direction: VoteDirection): string {
-	return customId(VOTE_BUTTON, kind, id, direction);
-}
-
-export function upvoteLabel(score: number): string {
-	return `▲ ${score}`;
-}
-
-/** ▲ {score} and ▼ buttons; clicking one votes as the clicker. */
-export function voteButtons(post: { id: number; score: number }): MessageActionRowComponentData[] {
-	return [
-		{
-			type: ComponentType.Button,
-			style: ButtonStyle.Secondary,
-			label: upvoteLabel(post.score),
-			customId: voteCustomId("post", post.id, "up"),
-		},
-		{
-			type: ComponentType.Button,
-			style: ButtonStyle.Secondary,
-			label: "▼",
-			customId: voteCustomId("post", post.id, "down"),
-		},
-	];
-}
-
-/** A Follow button for an imgpile user; clicking it follows as the clicker. */
-export function followButton(t: Translate, username: string): MessageActionRowComponentData {
-	return {
-		type: ComponentType.Button,
-		style: ButtonStyle.Primary,
-		label: truncate(t("follow.button", { username }), 80),
-		customId: customId(FOLLOW_BUTTON, username),
-	};
-}
-
-/** The row of vote buttons for a post (upload answers, `/post show`, feed announcements), plus `extra` buttons. */
-export function voteRow(
-	post: { id: number; score: number },
-	...extra: MessageActionRowComponentData[]
-): ActionRowData<MessageActionRowComponentData> {
-	return { type: ComponentType.ActionRow, components: [...voteButtons(post), ...extra] };
-}
-
-export function followRow(t: Translate, username: string): ActionRowData<MessageActionRowComponentData> {
-	return { type: ComponentType.ActionRow, components: [followButton(t, username)] };
-}
-
-/** Vote buttons, and a Follow button for the author when the post has one (with a valid username). */
-export function postSocialRow(
-	t: Translate,
-	post: { id: number; score: number; user: { username: string } | null },
-): ActionRowData<MessageActionRowComponentData> {
-	const author = post.user?.username;
-	return author && USERNAME.test(author) ? voteRow(post, followButton(t, author)) : voteRow(post);
-}
-
-// ── Usernames ───────────────────────────────────────────────────────────────
-
-export const USERNAME = /^[A-Za-z0-9_.-]{1,40}$/;
-
-/** An imgpile username as typed (a leading `@` is dropped); anything else is refused before asking imgpile. */
-export function parseUsername(input: string): string {
-	const text = input.trim().replace(/^@/, "");
-	if (!USERNAME.test(text)) throw new UserError("social.badUsername", { input: quoteInput(input.trim()) });
-	return text;
-}
-
-/** A username in message text: bold, markdown-safe. */
-export function boldName(username: string): string {
-	return `**${escapeText(username)}**`;
-}
-
-/** The `{username}` and `{page}` of a list button, checked. */
-export function listButtonArgs(args: string[]): { username: string; page: number } {
-	const [username = "", pageText = ""] = args;
-	const page = Number(pageText);
-	if (!USERNAME.test(username) || !Number.isInteger(page) || page < 1) throw new UserError("error.unknownAction");
-	return { username, page };
-}
 
 // ── Paged lists ─────────────────────────────────────────────────────────────
 
@@ -143,49 +38,6 @@ export async function readPage<T>(read: (page: number) => Promise<Page<T>>, page
 	const found = await read(page);
 	if (found.data.length === 0 && page > found.meta.last_page) return read(found.meta.last_page);
 	return found;
-}
-
-/** "Page 2 of 3 · 25 in all". */
-export function pageFooter(t: Translate, page: Pick<Page<unknown>, "meta">): string {
-	return t("social.page", {
-		page: page.meta.current_page,
-		pages: Math.max(1, page.meta.last_page),
-		total: page.meta.total,
-	});
-}
-
-/**
- * Previous/Next buttons for page `current`, their state in the custom_id
- * (`{name}:{username}:{page}`) so they work after a restart. `hasPrev`/`hasNext` follow
- * imgpile's `links.prev` / `links.next`.
- */
-export function pageRow(
-	t: Translate,
-	name: string,
-	username: string,
-	current: number,
-	hasPrev: boolean,
-	hasNext: boolean,
-): ActionRowData<MessageActionRowComponentData> {
-	return {
-		type: ComponentType.ActionRow,
-		components: [
-			{
-				type: ComponentType.Button,
-				style: ButtonStyle.Secondary,
-				label: t("post.button.prev"),
-				customId: customId(name, username, Math.max(0, current - 1)),
-				disabled: !hasPrev || current <= 1,
-			},
-			{
-				type: ComponentType.Button,
-				style: ButtonStyle.Secondary,
-				label: t("post.button.next"),
-				customId: customId(name, username, current + 1),
-				disabled: !hasNext,
-			},
-		],
-	};
 }
 
 // ── Personal actions ────────────────────────────────────────────────────────
@@ -213,18 +65,12 @@ export async function runAction(ctx: HandlerContext, work: () => Promise<string>
 		const noted = state === "noted";
 		state = "done";
 		// Once the note is shown the central catch would add a second message; replace the note instead.
-		const shown = noted ? userFacing(error) : undefined;
-		if (!shown) throw error;
-		await ctx.respond.edit({ content: ctx.t(shown.key, shown.params), allowedMentions: { parse: [] } });
+		const shown = noted ? userMessage(ctx.t, error) : undefined;
+		if (shown === undefined) throw error;
+		await ctx.respond.edit({ content: shown, allowedMentions: { parse: [] } });
 	} finally {
 		clearTimeout(timer);
 	}
-}
-
-function userFacing(error: unknown): UserError | undefined {
-	if (error instanceof UserError) return error;
-	if (isImgpileError(error)) return userErrorFromImgpile(error);
-	return undefined;
 }
 
 // ── Votes ───────────────────────────────────────────────────────────────────
@@ -253,34 +99,6 @@ export const VOTE_OUTCOME_KEYS = {
 	switchedUp: "vote.switchedUp",
 	switchedDown: "vote.switchedDown",
 } as const;
-
-/**
- * The message components (API JSON) with the ▲ label of `kind`/`id` showing `score`; `changed`
- * is false when the message already shows it (or has no such button).
- */
-export function withVoteScore(
-	components: readonly unknown[],
-	kind: VoteKind,
-	id: number,
-	score: number,
-): { components: unknown[]; changed: boolean } {
-	const target = voteCustomId(kind, id, "up");
-	const label = upvoteLabel(score);
-	let changed = false;
-	const visit = (node: unknown): unknown => {
-		if (typeof node !== "object" || node === null) return node;
-		const record = node as Record<string, unknown>;
-		if (record.type === ComponentType.Button && record.custom_id === target) {
-			if (record.label === label) return node;
-			changed = true;
-			return { ...record, label };
-		}
-		if (!Array.isArray(record.components)) return node;
-		return { ...record, components: record.components.map(visit) };
-	};
-	const updated = components.map(visit);
-	return { components: updated, changed };
-}
 
 /**
  * Per-key trailing throttle: the first `schedule` for a key runs after `intervalMs`; schedules

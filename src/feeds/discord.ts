@@ -15,7 +15,7 @@ import {
 	type RESTPostAPIChannelMessageJSONBody,
 	Routes,
 } from "discord.js";
-import { channelAllowsNsfw } from "../bot/views.js";
+import { channelAllowsNsfw } from "../discord/index.js";
 
 export interface ChannelInfo {
 	guildId: string | null;

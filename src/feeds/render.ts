@@ -2,6 +2,8 @@
  * What feed messages look like: the announcement of one post (embed + Upvote, Downvote, Follow
  * author, Open), the digest (top posts by score, up to 10 embeds, then "and N more"), the test
  * announcement, and the notice that a subscription stopped. Pure: payload in, message JSON out.
+ * Built from the presentation layer (src/discord); what is feed-specific stays here: the outbox
+ * payload, the delivery marker and nonce, and the subscription's filters.
  *
  * Every delivered message carries its outbox key (the "marker") in the embed footer, so that after
  * a crash the delivery worker can tell from the channel's recent messages whether Discord already
@@ -12,22 +14,21 @@ import {
 	type APIActionRowComponent,
 	type APIButtonComponent,
 	type APIEmbed,
-	ButtonStyle,
 	ComponentType,
 	type RESTPostAPIChannelMessageJSONBody,
 } from "discord.js";
-import { customId } from "../bot/custom-id.js";
-import { FOLLOW_BUTTON, USERNAME, upvoteLabel, voteCustomId } from "../bot/social.js";
 import {
+	embedTimestamp,
 	linkButton,
 	mayPreview,
 	mediaPreviewUrl,
 	moderationLabel,
+	postButtons,
 	postUrl,
 	safeText,
 	safeUrl,
 	truncate,
-} from "../bot/views.js";
+} from "../discord/index.js";
 import type { Translate } from "../i18n/index.js";
 import type { ModerationStatus, Post } from "../imgpile/index.js";
 import type { FeedFilters } from "../store/index.js";
@@ -73,11 +74,6 @@ export function isPayload(value: unknown): value is FeedPostPayload {
 	if (typeof value !== "object" || value === null) return false;
 	const p = value as Partial<FeedPostPayload>;
 	return p.v === 1 && typeof p.id === "number" && typeof p.slug === "string" && typeof p.status === "string";
-}
-
-/** Only approved posts, and NSFW ones in age-restricted channels, are ever announced. */
-export function mayAnnounce(status: ModerationStatus, channelNsfw: boolean): boolean {
-	return status === "approved" || (status === "nsfw" && channelNsfw);
 }
 
 /** Filters as people read them: `#cats by alice (NSFW included)`, or "all new posts". */
@@ -151,37 +147,16 @@ function postEmbed(
 		const label = moderationLabel(t, post.status);
 		if (label) embed.fields.push({ name: t("post.field.status"), value: label, inline: true });
 		if (preview) embed.image = { url: preview };
-		const created = Date.parse(post.createdAt);
-		if (!Number.isNaN(created)) embed.timestamp = new Date(created).toISOString();
+		const timestamp = embedTimestamp(post.createdAt);
+		if (timestamp) embed.timestamp = timestamp;
 	}
 	if (footer) embed.footer = { text: truncate(footer, 2048) };
 	return embed;
 }
 
-/** Upvote, Downvote, Follow author (when the post has a valid username), Open; custom_ids as /vote and /follow own them. */
-export function announcementRow(t: Translate, post: FeedPostPayload): APIActionRowComponent<APIButtonComponent> {
-	const buttons: APIButtonComponent[] = [
-		{
-			type: ComponentType.Button,
-			style: ButtonStyle.Secondary,
-			label: upvoteLabel(post.score),
-			custom_id: voteCustomId("post", post.id, "up"),
-		},
-		{
-			type: ComponentType.Button,
-			style: ButtonStyle.Secondary,
-			label: "▼",
-			custom_id: voteCustomId("post", post.id, "down"),
-		},
-	];
-	if (post.username && USERNAME.test(post.username)) {
-		buttons.push({
-			type: ComponentType.Button,
-			style: ButtonStyle.Primary,
-			label: truncate(t("follow.button", { username: post.username }), 80),
-			custom_id: customId(FOLLOW_BUTTON, post.username),
-		});
-	}
+/** Upvote, Downvote, Follow author (when the post has a valid username), Open: the buttons of any post message. */
+function announcementRow(t: Translate, post: FeedPostPayload): APIActionRowComponent<APIButtonComponent> {
+	const buttons = postButtons(t, post);
 	const open = linkButton(t("post.button.open"), postUrl(post.slug));
 	if (open) buttons.push(open);
 	return { type: ComponentType.ActionRow, components: buttons };

@@ -6,7 +6,7 @@
 import { Temporal } from "temporal-polyfill";
 
 /** 32-bit FNV-1a: stable across processes and restarts (the slot of a query must not move). */
-export function hash32(text: string): number {
+function hash32(text: string): number {
 	let h = 0x811c9dc5;
 	for (let i = 0; i < text.length; i++) {
 		h ^= text.charCodeAt(i);
@@ -28,11 +28,6 @@ export function slotPassed(lastPolledAt: number | null, now: number, periodMs: n
 	if (lastPolledAt === null) return true;
 	if (now <= lastPolledAt) return false;
 	return Math.floor((now - offset) / periodMs) > Math.floor((lastPolledAt - offset) / periodMs);
-}
-
-/** The next slot strictly after `now`. */
-export function nextSlot(now: number, periodMs: number, offset: number): number {
-	return (Math.floor((now - offset) / periodMs) + 1) * periodMs + offset;
 }
 
 const UNIT_MS: Record<string, number> = {

@@ -3,7 +3,7 @@
  * new in the outbox, and delivers the outbox to Discord. A timer runs a cycle every `tickMs` in
  * production; tests call `tick()` themselves on a clock they move by hand.
  *
- * A cycle, step by step (the numbers are the crash-safety invariants, see DESIGN.md):
+ * A cycle, step by step (crash-safety invariants: docs/ARCHITECTURE.md):
  * 1. Lease: only the process holding the `feeds` lease polls and delivers; others idle.
  * 2. Subscriptions are grouped by `queryKeyOf(filters)`: one query (one imgpile request per
  *    period, plus pages for bursts) however many guilds share it. Each query has a slot in the
@@ -24,7 +24,7 @@
  */
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import { isPublic } from "../bot/views.js";
+import { isPublic, mayAnnounce } from "../discord/index.js";
 import { type Locale, pickLocale, type Translate, translator } from "../i18n/index.js";
 import { type Imgpile, ImgpileNotFoundError, ImgpileRateLimitError, type Post } from "../imgpile/index.js";
 import {
@@ -50,7 +50,6 @@ import {
 	disabledNotice,
 	type FeedPostPayload,
 	isPayload,
-	mayAnnounce,
 	payloadOf,
 	testAnnouncement,
 } from "./render.js";

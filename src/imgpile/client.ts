@@ -21,7 +21,7 @@ import type {
 } from "./types.js";
 import { IMGPILE_LIMITS } from "./types.js";
 
-/** A post by numeric id or slug: the API takes both (gaps and decisions, 1). */
+/** A post by numeric id or slug: the API takes both (docs/ARCHITECTURE.md, imgpile API decision 1). */
 export type PostRef = string | number;
 
 export interface CallOptions {

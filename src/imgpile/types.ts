@@ -1,5 +1,6 @@
 /**
- * Wire types of imgpile API v1, as written in shared/imgpile-api.md.
+ * Wire types of imgpile API v1, as imgpile documents it (its open points: docs/ARCHITECTURE.md,
+ * "imgpile API decisions").
  * Both the client (src/imgpile) and the emulator (test/emulators/imgpile) use these,
  * so the two cannot drift apart silently.
  */
@@ -46,7 +47,7 @@ export interface Post {
 	isDownvotedByUser: boolean;
 	created_at: string;
 	user: UserSummary | null;
-	/** Tags as the project assumes them (gaps and decisions, 3). */
+	/** Tags as the project assumes them (docs/ARCHITECTURE.md, imgpile API decision 3). */
 	tags?: string[];
 	/** Only in the single-post response. */
 	media?: Media[];

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
+import { commandModules } from "../../commands/index.js";
 import { Bot, type BotOptions } from "../../src/bot/bot.js";
 import type { CommandModule } from "../../src/bot/types.js";
 import { Imgpile } from "../../src/imgpile/index.js";
@@ -128,7 +129,7 @@ export class Harness {
 			token: this.discord.botToken,
 			discordApiUrl: this.discord.restUrl,
 			autoDeferMs: this.#options.autoDeferMs,
-			modules: this.#options.modules,
+			modules: this.#options.modules ?? commandModules,
 			healthPort: this.#options.healthPort,
 			feeds: { ...this.#options.feeds, timer: this.#options.feeds?.timer ?? false },
 			services: {

@@ -174,6 +174,15 @@ describe("/post create, edit, tag", () => {
 		expect((await asAlice().getPost(slug)).title).toBe("Seaside at dusk");
 	});
 
+	it("trims the title as /upload and its form do: spaces around it are not part of it", async () => {
+		const title = "y".repeat(255);
+		const ix = await run("edit", { post: slug, title: `  ${title}  ` });
+		expect(ix.reply?.content).toContain(`Post \`${slug}\` updated`);
+		expect((await asAlice().getPost(slug)).title).toBe(title);
+		await run("edit", { post: slug, title: "Seaside at dusk" });
+		expect((await asAlice().getPost(slug)).title).toBe("Seaside at dusk");
+	});
+
 	it("names the unknown media, refuses someone else's media, and creates nothing", async () => {
 		const bobs = await upload(IMGPILE_USERS.bob, 12, "bob.png");
 		const posts = () => h.imgpileEmulator.requests.filter((r) => r.method === "POST" && r.path.endsWith("/posts"));

@@ -1,31 +1,12 @@
 import { Writable } from "node:stream";
 import type { ChatInputCommandInteraction, Interaction } from "discord.js";
 import { describe, expect, it } from "vitest";
-import { customId, parseCustomId } from "../../src/bot/custom-id.js";
 import { UserError } from "../../src/bot/errors.js";
 import { InteractionRouter } from "../../src/bot/router.js";
 import { commandsHash } from "../../src/bot/sync.js";
 import type { CommandModule, HandlerContext, Services } from "../../src/bot/types.js";
 import { ImgpileUnauthorizedError } from "../../src/imgpile/index.js";
 import { createLogger, SecretRegistry } from "../../src/logger.js";
-
-describe("custom_id", () => {
-	it("round-trips name and arguments", () => {
-		const id = customId("vote", "post", 42, "up");
-		expect(id).toBe("vote:post:42:up");
-		expect(parseCustomId(id)).toEqual({ name: "vote", args: ["post", "42", "up"] });
-		expect(parseCustomId("imgpile-link")).toEqual({ name: "imgpile-link", args: [] });
-	});
-
-	it("refuses what would not route back", () => {
-		expect(() => customId("Vote")).toThrow(RangeError);
-		expect(() => customId("vote", "a:b")).toThrow(RangeError);
-		expect(() => customId("page", "x".repeat(100))).toThrow(/100/);
-		expect(parseCustomId("")).toBeUndefined();
-		expect(parseCustomId(":x")).toBeUndefined();
-		expect(parseCustomId("UPPER:x")).toBeUndefined();
-	});
-});
 
 describe("commandsHash", () => {
 	it("ignores what Discord adds and the order of commands", () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Coalescer, parseUsername, voteOutcome, withVoteScore } from "../../src/bot/social.js";
+import { parseUsername } from "../../src/bot/input.js";
+import { Coalescer, voteOutcome } from "../../src/bot/social.js";
 
 describe("voteOutcome", () => {
 	it("tells from the prior vote when it was read", () => {
@@ -13,30 +14,6 @@ describe("voteOutcome", () => {
 		expect(voteOutcome("up", undefined, "Post upvoted successfully")).toBe("upvoted");
 		expect(voteOutcome("down", undefined, "Downvote removed")).toBe("removed");
 		expect(voteOutcome("down", undefined, "Comment downvoted successfully")).toBe("downvoted");
-	});
-});
-
-describe("withVoteScore", () => {
-	const rows = [
-		{ type: 1, components: [{ type: 2, style: 5, label: "Open", url: "https://imgpile.com/p/abc1234" }] },
-		{
-			type: 1,
-			components: [
-				{ type: 2, style: 2, label: "▲ 3", custom_id: "vote:post:7:up" },
-				{ type: 2, style: 2, label: "▼", custom_id: "vote:post:7:down" },
-			],
-		},
-	];
-
-	it("changes only the ▲ label of that post", () => {
-		const { components, changed } = withVoteScore(rows, "post", 7, 5);
-		expect(changed).toBe(true);
-		expect(components).toEqual([
-			rows[0],
-			{ type: 1, components: [{ ...rows[1]?.components[0], label: "▲ 5" }, rows[1]?.components[1]] },
-		]);
-		expect(withVoteScore(rows, "post", 7, 3).changed).toBe(false);
-		expect(withVoteScore(rows, "post", 8, 5).changed).toBe(false);
 	});
 });
 

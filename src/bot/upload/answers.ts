@@ -9,11 +9,19 @@ import {
 	ComponentType,
 	type MessageActionRowComponentData,
 } from "discord.js";
+import {
+	customId,
+	linkButton,
+	mayPreview,
+	mediaPreviewUrl,
+	postUrl,
+	quoteInput,
+	safeText,
+	safeUrl,
+} from "../../discord/index.js";
 import type { Translate } from "../../i18n/index.js";
 import type { Media } from "../../imgpile/index.js";
-import { customId } from "../custom-id.js";
 import type { MadePost } from "../posts.js";
-import { linkButton, mayPreview, mediaPreviewUrl, postUrl, quoteInput, safeText, safeUrl } from "../views.js";
 import { type Done, type FileFailure, type FileResult, failed, succeeded } from "./files.js";
 import { CONTENT_MAX, fitLines, formatBytes } from "./text.js";
 

@@ -1,8 +1,8 @@
 /** The progress message of an upload: one line per file, edited at a bounded rate. */
 import { setTimeout as sleep } from "node:timers/promises";
+import { quoteInput } from "../../discord/index.js";
 import type { Translate } from "../../i18n/index.js";
 import type { HandlerContext } from "../types.js";
-import { quoteInput } from "../views.js";
 import { CONTENT_MAX, fitLines, formatBytes } from "./text.js";
 
 /** Progress edits of one interaction are at least this far apart (the final answer too). */

@@ -1,4 +1,4 @@
-/** Routes of the API listener (`/api/v1/...`), as in shared/imgpile-api.md. */
+/** Routes of the API listener (`/api/v1/...`), as imgpile documents them. */
 import type {
 	CreateCommentResponse,
 	CreatePostResponse,

@@ -1,5 +1,5 @@
 /**
- * imgpile emulator: a loopback HTTP server pair that behaves as shared/imgpile-api.md says.
+ * imgpile emulator: a loopback HTTP server pair that behaves as imgpile's API documentation says.
  *
  *   const emu = await startImgpileEmulator({ users: [{ username: "alice", token: "T" }] });
  *   emu.apiUrl    // http://127.0.0.1:P1/api/v1
@@ -11,7 +11,7 @@
  * shapes), pagination.ts, ratelimit.ts, faults.ts, router.ts (404/405), http.ts (plumbing),
  * images.ts (tiny images built in code).
  *
- * Decisions where the reference is silent (the reference's own "Gaps and decisions" apply too):
+ * Decisions where the reference is silent (the project's imgpile API decisions in docs/ARCHITECTURE.md apply too):
  *
  * Routing and errors
  * - Unknown routes and unknown slug/id/user: 404 {"message":"Not found."}. A known path with

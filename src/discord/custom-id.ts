@@ -3,7 +3,7 @@
  * all the state a button or modal needs, so old messages keep working after a restart.
  */
 
-export const CUSTOM_ID_MAX = 100;
+const CUSTOM_ID_MAX = 100;
 
 export interface ParsedCustomId {
 	name: string;

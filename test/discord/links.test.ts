@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { linkButton, safeUrl } from "../../src/bot/views.js";
+import { linkButton, safeUrl } from "../../src/discord/index.js";
 import { MALFORMED_AVATAR, MALFORMED_URLS } from "../support/urls.js";
 
 describe("safeUrl", () => {

@@ -3,7 +3,7 @@
  * and cutting to Discord's limits in code points without splitting an emoji or an escape.
  */
 import { describe, expect, it } from "vitest";
-import { charLength, escapeText, safeText, truncate } from "../../src/bot/views.js";
+import { charLength, escapeText, safeText, truncate } from "../../src/discord/index.js";
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
