@@ -2,12 +2,13 @@
  * The whole `/feed` API: what the command may ask of the feeds (subscriptions, backfill, test
  * posts, digests on demand, health), so the command file only parses input and renders answers.
  */
-import { type FeedSubscription, queryKeyOf } from "../store/index.js";
+import { type FeedCursor, type FeedSubscription, type NewFeedSubscription, queryKeyOf } from "../store/index.js";
 import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
 import { FeedSendError } from "./failures.js";
 import { mayAnnounce, payloadOf, testAnnouncement } from "./render.js";
 import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
+import { nextDigestTime } from "./schedule.js";
 
 /** What the `/feed` command may ask of the scheduler. */
 export interface FeedControl {
@@ -25,6 +26,21 @@ export interface FeedControl {
 	sendDigestNow(subscription: FeedSubscription): Promise<number>;
 	/** The poll period in use, and whether it is longer than configured (imgpile's rate limit). */
 	status(): { periodMs: number; slowed: boolean; pausedUntil: number | null; leader: boolean };
+	/** The guild's subscriptions. */
+	list(guildId: string): Promise<FeedSubscription[]>;
+	/** The guild's subscription with this id (another guild's ids are unknown here). */
+	find(guildId: string, id: string): Promise<FeedSubscription | undefined>;
+	/** The guild's time zone (digest times). */
+	timezone(guildId: string): Promise<string>;
+	/** A new subscription, its first digest scheduled in the guild's time zone, its query read afresh if new. */
+	add(input: Omit<NewFeedSubscription, "nextDigestAt">): Promise<{ subscription: FeedSubscription; timezone: string }>;
+	/** How the subscription's query is being polled. */
+	cursor(subscription: FeedSubscription): Promise<FeedCursor>;
+	/** Removes the subscription and its pending deliveries (and its query's state when no one else uses it); how many deliveries were dropped. */
+	remove(subscription: FeedSubscription): Promise<number>;
+	pause(subscription: FeedSubscription): Promise<void>;
+	/** Active again (unpaused, not disabled); a stopped subscription's query is read afresh. */
+	resume(subscription: FeedSubscription): Promise<FeedSubscription | undefined>;
 }
 
 export class FeedControlApi implements FeedControl {
@@ -124,5 +140,59 @@ export class FeedControlApi implements FeedControl {
 		const now = this.runtime.now();
 		const ctx = newCycle(now, this.runtime.leader, this.runtime.periodMs);
 		return this.runtime.locks.run(sub.id, () => digest(this.runtime, ctx, sub, "manual"));
+	}
+
+	list(guildId: string): Promise<FeedSubscription[]> {
+		return this.runtime.store.subscriptions.listByGuild(guildId);
+	}
+
+	async find(guildId: string, id: string): Promise<FeedSubscription | undefined> {
+		const sub = await this.runtime.store.subscriptions.get(id);
+		return sub && sub.guildId === guildId ? sub : undefined;
+	}
+
+	async timezone(guildId: string): Promise<string> {
+		return (await this.runtime.store.guilds.get(guildId)).timezone;
+	}
+
+	async add(
+		input: Omit<NewFeedSubscription, "nextDigestAt">,
+	): Promise<{ subscription: FeedSubscription; timezone: string }> {
+		const now = this.now();
+		const timezone = await this.timezone(input.guildId);
+		const subscription = await this.runtime.store.subscriptions.create({
+			...input,
+			nextDigestAt: input.mode === "digest" ? new Date(nextDigestTime(input, timezone, now)).toISOString() : null,
+		});
+		await this.reactivated(subscription);
+		return { subscription, timezone };
+	}
+
+	cursor(sub: FeedSubscription): Promise<FeedCursor> {
+		return this.runtime.store.feedState.getCursor(queryKeyOf(sub.filters));
+	}
+
+	async remove(sub: FeedSubscription): Promise<number> {
+		const { store } = this.runtime;
+		await store.subscriptions.remove(sub.id);
+		const dropped = await store.outbox.removeForSubscription(sub.id);
+		const key = queryKeyOf(sub.filters);
+		const stillUsed = (await store.subscriptions.listAll()).some((other) => queryKeyOf(other.filters) === key);
+		if (!stillUsed) await store.feedState.forget(key);
+		this.changed();
+		return dropped;
+	}
+
+	async pause(sub: FeedSubscription): Promise<void> {
+		await this.runtime.store.subscriptions.update(sub.id, { paused: true });
+		this.changed();
+	}
+
+	async resume(sub: FeedSubscription): Promise<FeedSubscription | undefined> {
+		const wasStopped = sub.paused || sub.disabledReason !== null;
+		const updated = await this.runtime.store.subscriptions.update(sub.id, { paused: false, disabledReason: null });
+		if (updated && wasStopped) await this.reactivated(updated);
+		this.changed();
+		return updated;
 	}
 }
