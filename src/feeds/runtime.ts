@@ -151,8 +151,7 @@ export interface FeedRuntime {
 
 export function createRuntime(options: FeedServiceOptions): FeedRuntime {
 	const intervalMs = options.intervalMs ?? 60_000;
-	const source =
-		options.source ?? new ImgpileFeedSource({ imgpile: options.imgpile, token: options.token, logger: options.logger });
+	const source = options.source ?? new ImgpileFeedSource({ imgpile: options.imgpile, token: options.token });
 	return {
 		store: options.store,
 		imgpile: options.imgpile,
