@@ -3,7 +3,8 @@
  * new in the outbox, and delivers the outbox to Discord. A timer runs a cycle every `tickMs` in
  * production; tests call `tick()` themselves on a clock they move by hand.
  *
- * A cycle, step by step (the numbers are the crash-safety invariants):
+ * A cycle, step by step (the numbers are the crash-safety invariants); this file holds steps 1–2,
+ * polling.ts 3–4, delivery.ts 5, digests.ts 6, control.ts what `/feed` asks:
  * 1. Lease: only the process holding the `feeds` lease polls and delivers; others idle.
  * 2. Subscriptions are grouped by `queryKeyOf(filters)`: one query (one imgpile request per
  *    period, plus pages for bursts) however many guilds share it. Each query has a slot in the
