@@ -6,6 +6,7 @@ import type {
 	CreateCommentResponse,
 	CreatePostResponse,
 	DeleteCommentResponse,
+	ListedPage,
 	ListQuery,
 	Media,
 	MessageResponse,
@@ -51,14 +52,6 @@ export interface SingleAttemptOptions extends CallOptions {
 	timeoutMs?: number | undefined;
 	/** Fail at once with a 429 when imgpile told this identity to wait longer than this. Default 5 s. */
 	maxBlockedMs?: number | undefined;
-}
-
-/** A page with the rate-limit headers it came with (Retry-After comes as ImgpileRateLimitError.retryAfterMs). */
-export interface ListedPage<T> {
-	page: Page<T>;
-	/** `X-RateLimit-Limit` / `-Remaining` of the response, when present. */
-	limit: number | undefined;
-	remaining: number | undefined;
 }
 
 export interface PaginateOptions extends CallOptions {
@@ -331,9 +324,9 @@ export class ImgpileClient {
 			timeoutMs: options.timeoutMs,
 			ownPacing: { maxBlockedMs: options.maxBlockedMs ?? 5_000 },
 		});
+		const info = { method: "GET", path: url.pathname };
 		if (!isPage(body) || typeof body.links !== "object" || body.links === null) {
-			const request = { method: "GET" as const, path: url.pathname };
-			throw new ImgpileHttpError("server", status, { message: "not a page" }, request, true);
+			throw new ImgpileHttpError("server", status, { message: "not a page" }, info, true);
 		}
 		pageOrigins.set(body, url);
 		return { page: body as Page<T>, limit, remaining };
