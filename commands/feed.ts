@@ -31,7 +31,6 @@ import {
 	type FeedControl,
 	FeedSendError,
 	formatInterval,
-	nextDigestTime,
 	normalizeTimeOfDay,
 	parseInterval,
 	reasonText,
@@ -191,16 +190,14 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 	if (filters.nsfw && !channelAllowsNsfw(channel)) {
 		throw new UserError("feed.add.nsfwChannel", { channel: `<#${channelId}>` });
 	}
-	const existing = await ctx.store.subscriptions.listByGuild(guildId);
+	const existing = await control.list(guildId);
 	if (existing.length >= MAX_FEEDS_PER_GUILD) throw new UserError("feed.add.tooMany", { max: MAX_FEEDS_PER_GUILD });
 	const key = queryKeyOf(filters);
 	const twin = existing.find((sub) => sub.channelId === channelId && queryKeyOf(sub.filters) === key);
 	if (twin) throw new UserError("feed.add.duplicate", { id: twin.id, channel: `<#${channelId}>` });
 
 	await ctx.respond.defer({ ephemeral: true });
-	const now = control.now();
-	const { timezone } = await ctx.store.guilds.get(guildId);
-	const sub = await ctx.store.subscriptions.create({
+	const { subscription: sub, timezone } = await control.add({
 		guildId,
 		channelId,
 		filters,
@@ -209,10 +206,8 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 		at,
 		backfill,
 		createdBy: interaction.user.id,
-		nextDigestAt: mode === "digest" ? new Date(nextDigestTime({ everyMs, at }, timezone, now)).toISOString() : null,
 	});
 	ctx.log.info({ subscriptionId: sub.id, channelId, queryKey: key, mode }, "feed subscription added");
-	await control.reactivated(sub);
 
 	const lines = [
 		ctx.t("feed.add.done", {
@@ -286,15 +281,16 @@ function scheduleFrom(interaction: ChatInputCommandInteraction): {
 // ── list ────────────────────────────────────────────────────────────────────
 
 async function list(ctx: HandlerContext, guildId: string): Promise<void> {
-	const subs = await ctx.store.subscriptions.listByGuild(guildId);
+	const control = feeds(ctx);
+	const subs = await control.list(guildId);
 	if (subs.length === 0) {
 		await ctx.respond.reply({ content: ctx.t("feed.list.empty"), ephemeral: true });
 		return;
 	}
-	const { timezone } = await ctx.store.guilds.get(guildId);
+	const timezone = await control.timezone(guildId);
 	const lines: string[] = [];
 	for (const sub of subs) {
-		const health = await healthText(ctx, sub);
+		const health = await healthText(ctx, control, sub);
 		lines.push(
 			ctx.t("feed.list.line", {
 				id: sub.id,
@@ -319,25 +315,23 @@ async function list(ctx: HandlerContext, guildId: string): Promise<void> {
 }
 
 /** How a subscription is doing: paused, stopped (why), imgpile errors, slowed, or fine. */
-async function healthText(ctx: HandlerContext, sub: FeedSubscription): Promise<string> {
+async function healthText(ctx: HandlerContext, control: FeedControl, sub: FeedSubscription): Promise<string> {
 	if (sub.disabledReason) {
 		return ctx.t("feed.health.disabled", { reason: reasonText(ctx.t, sub.disabledReason), id: sub.id });
 	}
 	if (sub.paused) return ctx.t("feed.health.paused");
-	const now = ctx.feeds?.now() ?? Date.now();
-	const cursor = await ctx.store.feedState.getCursor(queryKeyOf(sub.filters));
+	const now = control.now();
+	const cursor = await control.cursor(sub);
 	if (cursor.failures > 0) {
 		return ctx.t("feed.health.failing", {
 			count: cursor.failures,
 			time: cursor.backoffUntil ? discordTime(cursor.backoffUntil, "R") : "?",
 		});
 	}
-	const status = ctx.feeds?.status();
+	const status = control.status();
 	const slowedUntil = cursor.slowedUntil ? Date.parse(cursor.slowedUntil) : Number.NaN;
-	if ((status?.slowed ?? false) || slowedUntil > now) {
-		return ctx.t("feed.health.slowed", {
-			interval: formatInterval(status?.periodMs ?? ctx.feeds?.intervalMs ?? 60_000),
-		});
+	if (status.slowed || slowedUntil > now) {
+		return ctx.t("feed.health.slowed", { interval: formatInterval(status.periodMs) });
 	}
 	if (!cursor.lastPolledAt) return ctx.t("feed.health.waiting");
 	return ctx.t("feed.health.ok", { time: discordTime(cursor.lastPolledAt, "R") });
@@ -360,19 +354,14 @@ function discordTime(iso: string | null, style: "R" | "f"): string {
 /** The guild's subscription named by the `id` option (another guild's ids are unknown here). */
 async function owned(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string) {
 	const id = interaction.options.getString("id", true).trim().split(/\s/)[0] ?? "";
-	const sub = await ctx.store.subscriptions.get(id);
-	if (!sub || sub.guildId !== guildId) throw new UserError("feed.notFound", { id: quoteInput(id) });
+	const sub = await feeds(ctx).find(guildId, id);
+	if (!sub) throw new UserError("feed.notFound", { id: quoteInput(id) });
 	return sub;
 }
 
 async function remove(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
 	const sub = await owned(ctx, interaction, guildId);
-	await ctx.store.subscriptions.remove(sub.id);
-	const dropped = await ctx.store.outbox.removeForSubscription(sub.id);
-	const key = queryKeyOf(sub.filters);
-	const stillUsed = (await ctx.store.subscriptions.listAll()).some((other) => queryKeyOf(other.filters) === key);
-	if (!stillUsed) await ctx.store.feedState.forget(key);
-	ctx.feeds?.changed();
+	const dropped = await feeds(ctx).remove(sub);
 	ctx.log.info({ subscriptionId: sub.id, dropped }, "feed subscription removed");
 	await ctx.respond.reply({
 		content: ctx.t("feed.removed", { id: sub.id, channel: `<#${sub.channelId}>` }),
@@ -383,8 +372,7 @@ async function remove(ctx: HandlerContext, interaction: ChatInputCommandInteract
 
 async function pause(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
 	const sub = await owned(ctx, interaction, guildId);
-	await ctx.store.subscriptions.update(sub.id, { paused: true });
-	ctx.feeds?.changed();
+	await feeds(ctx).pause(sub);
 	await ctx.respond.reply({ content: ctx.t("feed.paused", { id: sub.id }), ephemeral: true });
 }
 
@@ -402,10 +390,7 @@ async function resume(ctx: HandlerContext, interaction: ChatInputCommandInteract
 	if (sub.filters.nsfw && !channelAllowsNsfw(channel)) {
 		throw new UserError("feed.add.nsfwChannel", { channel: `<#${sub.channelId}>` });
 	}
-	const wasStopped = sub.paused || sub.disabledReason !== null;
-	const updated = await ctx.store.subscriptions.update(sub.id, { paused: false, disabledReason: null });
-	if (updated && wasStopped) await control.reactivated(updated);
-	control.changed();
+	await control.resume(sub);
 	ctx.log.info({ subscriptionId: sub.id }, "feed subscription resumed");
 	await ctx.respond.reply({
 		content: ctx.t("feed.resumed", { id: sub.id, channel: `<#${sub.channelId}>` }),
@@ -476,7 +461,7 @@ async function autocomplete(ctx: HandlerContext, interaction: AutocompleteIntera
 		return;
 	}
 	const typed = String(interaction.options.getFocused()).trim().toLowerCase();
-	const subs = await ctx.store.subscriptions.listByGuild(interaction.guildId);
+	const subs = ctx.feeds ? await ctx.feeds.list(interaction.guildId) : [];
 	const choices = subs
 		.map((sub) => {
 			const channel = interaction.guild?.channels.cache.get(sub.channelId)?.name ?? sub.channelId;

@@ -1,16 +1,17 @@
 export { FeedBudget } from "./budget.js";
+export { type FeedControl, FeedControlApi } from "./control.js";
 export { ClientFeedDiscord, classifyDiscordError, type FeedDiscord } from "./discord.js";
+export { FeedSendError } from "./failures.js";
 export { pollQuery } from "./poller.js";
 export * from "./render.js";
-export * from "./schedule.js";
 export {
 	type DeliveryInfo,
 	FEED_LEASE,
-	type FeedControl,
 	type FeedHooks,
-	FeedSendError,
-	FeedService,
+	type FeedRuntime,
 	type FeedServiceOptions,
 	type TickReport,
-} from "./service.js";
+} from "./runtime.js";
+export * from "./schedule.js";
+export { FeedService } from "./scheduler.js";
 export { type FeedSource, type FetchedPage, ImgpileFeedSource } from "./source.js";

@@ -1,4 +1,4 @@
-import { ImgpileNotFoundError, ImgpileUnauthorizedError } from "./errors.js";
+import { ImgpileHttpError, ImgpileNotFoundError, ImgpileUnauthorizedError } from "./errors.js";
 import { ImgpileHttp, type ImgpileHttpOptions, type RetryPolicy } from "./http.js";
 import { multipartBody, type UploadFile } from "./multipart.js";
 import type {
@@ -6,6 +6,7 @@ import type {
 	CreateCommentResponse,
 	CreatePostResponse,
 	DeleteCommentResponse,
+	ListedPage,
 	ListQuery,
 	Media,
 	MessageResponse,
@@ -40,6 +41,17 @@ export interface GetPostOptions extends CallOptions {
 	perPage?: number | undefined;
 	/** Access key of a private post. */
 	key?: string | undefined;
+}
+
+/**
+ * A single-attempt read for a caller that keeps imgpile's limits on its own clock (the feeds):
+ * never retried, a 429 left to the caller, and never waiting long on this identity's lane.
+ */
+export interface SingleAttemptOptions extends CallOptions {
+	/** Response timeout (headers, and silence in the body). Default: the transport's. */
+	timeoutMs?: number | undefined;
+	/** Fail at once with a 429 when imgpile told this identity to wait longer than this. Default 5 s. */
+	maxBlockedMs?: number | undefined;
 }
 
 export interface PaginateOptions extends CallOptions {
@@ -117,6 +129,17 @@ export class ImgpileClient {
 
 	async listPosts(query: ListQuery = {}, options: CallOptions = {}): Promise<Page<Post>> {
 		return this.#get("/posts", listParams(query), options);
+	}
+
+	/** `GET /posts` once (see SingleAttemptOptions), with the rate-limit headers. */
+	async listPostsOnce(query: ListQuery = {}, options: SingleAttemptOptions = {}): Promise<ListedPage<Post>> {
+		return this.#listOnce(this.#http.apiEndpoint("/posts", listParams(query)), options);
+	}
+
+	/** The page `links.next` points at, read once (see SingleAttemptOptions); null on the last page. */
+	async nextPageOnce<T>(page: Page<T>, options: SingleAttemptOptions = {}): Promise<ListedPage<T> | null> {
+		const url = this.#nextUrl(page);
+		return url ? this.#listOnce<T>(url, options) : null;
 	}
 
 	async getPost(slug: string, options: GetPostOptions = {}): Promise<Post> {
@@ -233,6 +256,11 @@ export class ImgpileClient {
 
 	/** The page after `page`, following its `links.next`; null on the last page. */
 	async nextPage<T>(page: Page<T>, options: CallOptions = {}): Promise<Page<T> | null> {
+		const url = this.#nextUrl(page);
+		return url ? this.#fetch<Page<T>>(url, options) : null;
+	}
+
+	#nextUrl(page: Page<unknown>): URL | null {
 		if (!page.links.next) return null;
 		const url = new URL(page.links.next, this.#http.apiUrl);
 		if (!this.#http.isApiUrl(url)) {
@@ -242,7 +270,7 @@ export class ImgpileClient {
 		for (const [name, value] of pageOrigins.get(page)?.searchParams ?? []) {
 			if (name !== "page" && !url.searchParams.has(name)) url.searchParams.set(name, value);
 		}
-		return this.#fetch<Page<T>>(url, options);
+		return url;
 	}
 
 	/**
@@ -284,6 +312,24 @@ export class ImgpileClient {
 		});
 		if (isPage(body)) pageOrigins.set(body, url);
 		return body;
+	}
+
+	async #listOnce<T>(url: URL, options: SingleAttemptOptions): Promise<ListedPage<T>> {
+		const { status, body, limit, remaining } = await this.#http.send<unknown>({
+			method: "GET",
+			url,
+			token: this.#token,
+			signal: options.signal,
+			retry: "never",
+			timeoutMs: options.timeoutMs,
+			ownPacing: { maxBlockedMs: options.maxBlockedMs ?? 5_000 },
+		});
+		const info = { method: "GET", path: url.pathname };
+		if (!isPage(body) || typeof body.links !== "object" || body.links === null) {
+			throw new ImgpileHttpError("server", status, { message: "not a page" }, info, true);
+		}
+		pageOrigins.set(body, url);
+		return { page: body as Page<T>, limit, remaining };
 	}
 
 	async #write<T>(method: "POST" | "PATCH" | "DELETE", path: string, json: unknown, options: CallOptions): Promise<T> {

@@ -78,11 +78,23 @@ export interface HttpRequest {
 	headers?: Record<string, string>;
 	signal?: AbortSignal | undefined;
 	retry: RetryPolicy;
+	/** Response timeout (headers, and silence in the body) for this request, instead of the transport's. */
+	timeoutMs?: number | undefined;
+	/**
+	 * For a caller that keeps imgpile's limits on its own clock (the feed scheduler): fail at once
+	 * with a 429 when the lane is blocked longer than `maxBlockedMs`; a 429 answer does not block
+	 * the lane (the bot's other requests learn imgpile's wait from their own answers), and only
+	 * successful answers' headers adjust it.
+	 */
+	ownPacing?: { maxBlockedMs: number } | undefined;
 }
 
 export interface HttpResponse<T> {
 	status: number;
 	body: T;
+	/** `X-RateLimit-Limit` / `-Remaining` of the response, when present. */
+	limit: number | undefined;
+	remaining: number | undefined;
 }
 
 const RETRY_DEFAULTS = { maxRetries: 3, baseDelayMs: 250, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
@@ -153,7 +165,7 @@ export class ImgpileHttp {
 		const info: RequestInfo = { method: req.method, path: req.url.pathname };
 		const lane = this.lane(req.token);
 		// imgpile asked this token to wait longer than we would: tell the caller now, send nothing.
-		if (lane.blockedForMs > this.#retry.maxRetryAfterMs) {
+		if (lane.blockedForMs > (req.ownPacing?.maxBlockedMs ?? this.#retry.maxRetryAfterMs)) {
 			throw new ImgpileRateLimitError(429, { message: "Too Many Attempts." }, info, lane.blockedForMs);
 		}
 		for (let attempt = 0; ; attempt++) {
@@ -162,10 +174,10 @@ export class ImgpileHttp {
 			await lane.acquire(req.signal);
 			try {
 				const response = await this.#once(req, info);
-				lane.observe(
-					parseIntHeader(response.headers["x-ratelimit-limit"]),
-					parseIntHeader(response.headers["x-ratelimit-remaining"]),
-				);
+				const limit = parseIntHeader(response.headers["x-ratelimit-limit"]);
+				const remaining = parseIntHeader(response.headers["x-ratelimit-remaining"]);
+				const ok = response.statusCode >= 200 && response.statusCode < 300;
+				if (ok || !req.ownPacing) lane.observe(limit, remaining);
 				const text = await response.body.text();
 				this.#logger?.debug(
 					{
@@ -176,11 +188,12 @@ export class ImgpileHttp {
 					},
 					"imgpile request",
 				);
-				if (response.statusCode >= 200 && response.statusCode < 300) {
-					return { status: response.statusCode, body: parseSuccess<T>(text, response.statusCode, info) };
+				if (ok) {
+					const body = parseSuccess<T>(text, response.statusCode, info);
+					return { status: response.statusCode, body, limit, remaining };
 				}
 				const retryAfterMs = parseRetryAfter(response.headers["retry-after"]);
-				if (response.statusCode === 429) lane.blockUntil(Date.now() + (retryAfterMs ?? 1_000));
+				if (response.statusCode === 429 && !req.ownPacing) lane.blockUntil(Date.now() + (retryAfterMs ?? 1_000));
 				failure = httpError(response.statusCode, parseErrorBody(text), info, retryAfterMs);
 			} catch (error) {
 				if (req.signal?.aborted) throw req.signal.reason;
@@ -224,8 +237,8 @@ export class ImgpileHttp {
 				body,
 				dispatcher: this.#dispatcher,
 				signal: req.signal,
-				headersTimeout: this.#headersTimeout,
-				bodyTimeout: this.#bodyTimeout,
+				headersTimeout: req.timeoutMs ?? this.#headersTimeout,
+				bodyTimeout: req.timeoutMs ?? this.#bodyTimeout,
 			});
 		} catch (error) {
 			// A body stream that refused to go on (too large) surfaces as its own error.

@@ -92,6 +92,14 @@ export interface Page<T> {
 	meta: PageMeta;
 }
 
+/** A page with the rate-limit headers it came with (Retry-After comes as ImgpileRateLimitError.retryAfterMs). */
+export interface ListedPage<T> {
+	page: Page<T>;
+	/** `X-RateLimit-Limit` / `-Remaining` of the response, when present. */
+	limit: number | undefined;
+	remaining: number | undefined;
+}
+
 /** Filters shared by `GET /posts` and `GET /media` (and the user listings' paging). */
 export interface ListQuery {
 	tag?: string;

@@ -446,6 +446,40 @@ describe("errors, retries and limits", () => {
 		});
 	});
 
+	it("reads a listing once for a caller on its own clock: headers back, no retry, a 429 left to it", async () => {
+		for (let i = 0; i < 3; i++) emu.seedPost({ username: "bob", tags: ["once"], title: `once ${i}` });
+		await withOwnClient(async (own) => {
+			const guest = own.as();
+			const first = await guest.listPostsOnce({ tag: "once", sort: "latest", limit: 2 });
+			expect(first.page.data.map((post) => post.title)).toEqual(["once 2", "once 1"]);
+			expect(first.limit).toBeGreaterThan(0);
+			expect(first.remaining).toBeLessThan(first.limit ?? 0);
+			// links.next keeps the filters.
+			const second = await guest.nextPageOnce(first.page);
+			expect(second?.page.data.map((post) => post.title)).toEqual(["once 0"]);
+			expect(second && (await guest.nextPageOnce(second.page))).toBeNull();
+
+			let sent = emu.requests.length;
+			emu.injectFault({ method: "GET", path: "/api/v1/posts", status: 503 });
+			await failure(guest.listPostsOnce({ tag: "once" }), ImgpileServerError);
+			expect(emu.requests.length - sent).toBe(1);
+
+			emu.injectFault({ method: "GET", path: "/api/v1/posts", status: 429, headers: { "retry-after": "30" } });
+			const limited = await failure(guest.listPostsOnce({ tag: "once" }), ImgpileRateLimitError);
+			expect(limited.retryAfterMs).toBe(30_000);
+			// The caller backs off on its own clock; the bot's other requests are not held up by it.
+			expect(own.http.lane(undefined).blockedForMs).toBe(0);
+			expect((await guest.listPosts({ tag: "once" })).data).toHaveLength(3);
+
+			// A wait imposed by another request's 429 is not sat out: a 429 at once, nothing sent.
+			emu.injectFault({ method: "GET", path: "/api/v1/posts", status: 429, headers: { "retry-after": "3600" } });
+			await failure(guest.listPosts(), ImgpileRateLimitError);
+			sent = emu.requests.length;
+			await failure(guest.listPostsOnce({ tag: "once" }), ImgpileRateLimitError);
+			expect(emu.requests).toHaveLength(sent);
+		});
+	});
+
 	it("retries a GET whose connection was reset, but not a vote", async () => {
 		emu.injectFault({ method: "GET", path: "/api/v1/posts", reset: true });
 		expect((await imgpile.as().listPosts()).data).toBeInstanceOf(Array);

@@ -1,0 +1,200 @@
+/**
+ * The whole `/feed` API: what the command may ask of the feeds (subscriptions, backfill, test
+ * posts, digests on demand, health), so the command file only parses input and renders answers.
+ */
+
+import { mayAnnounce } from "../discord/index.js";
+import { type FeedCursor, type FeedSubscription, type NewFeedSubscription, queryKeyOf } from "../store/index.js";
+import { digest } from "./digests.js";
+import { classifyDiscordError } from "./discord.js";
+import { FeedSendError } from "./failures.js";
+import { payloadOf, testAnnouncement } from "./render.js";
+import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
+import { nextDigestTime } from "./schedule.js";
+
+/** What the `/feed` command may ask of the scheduler. */
+export interface FeedControl {
+	readonly intervalMs: number;
+	now(): number;
+	/** Subscriptions changed (added, removed, paused…): re-read them before the next cycle. */
+	changed(): void;
+	/** Puts the `backfill` latest matching posts into the subscription's outbox; how many. */
+	backfill(subscription: FeedSubscription): Promise<number>;
+	/** A query gets active subscriptions again after none: it is read afresh (nothing from the pause is announced). */
+	reactivated(subscription: FeedSubscription): Promise<void>;
+	/** Sends the latest matching post to the channel, marked as a test. */
+	sendTest(subscription: FeedSubscription): Promise<"sent" | "nothing">;
+	/** Sends what a digest subscription has gathered, now; how many posts (0: nothing was sent). */
+	sendDigestNow(subscription: FeedSubscription): Promise<number>;
+	/** The poll period in use, and whether it is longer than configured (imgpile's rate limit). */
+	status(): { periodMs: number; slowed: boolean; pausedUntil: number | null; leader: boolean };
+	/** The guild's subscriptions. */
+	list(guildId: string): Promise<FeedSubscription[]>;
+	/** The guild's subscription with this id (another guild's ids are unknown here). */
+	find(guildId: string, id: string): Promise<FeedSubscription | undefined>;
+	/** The guild's time zone (digest times). */
+	timezone(guildId: string): Promise<string>;
+	/** A new subscription, its first digest scheduled in the guild's time zone, its query read afresh if new. */
+	add(input: Omit<NewFeedSubscription, "nextDigestAt">): Promise<{ subscription: FeedSubscription; timezone: string }>;
+	/** How the subscription's query is being polled. */
+	cursor(subscription: FeedSubscription): Promise<FeedCursor>;
+	/** Removes the subscription and its pending deliveries (and its query's state when no one else uses it); how many deliveries were dropped. */
+	remove(subscription: FeedSubscription): Promise<number>;
+	pause(subscription: FeedSubscription): Promise<void>;
+	/** Active again (unpaused, not disabled); a stopped subscription's query is read afresh. */
+	resume(subscription: FeedSubscription): Promise<FeedSubscription | undefined>;
+}
+
+export class FeedControlApi implements FeedControl {
+	readonly intervalMs: number;
+	protected readonly runtime: FeedRuntime;
+
+	constructor(runtime: FeedRuntime) {
+		this.runtime = runtime;
+		this.intervalMs = runtime.intervalMs;
+	}
+
+	now(): number {
+		return this.runtime.now();
+	}
+
+	changed(): void {
+		this.runtime.dirty = true;
+	}
+
+	status(): { periodMs: number; slowed: boolean; pausedUntil: number | null; leader: boolean } {
+		const rt = this.runtime;
+		const now = rt.now();
+		const pausedUntil = rt.budget.pausedUntil > now ? rt.budget.pausedUntil : null;
+		// The period the next cycle will use (a 429 just now already lengthened it).
+		const periodMs = Math.max(rt.periodMs, rt.budget.period(this.intervalMs, rt.queryCount, now));
+		return {
+			periodMs,
+			slowed: periodMs > this.intervalMs || pausedUntil !== null,
+			pausedUntil,
+			leader: rt.leader,
+		};
+	}
+
+	async backfill(sub: FeedSubscription): Promise<number> {
+		if (sub.backfill <= 0) return 0;
+		const now = this.runtime.now();
+		this.runtime.budget.spent(now);
+		const fetched = await this.runtime.source.first(sub.filters, Math.min(sub.backfill, this.runtime.pageSize));
+		this.runtime.budget.observe(now, fetched.limit, fetched.remaining);
+		const posts = fetched.page.data
+			.filter((post) => mayAnnounce(post.moderation_status, sub.filters.nsfw))
+			.slice(0, sub.backfill)
+			.reverse();
+		const dueAt = sub.mode === "digest" ? (sub.nextDigestAt ?? null) : null;
+		let queued = 0;
+		for (const post of posts) {
+			const { created } = await this.runtime.store.outbox.put({
+				subscriptionId: sub.id,
+				postId: post.id,
+				payload: payloadOf(post),
+				dueAt,
+			});
+			if (created) queued++;
+		}
+		if (sub.mode === "live") this.runtime.retryAt.set(sub.id, now);
+		return queued;
+	}
+
+	async reactivated(sub: FeedSubscription): Promise<void> {
+		const queryKey = queryKeyOf(sub.filters);
+		const others = (await this.runtime.store.subscriptions.listAll()).filter(
+			(other) => other.id !== sub.id && isActive(other) && queryKeyOf(other.filters) === queryKey,
+		);
+		if (others.length === 0) {
+			// Nobody followed this query meanwhile: read it afresh, as a new query.
+			await this.runtime.store.feedState.forget(queryKey);
+			this.runtime.queries.delete(queryKey);
+		}
+		if (sub.mode === "live") this.runtime.retryAt.set(sub.id, this.runtime.now());
+		this.changed();
+	}
+
+	async sendTest(sub: FeedSubscription): Promise<"sent" | "nothing"> {
+		const now = this.runtime.now();
+		this.runtime.budget.spent(now);
+		const fetched = await this.runtime.source.first(sub.filters, 10);
+		this.runtime.budget.observe(now, fetched.limit, fetched.remaining);
+		const channelNsfw = this.runtime.discord.channel(sub.channelId)?.nsfw ?? false;
+		const post = fetched.page.data.find((candidate) => mayAnnounce(candidate.moderation_status, channelNsfw));
+		if (!post) return "nothing";
+		const body = testAnnouncement(translatorFor(this.runtime, sub.guildId), payloadOf(post), {
+			channelNsfw,
+			subscriptionId: sub.id,
+		});
+		try {
+			await this.runtime.discord.send(sub.channelId, body);
+		} catch (error) {
+			const failure = classifyDiscordError(error);
+			throw new FeedSendError(failure.kind === "gone" || failure.kind === "forbidden" ? failure.reason : failure.kind, {
+				cause: error,
+			});
+		}
+		return "sent";
+	}
+
+	async sendDigestNow(sub: FeedSubscription): Promise<number> {
+		const now = this.runtime.now();
+		const ctx = newCycle(now, this.runtime.leader, this.runtime.periodMs);
+		return this.runtime.locks.run(sub.id, () => digest(this.runtime, ctx, sub, "manual"));
+	}
+
+	list(guildId: string): Promise<FeedSubscription[]> {
+		return this.runtime.store.subscriptions.listByGuild(guildId);
+	}
+
+	async find(guildId: string, id: string): Promise<FeedSubscription | undefined> {
+		const sub = await this.runtime.store.subscriptions.get(id);
+		return sub && sub.guildId === guildId ? sub : undefined;
+	}
+
+	async timezone(guildId: string): Promise<string> {
+		return (await this.runtime.store.guilds.get(guildId)).timezone;
+	}
+
+	async add(
+		input: Omit<NewFeedSubscription, "nextDigestAt">,
+	): Promise<{ subscription: FeedSubscription; timezone: string }> {
+		const now = this.now();
+		const timezone = await this.timezone(input.guildId);
+		const subscription = await this.runtime.store.subscriptions.create({
+			...input,
+			nextDigestAt: input.mode === "digest" ? new Date(nextDigestTime(input, timezone, now)).toISOString() : null,
+		});
+		await this.reactivated(subscription);
+		return { subscription, timezone };
+	}
+
+	cursor(sub: FeedSubscription): Promise<FeedCursor> {
+		return this.runtime.store.feedState.getCursor(queryKeyOf(sub.filters));
+	}
+
+	async remove(sub: FeedSubscription): Promise<number> {
+		const { store } = this.runtime;
+		await store.subscriptions.remove(sub.id);
+		const dropped = await store.outbox.removeForSubscription(sub.id);
+		const key = queryKeyOf(sub.filters);
+		const stillUsed = (await store.subscriptions.listAll()).some((other) => queryKeyOf(other.filters) === key);
+		if (!stillUsed) await store.feedState.forget(key);
+		this.changed();
+		return dropped;
+	}
+
+	async pause(sub: FeedSubscription): Promise<void> {
+		await this.runtime.store.subscriptions.update(sub.id, { paused: true });
+		this.changed();
+	}
+
+	async resume(sub: FeedSubscription): Promise<FeedSubscription | undefined> {
+		const wasStopped = sub.paused || sub.disabledReason !== null;
+		const updated = await this.runtime.store.subscriptions.update(sub.id, { paused: false, disabledReason: null });
+		if (updated && wasStopped) await this.reactivated(updated);
+		this.changed();
+		return updated;
+	}
+}

@@ -1,0 +1,159 @@
+/**
+ * The feed scheduler: one cycle (`tick()`) polls the queries whose slot has come, queues what is
+ * new in the outbox, and delivers the outbox to Discord. A timer runs a cycle every `tickMs` in
+ * production; tests call `tick()` themselves on a clock they move by hand.
+ *
+ * A cycle, step by step (the numbers are the crash-safety invariants); this file holds steps 1–2,
+ * polling.ts 3–4, delivery.ts 5, digests.ts 6, control.ts what `/feed` asks:
+ * 1. Lease: only the process holding the `feeds` lease polls and delivers; others idle.
+ * 2. Subscriptions are grouped by `queryKeyOf(filters)`: one query (one imgpile request per
+ *    period, plus pages for bursts) however many guilds share it. Each query has a slot in the
+ *    period (hash of its key), so polls spread over the period instead of firing together. The
+ *    period is `FEED_POLL_INTERVAL`, stretched when the queries would not fit imgpile's budget.
+ * 3. Poll: the first poll of a query marks what it reads as seen and announces nothing; later
+ *    polls announce posts not seen before (see poller.ts), oldest first.
+ * 4. For each new post and each active subscription of the query: `outbox.put` (durable) —
+ *    then, only then, `feedState.markSeen`. A crash in between re-reads the posts next time, and
+ *    the outbox refuses duplicates.
+ * 5. Delivery per subscription, oldest first: `bumpAttempt` → Discord → `recordSent` → `done`.
+ *    The message carries its outbox key in its embed footer (and as an enforced nonce). An entry
+ *    with attempts > 0 that is not known as sent may or may not have reached Discord: the
+ *    channel's recent messages are checked for the footer key before sending again (reads carry
+ *    no nonce), and a resend within Discord's nonce window gets the first message back. So a
+ *    crash at any point neither loses nor repeats.
+ * 6. Digest subscriptions: entries wait; at the subscription's time they go out as one message.
+ */
+import { hostname } from "node:os";
+import { type FeedSubscription, queryKeyOf } from "../store/index.js";
+import { FeedControlApi } from "./control.js";
+import { deliverAll } from "./delivery.js";
+import { pollDue } from "./polling.js";
+import {
+	type CycleContext,
+	createRuntime,
+	emptyReport,
+	FEED_LEASE,
+	type FeedServiceOptions,
+	isActive,
+	type TickReport,
+} from "./runtime.js";
+
+/** The scheduler: the lease, the timer, the cycle; the jobs themselves live in polling, delivery, digests and control. */
+export class FeedService extends FeedControlApi {
+	readonly #tickMs: number;
+	readonly #leaseTtlMs: number;
+	readonly #owner: string;
+	#subscriptions: { subs: FeedSubscription[]; loadedAt: number } | undefined;
+	#chain: Promise<unknown> = Promise.resolve();
+	#timer: NodeJS.Timeout | undefined;
+
+	constructor(options: FeedServiceOptions) {
+		super(createRuntime(options));
+		this.#tickMs = options.tickMs ?? 1_000;
+		this.#leaseTtlMs = options.leaseTtlMs ?? Math.max(30_000, 3 * this.#tickMs);
+		this.#owner = options.owner ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+	}
+
+	/** Starts the timer (one cycle every `tickMs`). */
+	start(): void {
+		const rt = this.runtime;
+		if (this.#timer || rt.stopped) return;
+		const loop = async () => {
+			try {
+				await this.tick();
+			} catch (error) {
+				rt.log.error({ err: error }, "feed cycle failed");
+			}
+			if (!rt.stopped) {
+				this.#timer = setTimeout(loop, this.#tickMs);
+				this.#timer.unref();
+			}
+		};
+		this.#timer = setTimeout(loop, 0);
+		this.#timer.unref();
+	}
+
+	/** Stops the timer, waits for the cycle in flight, gives the lease up. */
+	async stop(): Promise<void> {
+		const rt = this.runtime;
+		rt.stopped = true;
+		if (this.#timer) clearTimeout(this.#timer);
+		this.#timer = undefined;
+		await this.#chain.catch(() => undefined);
+		if (rt.leader) {
+			await rt.store.lease.release(FEED_LEASE, this.#owner).catch((error: unknown) => {
+				rt.log.warn({ err: error }, "could not release the feed lease");
+			});
+			rt.leader = false;
+		}
+		if (rt.ownsSource) await rt.source.close().catch(() => undefined);
+	}
+
+	/** One scheduler cycle, now (after the one in flight, if any). */
+	tick(): Promise<TickReport> {
+		const run = this.#chain.catch(() => undefined).then(() => this.#cycle());
+		this.#chain = run;
+		return run;
+	}
+
+	// ── The cycle ─────────────────────────────────────────────────────────────
+
+	async #cycle(): Promise<TickReport> {
+		const rt = this.runtime;
+		const now = rt.now();
+		const report = emptyReport(false, rt.periodMs);
+		if (rt.stopped) return report;
+		try {
+			const lease = await rt.store.lease.acquire(FEED_LEASE, this.#owner, this.#leaseTtlMs, now);
+			if (!lease.held) {
+				if (rt.leader) rt.log.warn({ holder: lease.owner }, "feed lease lost: another process polls now");
+				rt.leader = false;
+				return report;
+			}
+			if (!rt.leader) {
+				rt.log.info({ owner: this.#owner }, "feed lease taken: this process polls the feeds");
+				rt.leader = true;
+				rt.fullScanAt = Number.NEGATIVE_INFINITY;
+				rt.queries.clear();
+			}
+			report.leader = true;
+			const ctx: CycleContext = { now, report, history: new Map(), listings: new Map() };
+			const subs = await this.#loadSubscriptions();
+			const groups = new Map<string, FeedSubscription[]>();
+			for (const sub of subs) {
+				if (!isActive(sub)) continue;
+				const key = queryKeyOf(sub.filters);
+				const group = groups.get(key);
+				if (group) group.push(sub);
+				else groups.set(key, [sub]);
+			}
+			report.queries = groups.size;
+			rt.queryCount = groups.size;
+			const period = rt.budget.period(rt.intervalMs, groups.size, now);
+			if (period !== rt.periodMs) {
+				rt.log.info({ periodMs: period, configuredMs: rt.intervalMs, queries: groups.size }, "feed poll period");
+				rt.periodMs = period;
+			}
+			report.periodMs = period;
+
+			const touched = new Set<string>();
+			await pollDue(rt, ctx, groups, period, touched);
+			await deliverAll(rt, ctx, subs, touched);
+			return report;
+		} catch (error) {
+			rt.log.error({ err: error }, "feed cycle stopped by an error");
+			throw error;
+		}
+	}
+
+	async #loadSubscriptions(): Promise<FeedSubscription[]> {
+		const rt = this.runtime;
+		// Changes made by another process show within 10 s; this process's own at once.
+		const cached = this.#subscriptions;
+		if (cached && !rt.dirty && performance.now() - cached.loadedAt < 10_000) return cached.subs;
+		rt.dirty = false;
+		const subs = await rt.store.subscriptions.listAll();
+		this.#subscriptions = { subs, loadedAt: performance.now() };
+		return subs;
+	}
+}
