@@ -1,4 +1,4 @@
-import type { TokenCipher } from "./crypto.js";
+import { countUnopenable, type TokenCipher } from "./crypto.js";
 import { StoreValidationError, TokenDecryptError } from "./errors.js";
 import type { Kv } from "./kv.js";
 import { assertId, assertSecret, type Clock, isoAt, last4Of, systemClock } from "./util.js";
@@ -107,13 +107,12 @@ export class GuildSettingsRepository {
 	}
 
 	/** How many guilds have a server token the current key cannot open. */
-	async countUnreadableServerTokens(): Promise<number> {
-		let count = 0;
-		for await (const [, stored] of this.#kv.entries()) {
-			const sealed = (stored as StoredGuild | undefined)?.serverToken?.sealed;
-			if (typeof sealed === "string" && !this.#cipher.canOpen(sealed)) count++;
-		}
-		return count;
+	countUnreadableServerTokens(): Promise<number> {
+		return countUnopenable(
+			this.#kv,
+			this.#cipher,
+			(stored) => (stored as StoredGuild | undefined)?.serverToken?.sealed,
+		);
 	}
 
 	/** Removes the server token; true if one was set. */
