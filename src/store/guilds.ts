@@ -43,6 +43,8 @@ interface StoredGuild {
 
 /** Per-guild settings (key: guild id), including the server token, encrypted (aad `server-token:<guildId>`). */
 export class GuildSettingsRepository {
+	// Dependency wiring, the same as TokenRepository's: declared boilerplate for the copy check.
+	// jscpd:ignore-start
 	readonly #kv: Kv;
 	readonly #cipher: TokenCipher;
 	readonly #clock: Clock;
@@ -52,6 +54,7 @@ export class GuildSettingsRepository {
 		this.#cipher = cipher;
 		this.#clock = clock;
 	}
+	// jscpd:ignore-end
 
 	/** The guild's settings, defaults filled in. */
 	async get(guildId: string): Promise<GuildSettings> {
