@@ -25,7 +25,8 @@ export interface RequestInfo {
 }
 
 export class ImgpileError extends Error {
-	override name = "ImgpileError";
+	/** Every subclass is named after itself, without repeating the name. */
+	override name = this.constructor.name;
 	readonly kind: ImgpileErrorKind;
 	readonly method: string;
 	readonly path: string;
@@ -49,7 +50,6 @@ export class ImgpileError extends Error {
 
 /** The service answered with an error status. */
 export class ImgpileHttpError extends ImgpileError {
-	override name = "ImgpileHttpError";
 	readonly status: number;
 	/** imgpile's own `message` (or `error`) text, when the body had one. */
 	readonly apiMessage: string | undefined;
@@ -73,27 +73,15 @@ export class ImgpileHttpError extends ImgpileError {
 	}
 }
 
-export class ImgpileBadRequestError extends ImgpileHttpError {
-	override name = "ImgpileBadRequestError";
-}
-export class ImgpileUnauthorizedError extends ImgpileHttpError {
-	override name = "ImgpileUnauthorizedError";
-}
-export class ImgpileForbiddenError extends ImgpileHttpError {
-	override name = "ImgpileForbiddenError";
-}
-export class ImgpileNotFoundError extends ImgpileHttpError {
-	override name = "ImgpileNotFoundError";
-}
-export class ImgpileUnavailableForLegalReasonsError extends ImgpileHttpError {
-	override name = "ImgpileUnavailableForLegalReasonsError";
-}
-export class ImgpileServerError extends ImgpileHttpError {
-	override name = "ImgpileServerError";
-}
+/** One class per status, so callers can tell them apart with instanceof. */
+export class ImgpileBadRequestError extends ImgpileHttpError {}
+export class ImgpileUnauthorizedError extends ImgpileHttpError {}
+export class ImgpileForbiddenError extends ImgpileHttpError {}
+export class ImgpileNotFoundError extends ImgpileHttpError {}
+export class ImgpileUnavailableForLegalReasonsError extends ImgpileHttpError {}
+export class ImgpileServerError extends ImgpileHttpError {}
 
 export class ImgpileValidationError extends ImgpileHttpError {
-	override name = "ImgpileValidationError";
 	/** Field name → messages, as imgpile's 422 body gives them. */
 	readonly errors: Readonly<Record<string, readonly string[]>>;
 
@@ -104,7 +92,6 @@ export class ImgpileValidationError extends ImgpileHttpError {
 }
 
 export class ImgpileRateLimitError extends ImgpileHttpError {
-	override name = "ImgpileRateLimitError";
 	/** How long imgpile asked us to wait, from `Retry-After`; undefined when it did not say. */
 	readonly retryAfterMs: number | undefined;
 
@@ -116,7 +103,6 @@ export class ImgpileRateLimitError extends ImgpileHttpError {
 
 /** The request never got an answer: refused, reset, or closed mid-way. */
 export class ImgpileNetworkError extends ImgpileError {
-	override name = "ImgpileNetworkError";
 	readonly code: string | undefined;
 
 	constructor(request: RequestInfo, cause: unknown) {
@@ -137,7 +123,6 @@ export class ImgpileNetworkError extends ImgpileError {
 export type TimeoutPhase = "connect" | "headers" | "body";
 
 export class ImgpileTimeoutError extends ImgpileError {
-	override name = "ImgpileTimeoutError";
 	readonly phase: TimeoutPhase;
 
 	constructor(request: RequestInfo, phase: TimeoutPhase, cause?: unknown) {
@@ -150,7 +135,6 @@ export class ImgpileTimeoutError extends ImgpileError {
 
 /** Refused by the client before (or while) sending: the file is over imgpile's size limit. */
 export class ImgpileFileTooLargeError extends ImgpileError {
-	override name = "ImgpileFileTooLargeError";
 	readonly limitBytes: number;
 	readonly sizeBytes: number | undefined;
 

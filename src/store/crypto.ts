@@ -4,6 +4,7 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { SecretRegistry } from "../logger.js";
 import { StoreKeyError, TokenDecryptError } from "./errors.js";
+import type { Kv } from "./kv.js";
 
 /** Name of the environment variable the key comes from; used in every key-related message. */
 export const KEY_ENV_NAME = "TOKEN_ENCRYPTION_KEY";
@@ -199,6 +200,23 @@ export class TokenCipher {
 		this.#secrets?.add(plain);
 		return plain;
 	}
+}
+
+/**
+ * How many records of `kv` hold a sealed secret (found in each by `sealedOf`) that `cipher` cannot
+ * open, told by the key id: nothing is decrypted.
+ */
+export async function countUnopenable(
+	kv: Kv,
+	cipher: TokenCipher,
+	sealedOf: (stored: unknown) => unknown,
+): Promise<number> {
+	let count = 0;
+	for await (const [, stored] of kv.entries()) {
+		const sealed = sealedOf(stored);
+		if (typeof sealed === "string" && !cipher.canOpen(sealed)) count++;
+	}
+	return count;
 }
 
 function b64url(bytes: Buffer): string {

@@ -1,4 +1,4 @@
-import type { TokenCipher } from "./crypto.js";
+import { countUnopenable, type TokenCipher } from "./crypto.js";
 import { StoreValidationError, TokenDecryptError } from "./errors.js";
 import type { Kv } from "./kv.js";
 import { assertId, assertSecret, type Clock, isoAt, last4Of, systemClock } from "./util.js";
@@ -43,6 +43,8 @@ interface StoredGuild {
 
 /** Per-guild settings (key: guild id), including the server token, encrypted (aad `server-token:<guildId>`). */
 export class GuildSettingsRepository {
+	// Dependency wiring, the same as TokenRepository's: declared boilerplate for the copy check.
+	// jscpd:ignore-start
 	readonly #kv: Kv;
 	readonly #cipher: TokenCipher;
 	readonly #clock: Clock;
@@ -52,6 +54,7 @@ export class GuildSettingsRepository {
 		this.#cipher = cipher;
 		this.#clock = clock;
 	}
+	// jscpd:ignore-end
 
 	/** The guild's settings, defaults filled in. */
 	async get(guildId: string): Promise<GuildSettings> {
@@ -107,13 +110,12 @@ export class GuildSettingsRepository {
 	}
 
 	/** How many guilds have a server token the current key cannot open. */
-	async countUnreadableServerTokens(): Promise<number> {
-		let count = 0;
-		for await (const [, stored] of this.#kv.entries()) {
-			const sealed = (stored as StoredGuild | undefined)?.serverToken?.sealed;
-			if (typeof sealed === "string" && !this.#cipher.canOpen(sealed)) count++;
-		}
-		return count;
+	countUnreadableServerTokens(): Promise<number> {
+		return countUnopenable(
+			this.#kv,
+			this.#cipher,
+			(stored) => (stored as StoredGuild | undefined)?.serverToken?.sealed,
+		);
 	}
 
 	/** Removes the server token; true if one was set. */

@@ -1,4 +1,4 @@
-import type { TokenCipher } from "./crypto.js";
+import { countUnopenable, type TokenCipher } from "./crypto.js";
 import type { Kv } from "./kv.js";
 import { assertId, assertSecret, type Clock, isoAt, last4Of, systemClock } from "./util.js";
 
@@ -89,13 +89,8 @@ export class TokenRepository {
 	}
 
 	/** How many stored tokens the current key cannot open, told by their key id (nothing is decrypted). */
-	async countUnreadable(): Promise<number> {
-		let count = 0;
-		for await (const [, stored] of this.#kv.entries()) {
-			const sealed = (stored as Partial<StoredToken> | undefined)?.sealed;
-			if (typeof sealed === "string" && !this.#cipher.canOpen(sealed)) count++;
-		}
-		return count;
+	countUnreadable(): Promise<number> {
+		return countUnopenable(this.#kv, this.#cipher, (stored) => (stored as Partial<StoredToken> | undefined)?.sealed);
 	}
 
 	/**

@@ -1,7 +1,7 @@
+export { SNIFF_BYTES } from "./body.js";
+export { MAX_REDIRECTS } from "./download.js";
 export { TransferError, type TransferErrorOptions, type TransferFailureReason } from "./errors.js";
 export {
-	MAX_REDIRECTS,
-	SNIFF_BYTES,
 	type TransferOptions,
 	TransferPipeline,
 	type TransferPipelineOptions,

@@ -1,9 +1,11 @@
 import type { Logger } from "pino";
-import { Agent, type Dispatcher, request } from "undici";
+import { Agent, type Dispatcher } from "undici";
 import type { ImgpileClient } from "../imgpile/client.js";
-import { errorCode, ImgpileError } from "../imgpile/errors.js";
+import { ImgpileError } from "../imgpile/errors.js";
 import { IMGPILE_LIMITS, type Media } from "../imgpile/types.js";
 import { sniffMedia } from "../media/sniff.js";
+import { type Attempt, parseLength, readHead, SNIFF_BYTES, tooLarge, uploadBody } from "./body.js";
+import { describe, download, downloadError } from "./download.js";
 import { TransferError } from "./errors.js";
 import { SlotPool } from "./pool.js";
 import { HostAllowList, loggableUrl, uploadFilename } from "./urls.js";
@@ -56,25 +58,6 @@ export interface TransferOptions {
 	onQueued?: ((position: number) => void) | undefined;
 	/** The transfer got its slot and starts downloading. */
 	onStart?: (() => void) | undefined;
-}
-
-/** Bytes read before deciding what the file is (enough for every format sniffMedia knows). */
-export const SNIFF_BYTES = 4100;
-/** Redirects followed (each one checked against the allowed hosts). */
-export const MAX_REDIRECTS = 3;
-
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-const USER_AGENT = "imgpile-bot (+https://github.com/imgpile-bot)";
-
-interface Attempt {
-	/** Aborted by the caller's signal or by close(): the transfer ends as "aborted". */
-	readonly abort: AbortController;
-	/** Set once the upload body is first pulled: bytes may have reached imgpile. */
-	uploadStarted: boolean;
-	/** A failure seen on the download side while imgpile was reading it; wins over the upload's error. */
-	downloadFailure: TransferError | undefined;
-	/** The upload call returned or threw: download errors after this (our own cleanup) are not the cause. */
-	uploadSettled: boolean;
 }
 
 /**
@@ -220,7 +203,7 @@ export class TransferPipeline {
 		attempt: Attempt,
 		log: Logger,
 	): Promise<Media> {
-		const response = await this.#download(url, attempt.abort.signal);
+		const response = await download(url, this.#agent, this.#hosts, attempt.abort.signal);
 		const body = response.body;
 		// Errors reach us through the iterator; a listener keeps a destroy() from becoming an uncaught 'error'.
 		body.on("error", () => undefined);
@@ -246,7 +229,12 @@ export class TransferPipeline {
 			const onProgress = options.onProgress && this.#guard(log, "onProgress", options.onProgress);
 			try {
 				return await client.uploadMedia(
-					{ stream: this.#stream(head, chunks, size, attempt), filename, contentType: sniffed.mime, size },
+					{
+						stream: uploadBody(head, chunks, size, this.#maxBytes, attempt),
+						filename,
+						contentType: sniffed.mime,
+						size,
+					},
 					{ postId: options.postId, signal: attempt.abort.signal, onProgress },
 				);
 			} finally {
@@ -255,87 +243,6 @@ export class TransferPipeline {
 		} finally {
 			// Done or not, the download goes: a no-op once it was read to the end.
 			body.destroy();
-		}
-	}
-
-	/** GET with redirects followed by hand, each one back on an allowed host. */
-	async #download(start: URL, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
-		let url = start;
-		for (let redirects = 0; ; redirects++) {
-			let response: Dispatcher.ResponseData;
-			try {
-				response = await request(url, {
-					method: "GET",
-					dispatcher: this.#agent,
-					signal,
-					headers: { "user-agent": USER_AGENT, accept: "image/*,video/*,*/*" },
-				});
-			} catch (error) {
-				throw downloadError(error);
-			}
-			const status = response.statusCode;
-			if (status === 200) return response;
-			response.body.on("error", () => undefined);
-			await response.body.dump().catch(() => undefined);
-			const location = response.headers.location;
-			if (REDIRECT_STATUSES.has(status) && typeof location === "string") {
-				if (redirects >= MAX_REDIRECTS) {
-					throw new TransferError("download_failed", `the CDN redirected more than ${MAX_REDIRECTS} times`, {
-						downloadStatus: status,
-					});
-				}
-				const next = this.#hosts.check(new URL(location, url));
-				if (!next.ok) {
-					throw new TransferError("bad_host", `the CDN redirected off the allowed hosts: ${next.why}`, {
-						downloadStatus: status,
-					});
-				}
-				url = next.url;
-				continue;
-			}
-			const hint = status === 404 || status === 403 ? " (the link may have expired)" : "";
-			throw new TransferError("download_failed", `the CDN answered ${status}${hint}`, { downloadStatus: status });
-		}
-	}
-
-	/**
-	 * The upload's file stream: the peeked head, then the rest of the download as it arrives,
-	 * counted against the limit and the announced size. A download failure is kept in `attempt`
-	 * (the upload only sees its own error for it).
-	 */
-	async *#stream(
-		head: Head,
-		chunks: AsyncIterator<Uint8Array>,
-		size: number | undefined,
-		attempt: Attempt,
-	): AsyncGenerator<Uint8Array> {
-		attempt.uploadStarted = true;
-		const fail = (failure: TransferError) => {
-			if (!attempt.uploadSettled) attempt.downloadFailure ??= failure;
-			return failure;
-		};
-		let count = head.bytes.byteLength;
-		if (count > this.#maxBytes) throw fail(tooLarge(count, this.#maxBytes));
-		yield head.bytes;
-		if (!head.done) {
-			for (;;) {
-				let next: IteratorResult<Uint8Array>;
-				try {
-					next = await chunks.next();
-				} catch (error) {
-					throw fail(downloadError(error));
-				}
-				if (next.done) break;
-				count += next.value.byteLength;
-				if (count > this.#maxBytes) throw fail(tooLarge(count, this.#maxBytes));
-				if (size !== undefined && count > size) {
-					throw fail(new TransferError("download_failed", `the download is longer than the announced ${size} bytes`));
-				}
-				yield next.value;
-			}
-		}
-		if (size !== undefined && count !== size) {
-			throw fail(new TransferError("download_failed", `the download ended after ${count} of ${size} bytes`));
 		}
 	}
 
@@ -375,49 +282,4 @@ export class TransferPipeline {
 			}
 		};
 	}
-}
-
-interface Head {
-	bytes: Buffer;
-	/** The download ended within the head. */
-	done: boolean;
-}
-
-async function readHead(chunks: AsyncIterator<Uint8Array>, want: number): Promise<Head> {
-	const parts: Uint8Array[] = [];
-	let length = 0;
-	while (length < want) {
-		const next = await chunks.next();
-		if (next.done) return { bytes: Buffer.concat(parts), done: true };
-		parts.push(next.value);
-		length += next.value.byteLength;
-	}
-	return { bytes: Buffer.concat(parts), done: false };
-}
-
-function parseLength(value: string | string[] | undefined): number | undefined {
-	if (typeof value !== "string" || !/^\d+$/.test(value.trim())) return undefined;
-	return Number(value);
-}
-
-function tooLarge(size: number, limit: number): TransferError {
-	return new TransferError("too_large", `the file is over the limit of ${limit} bytes (${size} bytes)`);
-}
-
-const TIMEOUTS: Record<string, string> = {
-	UND_ERR_CONNECT_TIMEOUT: "timed out connecting to the CDN",
-	UND_ERR_HEADERS_TIMEOUT: "timed out waiting for the CDN's answer",
-	UND_ERR_BODY_TIMEOUT: "the download stalled (timed out)",
-};
-
-function downloadError(error: unknown): TransferError {
-	if (error instanceof TransferError) return error;
-	const code = errorCode(error);
-	const message =
-		(code && TIMEOUTS[code]) ?? `the download failed: ${code ? `network error (${code})` : describe(error)}`;
-	return new TransferError("download_failed", message, { cause: error });
-}
-
-function describe(error: unknown): string {
-	return error instanceof Error ? error.message : String(error);
 }

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger, SecretRegistry } from "../../src/logger.js";
-import { secretFormsIn } from "../support/secrets.js";
+import { createLogger, SecretRegistry } from "../src/logger.js";
+import { secretFormsIn } from "./support/secrets.js";
 
 const IMGPILE_TOKEN = "ip_live_7f3a9c2e4b1d8f6a0c5e";
 const DISCORD_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB";
