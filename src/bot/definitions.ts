@@ -17,7 +17,7 @@ import {
 	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 	type RESTPostAPIContextMenuApplicationCommandsJSONBody,
 } from "discord.js";
-import { describe, localizations, type MessageKey } from "../i18n/index.js";
+import { describe, type Locale, localizations, type MessageKey } from "../i18n/index.js";
 
 /** An option, subcommand or group as a command file writes it; texts are added by `localizeOption`. */
 export interface OptionDefinition {
@@ -34,6 +34,13 @@ interface ChatDefinition {
 	readonly default_member_permissions?: string;
 	readonly options?: readonly OptionDefinition[];
 }
+
+/** What `localizeOption` adds to an option (a type alias: an interface would not fit `OptionDefinition`). */
+type Texts = {
+	readonly name_localizations: Partial<Record<Locale, string>>;
+	readonly description: string;
+	readonly description_localizations: Partial<Record<Locale, string>>;
+};
 
 declare const definition: unique symbol;
 
@@ -69,8 +76,8 @@ export function localizeOption<const O extends OptionDefinition>(
 	command: string,
 	option: O,
 	path: readonly string[] = [],
-): O {
-	if ("description" in option) return option;
+): O & Texts {
+	if ("description" in option) return option as O & Texts;
 	const key = optionKey(command, path, option);
 	const inner = isNested(option) ? [...path, option.name] : path;
 	const { type, name, ...rest } = option;
@@ -81,7 +88,7 @@ export function localizeOption<const O extends OptionDefinition>(
 		...describe(`${key}.description` as MessageKey),
 		...rest,
 		...(option.options ? { options: option.options.map((sub) => localizeOption(command, sub, inner)) } : {}),
-	} as unknown as O;
+	} as unknown as O & Texts;
 }
 
 /** A slash command: guild-installed, in servers and DMs unless `contexts` says otherwise. */

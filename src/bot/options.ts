@@ -8,6 +8,7 @@ import {
 	type ChatInputCommandInteraction,
 } from "discord.js";
 import { describe, type MessageKey, named } from "../i18n/index.js";
+import { localizeOption } from "./definitions.js";
 import { parseUsername } from "./input.js";
 
 /** `{ type, name, description }` of option `key` of `command`, localized, with the rest of its fields. */
@@ -39,14 +40,13 @@ export function stringOption(
 }
 
 /** The imgpile username option of /follow, /unfollow, /followers, /following, /profile and /comment list. */
-export const userOption: APIApplicationCommandBasicOption = {
+export const userOption = localizeOption("social", {
 	type: ApplicationCommandOptionType.String,
-	...named("cmd.social.option.user.name"),
-	...describe("cmd.social.option.user.description"),
+	name: "user",
 	required: true,
-};
+});
 
 /** The username given in `userOption`, checked. */
 export function usernameFrom(interaction: ChatInputCommandInteraction): string {
-	return parseUsername(interaction.options.getString("user", true));
+	return parseUsername(interaction.options.getString(userOption.name, true));
 }
