@@ -9,7 +9,7 @@ import {
 } from "discord.js";
 import { describe, type MessageKey, named } from "../i18n/index.js";
 import { localizeOption } from "./definitions.js";
-import { parseUsername } from "./input.js";
+import { parseUsername, VISIBILITIES } from "./input.js";
 
 /** `{ type, name, description }` of option `key` of `command`, localized, with the rest of its fields. */
 export function commandOption(
@@ -38,6 +38,12 @@ export function stringOption(
 		...(options.choices ? { choices: options.choices.map(([value, label]) => ({ value, ...named(label) })) } : {}),
 	});
 }
+
+/** The visibility choices of /post and /upload, labelled from `cmd.post.choice.{value}`. */
+export const visibilityChoices = VISIBILITIES.map((value) => ({
+	value,
+	...named(`cmd.post.choice.${value}` as const),
+}));
 
 /** The imgpile username option of /follow, /unfollow, /followers, /following, /profile and /comment list. */
 export const userOption = localizeOption("social", {
