@@ -1,9 +1,11 @@
 import { ApplicationCommandOptionType, type ChatInputCommandInteraction } from "discord.js";
 import { describe, expect, it } from "vitest";
 import { commandModules } from "../../commands/index.js";
+import { data as uploadData } from "../../commands/upload.js";
 import { data as voteData } from "../../commands/vote.js";
 import { type OptionDefinition, optionKey, optionsOf } from "../../src/bot/definitions.js";
 import { enUS } from "../../src/i18n/en-US.js";
+import { t } from "../../src/i18n/index.js";
 
 /** Every `cmd.*` name key the registered commands localize from, with the literal name it localizes. */
 function literalNames(): Map<string, string> {
@@ -38,6 +40,25 @@ describe("command definitions", () => {
 			// router look options up by it: an en-US text that differs would rename nothing (the
 			// definition wins) but would no longer describe the command. Change both or neither.
 			expect(enUS[key as keyof typeof enUS], `${key}: en-US must equal the name in commands/`).toBe(names.get(key));
+		}
+	});
+
+	it("the en-US template of /upload's file2 … file10 gives the names the handler reads", () => {
+		const upload = uploadData as unknown as { options: { name: string }[] };
+		const more = upload.options.filter((option) => /^file\d+$/.test(option.name));
+		expect(more.map((option) => option.name)).toEqual([
+			"file2",
+			"file3",
+			"file4",
+			"file5",
+			"file6",
+			"file7",
+			"file8",
+			"file9",
+			"file10",
+		]);
+		for (const [i, option] of more.entries()) {
+			expect(t("en-US", "cmd.upload.option.fileN.nameTemplate", { n: i + 2 })).toBe(option.name);
 		}
 	});
 
