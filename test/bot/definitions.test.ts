@@ -1,6 +1,7 @@
 import { ApplicationCommandOptionType, type ChatInputCommandInteraction } from "discord.js";
 import { describe, expect, it } from "vitest";
 import { commandModules } from "../../commands/index.js";
+import { data as rehostData } from "../../commands/rehost.js";
 import { data as uploadData } from "../../commands/upload.js";
 import { data as voteData } from "../../commands/vote.js";
 import { type OptionDefinition, optionKey, optionsOf } from "../../src/bot/definitions.js";
@@ -60,6 +61,12 @@ describe("command definitions", () => {
 		for (const [i, option] of more.entries()) {
 			expect(t("en-US", "cmd.upload.option.fileN.nameTemplate", { n: i + 2 })).toBe(option.name);
 		}
+	});
+
+	it("the en-US name of the message command is its literal name", () => {
+		expect(enUS["cmd.rehost.menuName"], "cmd.rehost.menuName: en-US must equal the name in commands/rehost.ts").toBe(
+			rehostData.name,
+		);
 	});
 
 	it("registers the literal names, not the translation", () => {
