@@ -1,5 +1,5 @@
 import { ApplicationCommandOptionType, type ChatInputCommandInteraction } from "discord.js";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { commandModules } from "../../commands/index.js";
 import { data as rehostData } from "../../commands/rehost.js";
 import { data as uploadData } from "../../commands/upload.js";
@@ -77,6 +77,24 @@ describe("command definitions", () => {
 		expect(vote.options?.[0]?.options?.map((option) => option.name)).toEqual(["target", "direction"]);
 		expect(vote.name_localizations).toEqual({ "zh-CN": expect.any(String) });
 		expect(vote.options?.[0]?.options?.[1]?.description).toBe(enUS["cmd.vote.option.direction.description"]);
+	});
+
+	it("an edited en-US translation renames nothing that handlers or the router read", async () => {
+		vi.resetModules();
+		const fresh: Record<string, unknown> = (await import("../../src/i18n/en-US.js")).enUS;
+		fresh["cmd.vote.name"] = "ballot";
+		fresh["cmd.vote.post.name"] = "entry";
+		fresh["cmd.vote.option.direction.name"] = "way";
+		try {
+			const { data } = await import("../../commands/vote.js");
+			const json = JSON.stringify(data);
+			expect(data.name).toBe("vote");
+			expect(json).toContain('"name":"post"');
+			expect(json).toContain('"name":"direction"');
+			expect(json).not.toMatch(/"name":"(ballot|entry|way)"/);
+		} finally {
+			vi.resetModules();
+		}
 	});
 
 	it("types option reads by the definition", () => {
