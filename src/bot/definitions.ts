@@ -2,7 +2,7 @@
  * Command definitions: the command files write literal names (`name: "direction"`), which is what
  * Discord sends back and handlers read; texts come from the locale files at registration, keyed by
  * the path (`cmd.vote.name`, `cmd.vote.post.description`, `cmd.vote.option.direction.name`). The
- * en-US name of each key equals its literal (test/unit/definitions.test.ts), so a translation edit
+ * en-US name of each key equals its literal (test/bot/definitions.test.ts), so a translation edit
  * cannot rename an option under a handler. `optionsOf` reads options by names typed from the
  * definition: a misspelt name is a type error.
  */
@@ -46,10 +46,7 @@ declare const definition: unique symbol;
 
 /** Registered JSON that remembers (in its type only) the definition it was built from. */
 export type ChatCommandData<D extends ChatDefinition = ChatDefinition> =
-	RESTPostAPIChatInputApplicationCommandsJSONBody & {
-		readonly name: string;
-		readonly [definition]?: D;
-	};
+	RESTPostAPIChatInputApplicationCommandsJSONBody & { readonly [definition]?: D };
 
 const GUILD_AND_DM = [InteractionContextType.Guild, InteractionContextType.BotDM];
 
