@@ -6,76 +6,44 @@
 import {
 	type APIEmbed,
 	ApplicationCommandOptionType,
-	ApplicationCommandType,
-	ApplicationIntegrationType,
 	type ButtonInteraction,
 	type ChatInputCommandInteraction,
 	escapeMarkdown,
-	InteractionContextType,
-	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
+import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { personalIdentity, readerFor } from "../src/bot/identity.js";
 import { listButtonArgs, parsePostRef } from "../src/bot/input.js";
-import { commandOption, usernameFrom, userOption } from "../src/bot/options.js";
+import { usernameFrom, userOption } from "../src/bot/options.js";
 import { naming } from "../src/bot/readers.js";
 import { LIST_PAGE_SIZE, readPage, runAction } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { COMMENTS_BUTTON, pageFooter, pageRow, safeText, truncate } from "../src/discord/index.js";
-import { describe, named } from "../src/i18n/index.js";
 import { type Comment, IMGPILE_LIMITS, type Page } from "../src/imgpile/index.js";
 
-const commentIdOption = (key: "reply-to" | "id", required: boolean) =>
-	commandOption("comment", ApplicationCommandOptionType.Integer, key, {
-		min_value: 1,
-		...(required ? { required: true } : {}),
-	});
-
-export const data = {
-	type: ApplicationCommandType.ChatInput,
-	...named("cmd.comment.name"),
-	...describe("cmd.comment.description"),
-	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-	integration_types: [ApplicationIntegrationType.GuildInstall],
+export const data = chatCommand("comment", {
 	options: [
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.comment.add.name"),
-			...describe("cmd.comment.add.description"),
+			name: "add",
 			options: [
-				{
-					type: ApplicationCommandOptionType.String,
-					...named("cmd.comment.option.post.name"),
-					...describe("cmd.comment.option.post.description"),
-					required: true,
-				},
+				{ type: ApplicationCommandOptionType.String, name: "post", required: true },
 				// No max_length: a longer comment gets the bot's message, with its length.
-				{
-					type: ApplicationCommandOptionType.String,
-					...named("cmd.comment.option.content.name"),
-					...describe("cmd.comment.option.content.description"),
-					required: true,
-				},
-				commentIdOption("reply-to", false),
+				{ type: ApplicationCommandOptionType.String, name: "content", required: true },
+				{ type: ApplicationCommandOptionType.Integer, name: "reply-to", min_value: 1 },
 			],
 		},
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.comment.delete.name"),
-			...describe("cmd.comment.delete.description"),
-			options: [commentIdOption("id", true)],
+			name: "delete",
+			options: [{ type: ApplicationCommandOptionType.Integer, name: "id", min_value: 1, required: true }],
 		},
-		{
-			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.comment.list.name"),
-			...describe("cmd.comment.list.description"),
-			options: [userOption],
-		},
+		{ type: ApplicationCommandOptionType.Subcommand, name: "list", options: [userOption] },
 	],
-} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+});
 
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	switch (interaction.options.getSubcommand(true)) {
+	switch (optionsOf(data, interaction).getSubcommand(true)) {
 		case "add":
 			return add(ctx, interaction);
 		case "delete":
@@ -101,9 +69,10 @@ export function checkComment(content: string): string {
 }
 
 async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const ref = parsePostRef(interaction.options.getString("post", true), { allowId: true });
-	const content = checkComment(interaction.options.getString("content", true));
-	const parentId = interaction.options.getInteger("reply-to") ?? undefined;
+	const options = optionsOf(data, interaction);
+	const ref = parsePostRef(options.getString("post", true), { allowId: true });
+	const content = checkComment(options.getString("content", true));
+	const parentId = options.getInteger("reply-to") ?? undefined;
 	if (parentId !== undefined && parentId < 1) throw new UserError("error.unknownAction");
 	const identity = await personalIdentity(ctx, interaction);
 	const client = ctx.imgpile.as(identity.token);
@@ -119,7 +88,7 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 }
 
 async function remove(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const id = interaction.options.getInteger("id", true);
+	const id = optionsOf(data, interaction).getInteger("id", true);
 	if (id < 1) throw new UserError("error.unknownAction");
 	const identity = await personalIdentity(ctx, interaction);
 	const client = ctx.imgpile.as(identity.token);

@@ -8,22 +8,18 @@
  * bot's permissions up front, and tells admins how each subscription is doing.
  */
 import {
-	type APIApplicationCommandBasicOption,
 	ApplicationCommandOptionType,
-	ApplicationCommandType,
-	ApplicationIntegrationType,
 	type AutocompleteInteraction,
 	ChannelType,
 	type ChatInputCommandInteraction,
 	type GuildBasedChannel,
 	InteractionContextType,
 	PermissionFlagsBits,
-	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
+import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { isManager, requireManager } from "../src/bot/guards.js";
 import { parseUsername } from "../src/bot/input.js";
-import { commandOption } from "../src/bot/options.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { channelAllowsNsfw, quoteInput, truncate } from "../src/discord/index.js";
 import {
@@ -35,7 +31,7 @@ import {
 	parseInterval,
 	reasonText,
 } from "../src/feeds/index.js";
-import { describe, type MessageKey, named } from "../src/i18n/index.js";
+import { type MessageKey, named } from "../src/i18n/index.js";
 import { type FeedFilters, type FeedMode, type FeedSubscription, queryKeyOf } from "../src/store/index.js";
 
 /** Subscriptions per server at most. */
@@ -45,77 +41,64 @@ const MAX_DIGEST_MS = 7 * 86_400_000;
 const DEFAULT_DIGEST_AT = "09:00";
 const TAG = /^[\p{L}\p{N}_.-]{1,50}$/u;
 
-const idOption = commandOption("feed", ApplicationCommandOptionType.String, "id", {
-	required: true,
-	autocomplete: true,
-});
+const idOption = { type: ApplicationCommandOptionType.String, name: "id", required: true, autocomplete: true } as const;
 
-function subcommand(name: string, options: APIApplicationCommandBasicOption[] = []) {
-	return {
-		type: ApplicationCommandOptionType.Subcommand as const,
-		...named(`cmd.feed.${name}.name` as MessageKey),
-		...describe(`cmd.feed.${name}.description` as MessageKey),
-		options,
-	};
-}
+/** A subcommand whose only option is the feed id. */
+const byId = <const N extends string>(name: N) =>
+	({ type: ApplicationCommandOptionType.Subcommand, name, options: [idOption] }) as const;
 
-export const data = {
-	type: ApplicationCommandType.ChatInput,
-	...named("cmd.feed.name"),
-	...describe("cmd.feed.description"),
+export const data = chatCommand("feed", {
 	contexts: [InteractionContextType.Guild],
-	integration_types: [ApplicationIntegrationType.GuildInstall],
 	default_member_permissions: String(PermissionFlagsBits.ManageGuild),
 	options: [
-		subcommand("add", [
-			{
-				type: ApplicationCommandOptionType.Channel,
-				...named("cmd.feed.option.channel.name"),
-				...describe("cmd.feed.option.channel.description"),
-				required: true,
-				// Discord offers only these types. Forums and threads are listed so that picking one is
-				// answered with why not (yet). Media channels (16) are not: Discord's API spec does not
-				// accept 16 in channel_types, so the picker never offers them.
-				channel_types: [
-					ChannelType.GuildText,
-					ChannelType.GuildAnnouncement,
-					ChannelType.GuildForum,
-					ChannelType.PublicThread,
-					ChannelType.PrivateThread,
-					ChannelType.AnnouncementThread,
-				],
-			},
-			commandOption("feed", ApplicationCommandOptionType.String, "tag"),
-			commandOption("feed", ApplicationCommandOptionType.String, "user"),
-			commandOption("feed", ApplicationCommandOptionType.Boolean, "nsfw"),
-			commandOption("feed", ApplicationCommandOptionType.String, "mode", {
-				choices: [
-					{ value: "live", ...named("cmd.feed.choice.live") },
-					{ value: "digest", ...named("cmd.feed.choice.digest") },
-				],
-			}),
-			commandOption("feed", ApplicationCommandOptionType.String, "every"),
-			commandOption("feed", ApplicationCommandOptionType.String, "at"),
-			{
-				type: ApplicationCommandOptionType.Integer,
-				...named("cmd.feed.option.backfill.name"),
-				...describe("cmd.feed.option.backfill.description"),
-				min_value: 0,
-				max_value: 10,
-			},
-		]),
-		subcommand("list"),
-		subcommand("remove", [idOption]),
-		subcommand("pause", [idOption]),
-		subcommand("resume", [idOption]),
-		subcommand("test", [idOption]),
-		subcommand("digest", [idOption]),
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			name: "add",
+			options: [
+				{
+					type: ApplicationCommandOptionType.Channel,
+					name: "channel",
+					required: true,
+					// Discord offers only these types. Forums and threads are listed so that picking one is
+					// answered with why not (yet). Media channels (16) are not: Discord's API spec does not
+					// accept 16 in channel_types, so the picker never offers them.
+					channel_types: [
+						ChannelType.GuildText,
+						ChannelType.GuildAnnouncement,
+						ChannelType.GuildForum,
+						ChannelType.PublicThread,
+						ChannelType.PrivateThread,
+						ChannelType.AnnouncementThread,
+					],
+				},
+				{ type: ApplicationCommandOptionType.String, name: "tag" },
+				{ type: ApplicationCommandOptionType.String, name: "user" },
+				{ type: ApplicationCommandOptionType.Boolean, name: "nsfw" },
+				{
+					type: ApplicationCommandOptionType.String,
+					name: "mode",
+					choices: [
+						{ value: "live", ...named("cmd.feed.choice.live") },
+						{ value: "digest", ...named("cmd.feed.choice.digest") },
+					],
+				},
+				{ type: ApplicationCommandOptionType.String, name: "every" },
+				{ type: ApplicationCommandOptionType.String, name: "at" },
+				{ type: ApplicationCommandOptionType.Integer, name: "backfill", min_value: 0, max_value: 10 },
+			],
+		},
+		{ type: ApplicationCommandOptionType.Subcommand, name: "list", options: [] },
+		byId("remove"),
+		byId("pause"),
+		byId("resume"),
+		byId("test"),
+		byId("digest"),
 	],
-} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+});
 
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const guildId = requireManager(ctx.t, interaction);
-	switch (interaction.options.getSubcommand(true)) {
+	switch (optionsOf(data, interaction).getSubcommand(true)) {
 		case "add":
 			return add(ctx, interaction, guildId);
 		case "list":
@@ -174,13 +157,13 @@ async function channelCheck(
 
 async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
 	const control = feeds(ctx);
-	const picked = interaction.options.getChannel("channel", true);
+	const picked = optionsOf(data, interaction).getChannel("channel", true);
 	const channelId = picked.id;
 	const notYet = NOT_YET[picked.type];
 	if (notYet) throw new UserError(notYet, { channel: `<#${channelId}>` });
 	const filters = filtersFrom(interaction);
 	const { mode, everyMs, at } = scheduleFrom(interaction);
-	const backfill = interaction.options.getInteger("backfill") ?? 0;
+	const backfill = optionsOf(data, interaction).getInteger("backfill") ?? 0;
 
 	const { channel, missing } = await channelCheck(interaction, channelId);
 	if (!channel?.isTextBased()) throw new UserError("feed.add.notText", { channel: `<#${channelId}>` });
@@ -236,16 +219,16 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 }
 
 function filtersFrom(interaction: ChatInputCommandInteraction): FeedFilters {
-	const rawTag = interaction.options.getString("tag");
+	const rawTag = optionsOf(data, interaction).getString("tag");
 	let tag: string | null = null;
 	if (rawTag !== null) {
 		const clean = rawTag.trim().replace(/^#+/, "").toLowerCase();
 		if (!TAG.test(clean)) throw new UserError("feed.add.badTag", { input: quoteInput(rawTag) });
 		tag = clean;
 	}
-	const rawUser = interaction.options.getString("user");
+	const rawUser = optionsOf(data, interaction).getString("user");
 	const username = rawUser === null ? null : parseUsername(rawUser);
-	return { tag, username, nsfw: interaction.options.getBoolean("nsfw") ?? false };
+	return { tag, username, nsfw: optionsOf(data, interaction).getBoolean("nsfw") ?? false };
 }
 
 function scheduleFrom(interaction: ChatInputCommandInteraction): {
@@ -253,9 +236,9 @@ function scheduleFrom(interaction: ChatInputCommandInteraction): {
 	everyMs: number | null;
 	at: string | null;
 } {
-	const everyText = interaction.options.getString("every");
-	const atText = interaction.options.getString("at");
-	const modeText = interaction.options.getString("mode");
+	const everyText = optionsOf(data, interaction).getString("every");
+	const atText = optionsOf(data, interaction).getString("at");
+	const modeText = optionsOf(data, interaction).getString("mode");
 	if (modeText !== null && modeText !== "live" && modeText !== "digest") throw new UserError("error.unknownAction");
 	const mode: FeedMode = (modeText as FeedMode | null) ?? (everyText !== null || atText !== null ? "digest" : "live");
 	if (mode === "live") {
@@ -353,7 +336,7 @@ function discordTime(iso: string | null, style: "R" | "f"): string {
 
 /** The guild's subscription named by the `id` option (another guild's ids are unknown here). */
 async function owned(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string) {
-	const id = interaction.options.getString("id", true).trim().split(/\s/)[0] ?? "";
+	const id = optionsOf(data, interaction).getString("id", true).trim().split(/\s/)[0] ?? "";
 	const sub = await feeds(ctx).find(guildId, id);
 	if (!sub) throw new UserError("feed.notFound", { id: quoteInput(id) });
 	return sub;

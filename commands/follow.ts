@@ -2,16 +2,8 @@
  * `/follow`, `/unfollow` (personal: the user's own token) and `/followers`, `/following` (public
  * lists, 10 a page as imgpile pages them, with Prev/Next buttons `{followers|following}:{username}:{page}`).
  */
-import {
-	type APIEmbed,
-	ApplicationCommandType,
-	ApplicationIntegrationType,
-	type ButtonInteraction,
-	type ChatInputCommandInteraction,
-	escapeMarkdown,
-	InteractionContextType,
-	type RESTPostAPIChatInputApplicationCommandsJSONBody,
-} from "discord.js";
+import { type APIEmbed, type ButtonInteraction, type ChatInputCommandInteraction, escapeMarkdown } from "discord.js";
+import { chatCommand } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { personalIdentity, readerFor } from "../src/bot/identity.js";
 import { listButtonArgs } from "../src/bot/input.js";
@@ -30,18 +22,10 @@ import {
 	truncate,
 	USERNAME,
 } from "../src/discord/index.js";
-import { describe, type MessageKey, named } from "../src/i18n/index.js";
 import type { Page, UserSummary } from "../src/imgpile/index.js";
 
-function command(key: "follow" | "unfollow" | "followers" | "following") {
-	return {
-		type: ApplicationCommandType.ChatInput,
-		...named(`cmd.${key}.name` as MessageKey),
-		...describe(`cmd.${key}.description` as MessageKey),
-		contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-		integration_types: [ApplicationIntegrationType.GuildInstall],
-		options: [userOption],
-	} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+function command(name: "follow" | "unfollow" | "followers" | "following") {
+	return chatCommand(name, { options: [userOption] });
 }
 
 // ── follow, unfollow ────────────────────────────────────────────────────────

@@ -1,91 +1,57 @@
 import {
 	ApplicationCommandOptionType,
-	ApplicationCommandType,
-	ApplicationIntegrationType,
 	type ChatInputCommandInteraction,
 	ComponentType,
-	InteractionContextType,
 	type ModalComponentData,
 	type ModalSubmitInteraction,
-	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 	TextInputStyle,
 } from "discord.js";
+import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { requireManager } from "../src/bot/guards.js";
 import { linkedIdentity } from "../src/bot/identity.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { customId } from "../src/discord/index.js";
-import { describe, type MessageKey, named, type Translate } from "../src/i18n/index.js";
+import { type MessageKey, named, type Translate } from "../src/i18n/index.js";
 import { IMGPILE_LIMITS } from "../src/imgpile/index.js";
 
 /** `/imgpile`: link, unlink, status, sharex, server-token set|clear, settings rehost-reply. */
-export const data = {
-	type: ApplicationCommandType.ChatInput,
-	...named("cmd.imgpile.name"),
-	...describe("cmd.imgpile.description"),
-	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-	integration_types: [ApplicationIntegrationType.GuildInstall],
+export const data = chatCommand("imgpile", {
 	options: [
-		{
-			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.imgpile.link.name"),
-			...describe("cmd.imgpile.link.description"),
-		},
-		{
-			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.imgpile.unlink.name"),
-			...describe("cmd.imgpile.unlink.description"),
-		},
-		{
-			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.imgpile.status.name"),
-			...describe("cmd.imgpile.status.description"),
-		},
-		{
-			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.imgpile.sharex.name"),
-			...describe("cmd.imgpile.sharex.description"),
-		},
+		{ type: ApplicationCommandOptionType.Subcommand, name: "link" },
+		{ type: ApplicationCommandOptionType.Subcommand, name: "unlink" },
+		{ type: ApplicationCommandOptionType.Subcommand, name: "status" },
+		{ type: ApplicationCommandOptionType.Subcommand, name: "sharex" },
 		{
 			type: ApplicationCommandOptionType.SubcommandGroup,
-			...named("cmd.imgpile.server-token.name"),
-			...describe("cmd.imgpile.server-token.description"),
+			name: "server-token",
 			options: [
 				{
 					type: ApplicationCommandOptionType.Subcommand,
-					...named("cmd.imgpile.server-token.set.name"),
-					...describe("cmd.imgpile.server-token.set.description"),
+					name: "set",
 					options: [
 						{
 							type: ApplicationCommandOptionType.Integer,
-							...named("cmd.imgpile.option.cap.name"),
-							...describe("cmd.imgpile.option.cap.description"),
+							name: "cap",
 							min_value: 1,
 							max_value: IMGPILE_LIMITS.uploadsPerDay,
 						},
 					],
 				},
-				{
-					type: ApplicationCommandOptionType.Subcommand,
-					...named("cmd.imgpile.server-token.clear.name"),
-					...describe("cmd.imgpile.server-token.clear.description"),
-				},
+				{ type: ApplicationCommandOptionType.Subcommand, name: "clear" },
 			],
 		},
 		{
 			type: ApplicationCommandOptionType.SubcommandGroup,
-			...named("cmd.imgpile.settings.name"),
-			...describe("cmd.imgpile.settings.description"),
+			name: "settings",
 			options: [
 				{
 					type: ApplicationCommandOptionType.Subcommand,
-					...named("cmd.imgpile.settings.rehost-reply.name"),
-					...describe("cmd.imgpile.settings.rehost-reply.description"),
+					name: "rehost-reply",
 					options: [
 						{
 							type: ApplicationCommandOptionType.String,
-							...named("cmd.imgpile.option.mode.name"),
-							...describe("cmd.imgpile.option.mode.description"),
+							name: "mode",
 							choices: [
 								{ value: "ephemeral", ...named("cmd.settings.choice.ephemeral") },
 								{ value: "public", ...named("cmd.settings.choice.public") },
@@ -96,20 +62,21 @@ export const data = {
 			],
 		},
 	],
-} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+});
 
 const LINK_MODAL = "imgpile-link";
 const SERVER_TOKEN_MODAL = "imgpile-server-token";
 const TOKEN_FIELD = "token";
 
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const group = interaction.options.getSubcommandGroup(false);
-	const sub = interaction.options.getSubcommand(true);
+	const options = optionsOf(data, interaction);
+	const group = options.getSubcommandGroup(false);
+	const sub = options.getSubcommand(true);
 	if (group === "settings") return rehostReplySetting(ctx, interaction, requireManager(ctx.t, interaction));
 	if (group === "server-token") {
 		const guildId = requireManager(ctx.t, interaction);
 		if (sub === "set") {
-			const cap = interaction.options.getInteger("cap") ?? 20;
+			const cap = options.getInteger("cap") ?? 20;
 			return ctx.respond.showModal(
 				tokenModal(ctx.t, customId(SERVER_TOKEN_MODAL, cap), "serverToken.modal.title", "serverToken.modal.label"),
 			);
@@ -166,7 +133,7 @@ async function rehostReplySetting(
 	interaction: ChatInputCommandInteraction,
 	guildId: string,
 ): Promise<void> {
-	const choice = interaction.options.getString("mode");
+	const choice = optionsOf(data, interaction).getString("mode");
 	if (choice === null) {
 		const { rehostReply } = await ctx.store.guilds.get(guildId);
 		await ctx.respond.reply({

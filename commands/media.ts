@@ -1,55 +1,39 @@
-import {
-	ApplicationCommandOptionType,
-	ApplicationCommandType,
-	ApplicationIntegrationType,
-	type ButtonInteraction,
-	type ChatInputCommandInteraction,
-	InteractionContextType,
-	type RESTPostAPIChatInputApplicationCommandsJSONBody,
-} from "discord.js";
+import { ApplicationCommandOptionType, type ButtonInteraction, type ChatInputCommandInteraction } from "discord.js";
+import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { confirmedSlug } from "../src/bot/guards.js";
 import { personalIdentity } from "../src/bot/identity.js";
 import { checkTitle, parseMediaRef } from "../src/bot/input.js";
-import { stringOption } from "../src/bot/options.js";
 import { naming, recentMediaAutocomplete } from "../src/bot/readers.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { boldText, confirmRow } from "../src/discord/index.js";
-import { describe, named } from "../src/i18n/index.js";
 import type { UpdateMediaBody } from "../src/imgpile/index.js";
 
 /** `/media`: edit, delete (media the user uploaded to imgpile). */
-export const data = {
-	type: ApplicationCommandType.ChatInput,
-	...named("cmd.media.name"),
-	...describe("cmd.media.description"),
-	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-	integration_types: [ApplicationIntegrationType.GuildInstall],
+export const data = chatCommand("media", {
 	options: [
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.media.edit.name"),
-			...describe("cmd.media.edit.description"),
+			name: "edit",
 			options: [
-				stringOption("media", "media", { required: true, autocomplete: true }),
-				stringOption("media", "title"),
-				stringOption("media", "description"),
+				{ type: ApplicationCommandOptionType.String, name: "media", required: true, autocomplete: true },
+				{ type: ApplicationCommandOptionType.String, name: "title" },
+				{ type: ApplicationCommandOptionType.String, name: "description" },
 			],
 		},
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.media.delete.name"),
-			...describe("cmd.media.delete.description"),
-			options: [stringOption("media", "media", { required: true, autocomplete: true })],
+			name: "delete",
+			options: [{ type: ApplicationCommandOptionType.String, name: "media", required: true, autocomplete: true }],
 		},
 	],
-} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+});
 
 export const MEDIA_DELETE_BUTTON = "media-delete";
 export const MEDIA_DELETE_CANCEL_BUTTON = "media-delete-cancel";
 
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	switch (interaction.options.getSubcommand(true)) {
+	switch (optionsOf(data, interaction).getSubcommand(true)) {
 		case "edit":
 			return edit(ctx, interaction);
 		case "delete":
@@ -59,11 +43,12 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 }
 
 async function edit(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const slug = parseMediaRef(interaction.options.getString("media", true));
+	const options = optionsOf(data, interaction);
+	const slug = parseMediaRef(options.getString("media", true));
 	const body: UpdateMediaBody = {};
-	const title = interaction.options.getString("title");
+	const title = options.getString("title");
 	if (title !== null) body.title = checkTitle(title);
-	const description = interaction.options.getString("description");
+	const description = options.getString("description");
 	if (description !== null) body.description = description;
 	if (Object.keys(body).length === 0) throw new UserError("input.nothingToChange");
 	const identity = await personalIdentity(ctx, interaction);
@@ -72,7 +57,7 @@ async function edit(ctx: HandlerContext, interaction: ChatInputCommandInteractio
 }
 
 async function askDelete(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const slug = parseMediaRef(interaction.options.getString("media", true));
+	const slug = parseMediaRef(optionsOf(data, interaction).getString("media", true));
 	const identity = await personalIdentity(ctx, interaction);
 	const client = ctx.imgpile.as(identity.token);
 	const media = await naming(ctx.t("what.media", { slug }), () => client.getMedia(slug));

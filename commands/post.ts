@@ -1,13 +1,10 @@
 import {
 	ApplicationCommandOptionType,
-	ApplicationCommandType,
-	ApplicationIntegrationType,
 	type ButtonInteraction,
 	type ChatInputCommandInteraction,
-	InteractionContextType,
 	MessageFlags,
-	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from "discord.js";
+import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { confirmedSlug, requirePostOwner } from "../src/bot/guards.js";
 import { personalIdentity, readerFor } from "../src/bot/identity.js";
@@ -19,9 +16,8 @@ import {
 	parseTags,
 	SLUG,
 	splitList,
-	VISIBILITIES,
 } from "../src/bot/input.js";
-import { commandOption, stringOption } from "../src/bot/options.js";
+import { visibilityChoices } from "../src/bot/options.js";
 import { makePost, validationText } from "../src/bot/posts.js";
 import { naming, recentMediaAutocomplete } from "../src/bot/readers.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
@@ -37,7 +33,7 @@ import {
 	postSocialRow,
 	postUrl,
 } from "../src/discord/index.js";
-import { describe, named } from "../src/i18n/index.js";
+import { named } from "../src/i18n/index.js";
 import {
 	ImgpileNotFoundError,
 	ImgpileValidationError,
@@ -45,80 +41,77 @@ import {
 	type UpdatePostResponse,
 } from "../src/imgpile/index.js";
 
-const visibilityOption = stringOption("post", "visibility", {
-	choices: VISIBILITIES.map((value) => [value, `cmd.post.choice.${value}` as const]),
-});
-const nsfwOption = commandOption("post", ApplicationCommandOptionType.Boolean, "nsfw");
+const visibilityOption = {
+	type: ApplicationCommandOptionType.String,
+	name: "visibility",
+	choices: visibilityChoices,
+} as const;
+const nsfwOption = { type: ApplicationCommandOptionType.Boolean, name: "nsfw" } as const;
 
 /** `/post`: create, edit, tag, show, delete. */
-export const data = {
-	type: ApplicationCommandType.ChatInput,
-	...named("cmd.post.name"),
-	...describe("cmd.post.description"),
-	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-	integration_types: [ApplicationIntegrationType.GuildInstall],
+export const data = chatCommand("post", {
 	options: [
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.post.create.name"),
-			...describe("cmd.post.create.description"),
+			name: "create",
 			options: [
-				stringOption("post", "media", { required: true, autocomplete: true }),
-				stringOption("post", "title"),
-				stringOption("post", "description"),
-				stringOption("post", "tags"),
+				{ type: ApplicationCommandOptionType.String, name: "media", required: true, autocomplete: true },
+				{ type: ApplicationCommandOptionType.String, name: "title" },
+				{ type: ApplicationCommandOptionType.String, name: "description" },
+				{ type: ApplicationCommandOptionType.String, name: "tags" },
 				visibilityOption,
 				nsfwOption,
 			],
 		},
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.post.edit.name"),
-			...describe("cmd.post.edit.description"),
+			name: "edit",
 			options: [
-				stringOption("post", "post", { required: true }),
-				stringOption("post", "title"),
-				stringOption("post", "description"),
+				{ type: ApplicationCommandOptionType.String, name: "post", required: true },
+				{ type: ApplicationCommandOptionType.String, name: "title" },
+				{ type: ApplicationCommandOptionType.String, name: "description" },
 				visibilityOption,
 				nsfwOption,
-				stringOption("post", "order"),
+				{ type: ApplicationCommandOptionType.String, name: "order" },
 			],
 		},
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.post.tag.name"),
-			...describe("cmd.post.tag.description"),
+			name: "tag",
 			options: [
-				stringOption("post", "post", { required: true }),
-				stringOption("post", "tags", { required: true }),
-				stringOption("post", "mode", {
+				{ type: ApplicationCommandOptionType.String, name: "post", required: true },
+				{ type: ApplicationCommandOptionType.String, name: "tags", required: true },
+				{
+					type: ApplicationCommandOptionType.String,
+					name: "mode",
 					choices: [
-						["add", "cmd.post.choice.add"],
-						["replace", "cmd.post.choice.replace"],
+						{ value: "add", ...named("cmd.post.choice.add") },
+						{ value: "replace", ...named("cmd.post.choice.replace") },
 					],
-				}),
+				},
 			],
 		},
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.post.show.name"),
-			...describe("cmd.post.show.description"),
-			options: [stringOption("post", "post", { required: true }), stringOption("post", "key")],
+			name: "show",
+			options: [
+				{ type: ApplicationCommandOptionType.String, name: "post", required: true },
+				{ type: ApplicationCommandOptionType.String, name: "key" },
+			],
 		},
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.post.delete.name"),
-			...describe("cmd.post.delete.description"),
-			options: [stringOption("post", "post", { required: true })],
+			name: "delete",
+			options: [{ type: ApplicationCommandOptionType.String, name: "post", required: true }],
 		},
 	],
-} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+});
 
 export const POST_DELETE_BUTTON = "post-delete";
 export const POST_DELETE_CANCEL_BUTTON = "post-delete-cancel";
 
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	switch (interaction.options.getSubcommand(true)) {
+	switch (optionsOf(data, interaction).getSubcommand(true)) {
 		case "create":
 			return create(ctx, interaction);
 		case "edit":
@@ -136,9 +129,10 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 // ── create ──────────────────────────────────────────────────────────────────
 
 async function create(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const slugs = [...new Set(splitList(interaction.options.getString("media", true)).map(parseMediaRef))];
+	const options = optionsOf(data, interaction);
+	const slugs = [...new Set(splitList(options.getString("media", true)).map(parseMediaRef))];
 	if (slugs.length === 0) throw new UserError("input.noMedia");
-	const body = detailsFrom(interaction, interaction.options.getString("tags"));
+	const body = detailsFrom(interaction, options.getString("tags"));
 	const identity = await personalIdentity(ctx, interaction);
 	await ctx.respond.defer({ ephemeral: true });
 	const client = ctx.imgpile.as(identity.token);
@@ -163,21 +157,23 @@ async function create(ctx: HandlerContext, interaction: ChatInputCommandInteract
 
 /** title, description, visibility, nsfw (and, for create, tags) as given; refused before anything is sent when invalid. */
 function detailsFrom(interaction: ChatInputCommandInteraction, tags: string | null = null): UpdatePostBody {
+	const options = optionsOf(data, interaction);
 	return parsePostDetails({
-		title: interaction.options.getString("title"),
-		description: interaction.options.getString("description"),
+		title: options.getString("title"),
+		description: options.getString("description"),
 		tags,
-		visibility: interaction.options.getString("visibility"),
-		nsfw: interaction.options.getBoolean("nsfw"),
+		visibility: options.getString("visibility"),
+		nsfw: options.getBoolean("nsfw"),
 	});
 }
 
 // ── edit ────────────────────────────────────────────────────────────────────
 
 async function edit(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const { slug } = parsePostSlug(interaction.options.getString("post", true));
+	const options = optionsOf(data, interaction);
+	const { slug } = parsePostSlug(options.getString("post", true));
 	const body = detailsFrom(interaction);
-	const order = interaction.options.getString("order");
+	const order = options.getString("order");
 	if (order !== null) {
 		const slugs = splitList(order).map(parseMediaRef);
 		if (slugs.length === 0 || new Set(slugs).size !== slugs.length) throw new UserError("post.order.invalid", { slug });
@@ -204,10 +200,11 @@ async function edit(ctx: HandlerContext, interaction: ChatInputCommandInteractio
 // ── tag ─────────────────────────────────────────────────────────────────────
 
 async function tag(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const { slug, key } = parsePostSlug(interaction.options.getString("post", true));
-	const given = parseTags(interaction.options.getString("tags", true));
+	const options = optionsOf(data, interaction);
+	const { slug, key } = parsePostSlug(options.getString("post", true));
+	const given = parseTags(options.getString("tags", true));
 	if (given.length === 0) throw new UserError("input.noTags");
-	const mode = interaction.options.getString("mode") ?? "add";
+	const mode = options.getString("mode") ?? "add";
 	if (mode !== "add" && mode !== "replace") throw new UserError("error.unknownAction");
 	const identity = await personalIdentity(ctx, interaction);
 	const client = ctx.imgpile.as(identity.token);
@@ -238,8 +235,9 @@ async function tag(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 // ── show and its page buttons ───────────────────────────────────────────────
 
 async function show(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const ref = parsePostSlug(interaction.options.getString("post", true));
-	const keyOption = interaction.options.getString("key");
+	const options = optionsOf(data, interaction);
+	const ref = parsePostSlug(options.getString("post", true));
+	const keyOption = options.getString("key");
 	const key = keyOption === null ? ref.key : assertKey(keyOption.trim());
 	const client = await readerFor(ctx, interaction);
 	const post = await naming(ctx.t("what.post", { slug: ref.slug }), () =>
@@ -292,7 +290,7 @@ async function pageButton(ctx: HandlerContext, interaction: ButtonInteraction, a
 // ── delete ──────────────────────────────────────────────────────────────────
 
 async function askDelete(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const { slug, key } = parsePostSlug(interaction.options.getString("post", true));
+	const { slug, key } = parsePostSlug(optionsOf(data, interaction).getString("post", true));
 	const identity = await personalIdentity(ctx, interaction);
 	const post = await naming(ctx.t("what.post", { slug }), () =>
 		ctx.imgpile.as(identity.token).getPost(slug, { key, perPage: 1 }),

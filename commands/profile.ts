@@ -5,16 +5,8 @@
  * and previewed only in age-restricted channels; elsewhere imgpile's listings leave it out, and
  * anything flagged that still shows up is not previewed.
  */
-import {
-	type APIEmbed,
-	ApplicationCommandType,
-	ApplicationIntegrationType,
-	type ButtonInteraction,
-	type ChatInputCommandInteraction,
-	escapeMarkdown,
-	InteractionContextType,
-	type RESTPostAPIChatInputApplicationCommandsJSONBody,
-} from "discord.js";
+import { type APIEmbed, type ButtonInteraction, type ChatInputCommandInteraction, escapeMarkdown } from "discord.js";
+import { chatCommand } from "../src/bot/definitions.js";
 import { listButtonArgs } from "../src/bot/input.js";
 import { usernameFrom, userOption } from "../src/bot/options.js";
 import { naming } from "../src/bot/readers.js";
@@ -31,21 +23,13 @@ import {
 	safeUrl,
 	truncate,
 } from "../src/discord/index.js";
-import { describe, named } from "../src/i18n/index.js";
 import type { Media, Page, Post } from "../src/imgpile/index.js";
 
 /** Posts (one embed each) and media (one line each) per profile page. */
 export const PROFILE_POSTS_PER_PAGE = 4;
 export const PROFILE_MEDIA_PER_PAGE = 5;
 
-export const data = {
-	type: ApplicationCommandType.ChatInput,
-	...named("cmd.profile.name"),
-	...describe("cmd.profile.description"),
-	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-	integration_types: [ApplicationIntegrationType.GuildInstall],
-	options: [userOption],
-} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+export const data = chatCommand("profile", { options: [userOption] });
 
 async function profileMessage(
 	ctx: HandlerContext,

@@ -1,12 +1,5 @@
-import {
-	ApplicationCommandType,
-	ApplicationIntegrationType,
-	InteractionContextType,
-	type Message,
-	type MessageContextMenuCommandInteraction,
-	PermissionFlagsBits,
-	type RESTPostAPIContextMenuApplicationCommandsJSONBody,
-} from "discord.js";
+import { type Message, type MessageContextMenuCommandInteraction, PermissionFlagsBits } from "discord.js";
+import { messageCommand } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { type Identity, readerFor, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
@@ -35,17 +28,11 @@ import {
 	urlPath,
 } from "../src/bot/upload/index.js";
 import { channelAllowsNsfw } from "../src/discord/index.js";
-import { named } from "../src/i18n/index.js";
 import { ImgpileNotFoundError, type Media } from "../src/imgpile/index.js";
 import { loggableUrl } from "../src/transfer/index.js";
 
 /** "Rehost to imgpile": a message's attachments and embedded images/videos, to imgpile. */
-export const data = {
-	type: ApplicationCommandType.Message,
-	...named("cmd.rehost.menuName"),
-	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-	integration_types: [ApplicationIntegrationType.GuildInstall],
-} satisfies RESTPostAPIContextMenuApplicationCommandsJSONBody;
+export const data = messageCommand("Rehost to imgpile", "cmd.rehost.menuName");
 
 const SPOILER_TEXT = /\|\|[\s\S]+?\|\|/;
 

@@ -1,22 +1,18 @@
 import {
-	type APIApplicationCommandBasicOption,
 	ApplicationCommandOptionType,
-	ApplicationCommandType,
-	ApplicationIntegrationType,
 	type Attachment,
 	type ButtonInteraction,
 	type ChatInputCommandInteraction,
 	ComponentType,
-	InteractionContextType,
 	type ModalSubmitInteraction,
-	type RESTPostAPIChatInputApplicationCommandsJSONBody,
 	TextInputStyle,
 } from "discord.js";
+import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { requireUploader } from "../src/bot/guards.js";
 import { asUploader, type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
-import { parsePostDetails, SLUG, VISIBILITIES } from "../src/bot/input.js";
-import { commandOption } from "../src/bot/options.js";
+import { parsePostDetails, SLUG } from "../src/bot/input.js";
+import { visibilityChoices } from "../src/bot/options.js";
 import { makePost, patchWithTags } from "../src/bot/posts.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
@@ -44,23 +40,14 @@ import {
 	unauthorizedLines,
 } from "../src/bot/upload/index.js";
 import { channelAllowsNsfw, customId, postUrl } from "../src/discord/index.js";
-import {
-	DEFAULT_LOCALE,
-	describe,
-	LOCALES,
-	type Locale,
-	type MessageKey,
-	named,
-	t as translate,
-} from "../src/i18n/index.js";
+import { DEFAULT_LOCALE, LOCALES, type Locale, type MessageKey, t as translate } from "../src/i18n/index.js";
 import { ImgpileNotFoundError, type UpdatePostBody } from "../src/imgpile/index.js";
 
 /** Attachment options: `file`, then `file2` … `file10`. */
 export const MAX_FILES = 10;
-const FILE_OPTIONS = ["file", ...Array.from({ length: MAX_FILES - 1 }, (_, i) => `file${i + 2}`)];
 
-/** `fileN` with its localized names ("文件2"), from one key with a `{n}` placeholder. */
-function moreFileOption(n: number): APIApplicationCommandBasicOption {
+/** `fileN` with its localized names ("文件2") and texts, from keys with a `{n}` placeholder. */
+function moreFileOption(n: number) {
 	const localized = (key: MessageKey) => {
 		const out: Partial<Record<Locale, string>> = {};
 		for (const locale of Object.keys(LOCALES) as Locale[]) {
@@ -70,33 +57,29 @@ function moreFileOption(n: number): APIApplicationCommandBasicOption {
 	};
 	return {
 		type: ApplicationCommandOptionType.Attachment,
-		name: translate(DEFAULT_LOCALE, "cmd.upload.option.fileN.nameTemplate", { n }),
+		name: `file${n}`,
 		name_localizations: localized("cmd.upload.option.fileN.nameTemplate"),
 		description: translate(DEFAULT_LOCALE, "cmd.upload.option.fileN.description", { n }),
 		description_localizations: localized("cmd.upload.option.fileN.description"),
-	};
+	} as const;
 }
 
+const MORE_FILES = Array.from({ length: MAX_FILES - 1 }, (_, i) => moreFileOption(i + 2));
+const FILE_OPTIONS = ["file", ...MORE_FILES.map((option) => option.name)] as const;
+
 /** `/upload`: one to ten files to imgpile; several (or a title, tags, `post`) make a post. */
-export const data = {
-	type: ApplicationCommandType.ChatInput,
-	...named("cmd.upload.name"),
-	...describe("cmd.upload.description"),
-	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-	integration_types: [ApplicationIntegrationType.GuildInstall],
+export const data = chatCommand("upload", {
 	options: [
-		commandOption("upload", ApplicationCommandOptionType.Attachment, "file", { required: true }),
-		commandOption("upload", ApplicationCommandOptionType.String, "title", { max_length: 255 }),
-		commandOption("upload", ApplicationCommandOptionType.String, "description", { max_length: 4000 }),
-		commandOption("upload", ApplicationCommandOptionType.String, "tags", { max_length: 500 }),
-		commandOption("upload", ApplicationCommandOptionType.String, "visibility", {
-			choices: VISIBILITIES.map((value) => ({ value, ...named(`cmd.post.choice.${value}` as MessageKey) })),
-		}),
-		commandOption("upload", ApplicationCommandOptionType.Boolean, "nsfw"),
-		commandOption("upload", ApplicationCommandOptionType.Boolean, "post"),
-		...Array.from({ length: MAX_FILES - 1 }, (_, i) => moreFileOption(i + 2)),
+		{ type: ApplicationCommandOptionType.Attachment, name: "file", required: true },
+		{ type: ApplicationCommandOptionType.String, name: "title", max_length: 255 },
+		{ type: ApplicationCommandOptionType.String, name: "description", max_length: 4000 },
+		{ type: ApplicationCommandOptionType.String, name: "tags", max_length: 500 },
+		{ type: ApplicationCommandOptionType.String, name: "visibility", choices: visibilityChoices },
+		{ type: ApplicationCommandOptionType.Boolean, name: "nsfw" },
+		{ type: ApplicationCommandOptionType.Boolean, name: "post" },
+		...MORE_FILES,
 	],
-} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+});
 
 interface PostRequest {
 	/** Whether the files go into a post (several files, or title/description/tags/visibility/nsfw/post). */
@@ -105,21 +88,22 @@ interface PostRequest {
 }
 
 function postRequest(interaction: ChatInputCommandInteraction, files: number): PostRequest {
-	const nsfw = interaction.options.getBoolean("nsfw");
+	const options = optionsOf(data, interaction);
+	const nsfw = options.getBoolean("nsfw");
 	const details = parsePostDetails({
-		title: interaction.options.getString("title"),
-		description: interaction.options.getString("description"),
-		tags: interaction.options.getString("tags"),
-		visibility: interaction.options.getString("visibility"),
+		title: options.getString("title"),
+		description: options.getString("description"),
+		tags: options.getString("tags"),
+		visibility: options.getString("visibility"),
 		nsfw,
 	});
-	const forced = interaction.options.getBoolean("post") === true;
+	const forced = options.getBoolean("post") === true;
 	const asPost = files > 1 || forced || Object.keys(details).some((key) => key !== "is_nsfw") || nsfw === true;
 	return { asPost, details };
 }
 
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const attachments = FILE_OPTIONS.map((name) => interaction.options.getAttachment(name)).filter(
+	const attachments = FILE_OPTIONS.map((name) => optionsOf(data, interaction).getAttachment(name)).filter(
 		(attachment): attachment is Attachment => attachment !== null,
 	);
 	if (attachments.length === 0) throw new UserError("upload.noFiles");

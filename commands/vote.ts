@@ -1,12 +1,5 @@
-import {
-	ApplicationCommandOptionType,
-	ApplicationCommandType,
-	ApplicationIntegrationType,
-	type ButtonInteraction,
-	type ChatInputCommandInteraction,
-	InteractionContextType,
-	type RESTPostAPIChatInputApplicationCommandsJSONBody,
-} from "discord.js";
+import { ApplicationCommandOptionType, type ButtonInteraction, type ChatInputCommandInteraction } from "discord.js";
+import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { personalIdentity } from "../src/bot/identity.js";
 import { parsePostRef } from "../src/bot/input.js";
@@ -14,59 +7,37 @@ import { naming } from "../src/bot/readers.js";
 import { runAction, scheduleVoteRefresh, VOTE_OUTCOME_KEYS, voteOutcome } from "../src/bot/social.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { VOTE_BUTTON, type VoteDirection, type VoteKind } from "../src/discord/index.js";
-import { describe, named } from "../src/i18n/index.js";
+import { named } from "../src/i18n/index.js";
 import type { ImgpileClient, VoteResponse } from "../src/imgpile/index.js";
 
 const directionOption = {
-	type: ApplicationCommandOptionType.String as const,
-	...named("cmd.vote.option.direction.name"),
-	...describe("cmd.vote.option.direction.description"),
+	type: ApplicationCommandOptionType.String,
+	name: "direction",
 	required: true,
 	choices: [
 		{ value: "up", ...named("cmd.vote.choice.up") },
 		{ value: "down", ...named("cmd.vote.choice.down") },
 	],
-};
+} as const;
 
 /** `/vote post` and `/vote comment`: personal votes, with the voter's own token. */
-export const data = {
-	type: ApplicationCommandType.ChatInput,
-	...named("cmd.vote.name"),
-	...describe("cmd.vote.description"),
-	contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
-	integration_types: [ApplicationIntegrationType.GuildInstall],
+export const data = chatCommand("vote", {
 	options: [
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.vote.post.name"),
-			...describe("cmd.vote.post.description"),
-			options: [
-				{
-					type: ApplicationCommandOptionType.String,
-					...named("cmd.vote.option.target.name"),
-					...describe("cmd.vote.option.target.description"),
-					required: true,
-				},
-				directionOption,
-			],
+			name: "post",
+			options: [{ type: ApplicationCommandOptionType.String, name: "target", required: true }, directionOption],
 		},
 		{
 			type: ApplicationCommandOptionType.Subcommand,
-			...named("cmd.vote.comment.name"),
-			...describe("cmd.vote.comment.description"),
+			name: "comment",
 			options: [
-				{
-					type: ApplicationCommandOptionType.Integer,
-					...named("cmd.vote.option.id.name"),
-					...describe("cmd.vote.option.id.description"),
-					required: true,
-					min_value: 1,
-				},
+				{ type: ApplicationCommandOptionType.Integer, name: "id", required: true, min_value: 1 },
 				directionOption,
 			],
 		},
 	],
-} satisfies RESTPostAPIChatInputApplicationCommandsJSONBody;
+});
 
 function directionOf(value: string | undefined | null): VoteDirection {
 	if (value === "up" || value === "down") return value;
@@ -81,8 +52,8 @@ function cast(client: ImgpileClient, kind: VoteKind, target: string | number, di
 }
 
 async function execute(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
-	const direction = directionOf(interaction.options.getString("direction", true));
-	switch (interaction.options.getSubcommand(true)) {
+	const direction = directionOf(optionsOf(data, interaction).getString("direction", true));
+	switch (optionsOf(data, interaction).getSubcommand(true)) {
 		case "post":
 			return votePost(ctx, interaction, direction);
 		case "comment":
@@ -96,7 +67,7 @@ async function votePost(
 	interaction: ChatInputCommandInteraction,
 	direction: VoteDirection,
 ): Promise<void> {
-	const ref = parsePostRef(interaction.options.getString("target", true), { allowId: true });
+	const ref = parsePostRef(optionsOf(data, interaction).getString("target", true), { allowId: true });
 	const identity = await personalIdentity(ctx, interaction);
 	const client = ctx.imgpile.as(identity.token);
 	await runAction(ctx, async () => {
@@ -119,7 +90,7 @@ async function voteComment(
 	interaction: ChatInputCommandInteraction,
 	direction: VoteDirection,
 ): Promise<void> {
-	const id = interaction.options.getInteger("id", true);
+	const id = optionsOf(data, interaction).getInteger("id", true);
 	if (id < 1) throw new UserError("error.unknownAction");
 	const identity = await personalIdentity(ctx, interaction);
 	const client = ctx.imgpile.as(identity.token);

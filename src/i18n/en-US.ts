@@ -2,7 +2,8 @@
  * English strings: the reference locale. Every other locale must provide the same keys
  * (checked by the type of `zh-CN.ts`). `{name}` placeholders are filled by `t()`. A message that
  * counts something has plural forms (see `Plural`); each locale gives the forms its language has.
- * Keys starting with `cmd.` feed Discord's command names/descriptions (localizations).
+ * Keys starting with `cmd.` feed Discord's command names/descriptions (localizations); a `cmd.*.name`
+ * must equal the literal name in commands/ (test/bot/definitions.test.ts).
  */
 export const enUS = {
 	// ── command definitions ──

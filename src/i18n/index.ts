@@ -77,7 +77,7 @@ export function describe(key: MessageKey): {
 	return { description: single(enUS[key], key), description_localizations: localizations(key) };
 }
 
-/** `name` plus `name_localizations` for a command or option, from one key. */
+/** `name` plus `name_localizations` from one key: a choice's label (commands and options have literal names). */
 export function named(key: MessageKey): { name: string; name_localizations: Partial<Record<Locale, string>> } {
 	return { name: single(enUS[key], key), name_localizations: localizations(key) };
 }
