@@ -12,7 +12,7 @@ import {
 } from "discord.js";
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
-import { personalIdentity, readerFor } from "../src/bot/identity.js";
+import { personalClient, readerFor } from "../src/bot/identity.js";
 import { listButtonArgs, parsePostRef } from "../src/bot/input.js";
 import { usernameFrom, userOption } from "../src/bot/options.js";
 import { naming } from "../src/bot/readers.js";
@@ -74,8 +74,7 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 	const content = checkComment(options.getString("content", true));
 	const parentId = options.getInteger("reply-to") ?? undefined;
 	if (parentId !== undefined && parentId < 1) throw new UserError("error.unknownAction");
-	const identity = await personalIdentity(ctx, interaction);
-	const client = ctx.imgpile.as(identity.token);
+	const client = await personalClient(ctx, interaction);
 	const target = ref.kind === "id" ? ref.id : ref.slug;
 	const what = ref.kind === "id" ? ctx.t("what.postId", { id: ref.id }) : ctx.t("what.post", { slug: ref.slug });
 	await runAction(ctx, async () => {
@@ -90,8 +89,7 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 async function remove(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const id = optionsOf(data, interaction).getInteger("id", true);
 	if (id < 1) throw new UserError("error.unknownAction");
-	const identity = await personalIdentity(ctx, interaction);
-	const client = ctx.imgpile.as(identity.token);
+	const client = await personalClient(ctx, interaction);
 	await runAction(ctx, async () => {
 		await naming(ctx.t("what.comment", { id }), () => client.deleteComment(id));
 		ctx.log.info({ commentId: id }, "comment deleted");

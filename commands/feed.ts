@@ -18,6 +18,7 @@ import {
 } from "discord.js";
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
+import { discordTime, modeText, sendingTo, subscriptionLines } from "../src/bot/feed-status.js";
 import { isManager, requireManager } from "../src/bot/guards.js";
 import { parseUsername } from "../src/bot/input.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
@@ -25,14 +26,12 @@ import { channelAllowsNsfw, quoteInput, truncate } from "../src/discord/index.js
 import {
 	describeFilters,
 	type FeedControl,
-	FeedSendError,
 	formatInterval,
 	normalizeTimeOfDay,
 	parseInterval,
-	reasonText,
 } from "../src/feeds/index.js";
 import { type MessageKey, named } from "../src/i18n/index.js";
-import { type FeedFilters, type FeedMode, type FeedSubscription, queryKeyOf } from "../src/store/index.js";
+import { type FeedFilters, type FeedMode, queryKeyOf } from "../src/store/index.js";
 
 /** Subscriptions per server at most. */
 export const MAX_FEEDS_PER_GUILD = 25;
@@ -270,21 +269,7 @@ async function list(ctx: HandlerContext, guildId: string): Promise<void> {
 		await ctx.respond.reply({ content: ctx.t("feed.list.empty"), ephemeral: true });
 		return;
 	}
-	const timezone = await control.timezone(guildId);
-	const lines: string[] = [];
-	for (const sub of subs) {
-		const health = await healthText(ctx, control, sub);
-		lines.push(
-			ctx.t("feed.list.line", {
-				id: sub.id,
-				channel: `<#${sub.channelId}>`,
-				filters: describeFilters(ctx.t, sub.filters),
-				mode: modeText(ctx, sub, timezone),
-				last: sub.lastDeliveryAt ? discordTime(sub.lastDeliveryAt, "R") : ctx.t("feed.list.never"),
-				health,
-			}),
-		);
-	}
+	const lines = await subscriptionLines(ctx, control, subs, await control.timezone(guildId));
 	await ctx.respond.reply({
 		embeds: [
 			{
@@ -295,41 +280,6 @@ async function list(ctx: HandlerContext, guildId: string): Promise<void> {
 		ephemeral: true,
 		allowedMentions: { parse: [] },
 	});
-}
-
-/** How a subscription is doing: paused, stopped (why), imgpile errors, slowed, or fine. */
-async function healthText(ctx: HandlerContext, control: FeedControl, sub: FeedSubscription): Promise<string> {
-	if (sub.disabledReason) {
-		return ctx.t("feed.health.disabled", { reason: reasonText(ctx.t, sub.disabledReason), id: sub.id });
-	}
-	if (sub.paused) return ctx.t("feed.health.paused");
-	const now = control.now();
-	const cursor = await control.cursor(sub);
-	if (cursor.failures > 0) {
-		return ctx.t("feed.health.failing", {
-			count: cursor.failures,
-			time: cursor.backoffUntil ? discordTime(cursor.backoffUntil, "R") : "?",
-		});
-	}
-	const status = control.status();
-	const slowedUntil = cursor.slowedUntil ? Date.parse(cursor.slowedUntil) : Number.NaN;
-	if (status.slowed || slowedUntil > now) {
-		return ctx.t("feed.health.slowed", { interval: formatInterval(status.periodMs) });
-	}
-	if (!cursor.lastPolledAt) return ctx.t("feed.health.waiting");
-	return ctx.t("feed.health.ok", { time: discordTime(cursor.lastPolledAt, "R") });
-}
-
-function modeText(ctx: HandlerContext, sub: FeedSubscription, timezone: string): string {
-	if (sub.mode === "live") return ctx.t("feed.mode.live");
-	if (sub.at) return ctx.t("feed.mode.daily", { at: sub.at, timezone });
-	return ctx.t("feed.mode.every", { interval: formatInterval(sub.everyMs ?? 86_400_000) });
-}
-
-/** `<t:…:R>` (relative) or `<t:…:f>` (date and time), shown in each reader's own time zone. */
-function discordTime(iso: string | null, style: "R" | "f"): string {
-	const ms = iso ? Date.parse(iso) : Number.NaN;
-	return Number.isNaN(ms) ? "?" : `<t:${Math.floor(ms / 1000)}:${style}>`;
 }
 
 // ── remove, pause, resume ───────────────────────────────────────────────────
@@ -417,23 +367,6 @@ async function digestNow(
 		ephemeral: true,
 		allowedMentions: { parse: [] },
 	});
-}
-
-/** Runs a send to the subscription's channel; Discord refusing it becomes a message saying why. */
-async function sendingTo<T>(ctx: HandlerContext, sub: FeedSubscription, send: () => Promise<T>): Promise<T> {
-	try {
-		return await send();
-	} catch (error) {
-		if (error instanceof FeedSendError) {
-			throw new UserError("feed.sendFailed", { channel: `<#${sub.channelId}>`, reason: sendFailureText(ctx, error) });
-		}
-		throw error;
-	}
-}
-
-function sendFailureText(ctx: HandlerContext, error: FeedSendError): string {
-	if (error.reason === "invalid" || error.reason === "transient") return ctx.t("feed.reason.discordError");
-	return reasonText(ctx.t, error.reason);
 }
 
 // ── autocomplete ────────────────────────────────────────────────────────────

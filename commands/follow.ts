@@ -5,7 +5,7 @@
 import { type APIEmbed, type ButtonInteraction, type ChatInputCommandInteraction, escapeMarkdown } from "discord.js";
 import { chatCommand } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
-import { personalIdentity, readerFor } from "../src/bot/identity.js";
+import { personalClient, readerFor } from "../src/bot/identity.js";
 import { listButtonArgs } from "../src/bot/input.js";
 import { usernameFrom, userOption } from "../src/bot/options.js";
 import { naming } from "../src/bot/readers.js";
@@ -35,8 +35,7 @@ async function follow(
 	interaction: ChatInputCommandInteraction | ButtonInteraction,
 	username: string,
 ) {
-	const identity = await personalIdentity(ctx, interaction);
-	const client = ctx.imgpile.as(identity.token);
+	const client = await personalClient(ctx, interaction);
 	await runAction(ctx, async () => {
 		await naming(ctx.t("what.user", { username }), () => client.follow(username));
 		return ctx.t("follow.done", { username: boldName(username) });
@@ -44,8 +43,7 @@ async function follow(
 }
 
 async function unfollow(ctx: HandlerContext, interaction: ChatInputCommandInteraction, username: string) {
-	const identity = await personalIdentity(ctx, interaction);
-	const client = ctx.imgpile.as(identity.token);
+	const client = await personalClient(ctx, interaction);
 	await runAction(ctx, async () => {
 		await naming(ctx.t("what.user", { username }), () => client.unfollow(username));
 		return ctx.t("unfollow.done", { username: boldName(username) });

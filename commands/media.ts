@@ -1,8 +1,8 @@
 import { ApplicationCommandOptionType, type ButtonInteraction, type ChatInputCommandInteraction } from "discord.js";
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
-import { confirmedSlug } from "../src/bot/guards.js";
-import { personalIdentity } from "../src/bot/identity.js";
+import { confirmedSlug, deleteCancelled } from "../src/bot/guards.js";
+import { personalClient, personalIdentity } from "../src/bot/identity.js";
 import { checkTitle, parseMediaRef } from "../src/bot/input.js";
 import { naming, recentMediaAutocomplete } from "../src/bot/readers.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
@@ -58,8 +58,7 @@ async function edit(ctx: HandlerContext, interaction: ChatInputCommandInteractio
 
 async function askDelete(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const slug = parseMediaRef(optionsOf(data, interaction).getString("media", true));
-	const identity = await personalIdentity(ctx, interaction);
-	const client = ctx.imgpile.as(identity.token);
+	const client = await personalClient(ctx, interaction);
 	const media = await naming(ctx.t("what.media", { slug }), () => client.getMedia(slug));
 	await ctx.respond.reply({
 		content: ctx.t("media.delete.confirm", { title: boldText(media.title || media.slug), slug }),
@@ -76,11 +75,6 @@ async function deleteConfirmed(ctx: HandlerContext, interaction: ButtonInteracti
 	await ctx.store.uploads.forget(slug);
 	ctx.log.info({ slug }, "media deleted");
 	await ctx.respond.update({ content: ctx.t("media.delete.done", { slug }), embeds: [], components: [] });
-}
-
-async function deleteCancelled(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
-	confirmedSlug(interaction, args);
-	await ctx.respond.update({ content: ctx.t("delete.cancelled"), embeds: [], components: [] });
 }
 
 export default {

@@ -6,8 +6,8 @@ import {
 } from "discord.js";
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
-import { confirmedSlug, requirePostOwner } from "../src/bot/guards.js";
-import { personalIdentity, readerFor } from "../src/bot/identity.js";
+import { confirmedSlug, deleteCancelled, requirePostOwner } from "../src/bot/guards.js";
+import { personalClient, personalIdentity, readerFor } from "../src/bot/identity.js";
 import {
 	assertKey,
 	parseMediaRef,
@@ -206,8 +206,7 @@ async function tag(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 	if (given.length === 0) throw new UserError("input.noTags");
 	const mode = options.getString("mode") ?? "add";
 	if (mode !== "add" && mode !== "replace") throw new UserError("error.unknownAction");
-	const identity = await personalIdentity(ctx, interaction);
-	const client = ctx.imgpile.as(identity.token);
+	const client = await personalClient(ctx, interaction);
 	const what = ctx.t("what.post", { slug });
 
 	let tags = given;
@@ -313,11 +312,6 @@ async function deleteConfirmed(ctx: HandlerContext, interaction: ButtonInteracti
 	await naming(ctx.t("what.post", { slug }), () => ctx.imgpile.as(identity.token).deletePost(slug));
 	ctx.log.info({ slug }, "post deleted");
 	await ctx.respond.update({ content: ctx.t("post.delete.done", { slug }), embeds: [], components: [] });
-}
-
-async function deleteCancelled(ctx: HandlerContext, interaction: ButtonInteraction, args: string[]): Promise<void> {
-	confirmedSlug(interaction, args);
-	await ctx.respond.update({ content: ctx.t("delete.cancelled"), embeds: [], components: [] });
 }
 
 export default {

@@ -1,7 +1,7 @@
 import { ApplicationCommandOptionType, type ButtonInteraction, type ChatInputCommandInteraction } from "discord.js";
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
-import { personalIdentity } from "../src/bot/identity.js";
+import { personalClient } from "../src/bot/identity.js";
 import { parsePostRef } from "../src/bot/input.js";
 import { naming } from "../src/bot/readers.js";
 import { runAction, scheduleVoteRefresh, VOTE_OUTCOME_KEYS, voteOutcome } from "../src/bot/social.js";
@@ -68,8 +68,7 @@ async function votePost(
 	direction: VoteDirection,
 ): Promise<void> {
 	const ref = parsePostRef(optionsOf(data, interaction).getString("target", true), { allowId: true });
-	const identity = await personalIdentity(ctx, interaction);
-	const client = ctx.imgpile.as(identity.token);
+	const client = await personalClient(ctx, interaction);
 	await runAction(ctx, async () => {
 		if (ref.kind === "id") {
 			const what = ctx.t("what.postId", { id: ref.id });
@@ -92,8 +91,7 @@ async function voteComment(
 ): Promise<void> {
 	const id = optionsOf(data, interaction).getInteger("id", true);
 	if (id < 1) throw new UserError("error.unknownAction");
-	const identity = await personalIdentity(ctx, interaction);
-	const client = ctx.imgpile.as(identity.token);
+	const client = await personalClient(ctx, interaction);
 	await runAction(ctx, async () => {
 		const what = ctx.t("what.comment", { id });
 		const response = await naming(what, () => cast(client, "comment", id, direction));
@@ -121,8 +119,7 @@ async function voteButton(ctx: HandlerContext, interaction: ButtonInteraction, a
 	}
 	const kind: VoteKind = kindText;
 	const direction = directionOf(directionText);
-	const identity = await personalIdentity(ctx, interaction);
-	const client = ctx.imgpile.as(identity.token);
+	const client = await personalClient(ctx, interaction);
 	await runAction(ctx, async () => {
 		const what = ctx.t(kind === "post" ? "what.postId" : "what.comment", { id });
 		const response = await naming(what, () => cast(client, kind, id, direction));

@@ -2,7 +2,7 @@
  * Who may do what, as small checks a handler runs first: each one throws the UserError that
  * tells the user why not, or returns what it checked.
  */
-import { type BaseInteraction, PermissionFlagsBits } from "discord.js";
+import { type BaseInteraction, type ButtonInteraction, PermissionFlagsBits } from "discord.js";
 import type { Translate } from "../i18n/index.js";
 import type { Post } from "../imgpile/index.js";
 import type { UploadRecord } from "../store/index.js";
@@ -53,4 +53,14 @@ export function confirmedSlug(interaction: { user: { id: string } }, args: strin
 	if (!SLUG.test(slug)) throw new UserError("error.unknownAction");
 	if (requester !== undefined && requester !== interaction.user.id) throw new UserError("delete.notYours");
 	return slug;
+}
+
+/** The cancel button of a deletion's confirmation: only the user who asked may press it. */
+export async function deleteCancelled(
+	ctx: HandlerContext,
+	interaction: ButtonInteraction,
+	args: string[],
+): Promise<void> {
+	confirmedSlug(interaction, args);
+	await ctx.respond.update({ content: ctx.t("delete.cancelled"), embeds: [], components: [] });
 }

@@ -42,6 +42,11 @@ export async function personalIdentity(services: Pick<Services, "store">, who: W
 	return own;
 }
 
+/** An imgpile client acting as the user's own account (`personalIdentity`). */
+export async function personalClient(services: Pick<Services, "store" | "imgpile">, who: Who): Promise<ImgpileClient> {
+	return services.imgpile.as((await personalIdentity(services, who)).token);
+}
+
 /** For reads: the user's own token when linked (owners see their private posts), else a guest. */
 export async function readerFor(services: Pick<Services, "store" | "imgpile">, who: Who): Promise<ImgpileClient> {
 	const own = await linkedIdentity(services, who);
