@@ -2,9 +2,11 @@ import { once } from "node:events";
 import { Client, type ClientOptions, Events, GatewayIntentBits } from "discord.js";
 import { Agent } from "undici";
 import { ClientFeedDiscord, FeedService, type FeedServiceOptions, type TickReport } from "../feeds/index.js";
+import { Coalescer } from "./coalescer.js";
 import { type HealthServer, startHealthServer } from "./health.js";
 import { pacedMakeRequest } from "./pacing.js";
 import { InteractionRouter } from "./router.js";
+import { VOTE_REFRESH_MS } from "./social.js";
 import { syncCommands } from "./sync.js";
 import type { CommandModule, Services } from "./types.js";
 
@@ -71,7 +73,7 @@ export class Bot {
 		});
 		this.router = new InteractionRouter({
 			modules: options.modules,
-			services: { ...options.services, feeds: this.feeds },
+			services: { ...options.services, feeds: this.feeds, voteRefresher: new Coalescer(VOTE_REFRESH_MS) },
 			autoDeferMs: options.autoDeferMs,
 		});
 		const log = options.services.logger;

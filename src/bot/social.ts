@@ -101,58 +101,24 @@ export const VOTE_OUTCOME_KEYS = {
 } as const;
 
 /**
- * Per-key trailing throttle: the first `schedule` for a key runs after `intervalMs`; schedules
- * arriving meanwhile replace the pending run (the last wins). So at most one run per key per
- * interval, and none is lost while the process lives.
- */
-export class Coalescer {
-	readonly #intervalMs: number;
-	readonly #pending = new Map<string, { run: () => Promise<void> }>();
-
-	constructor(intervalMs: number) {
-		this.#intervalMs = intervalMs;
-	}
-
-	get pending(): number {
-		return this.#pending.size;
-	}
-
-	schedule(key: string, run: () => Promise<void>, onError: (error: unknown) => void): void {
-		const waiting = this.#pending.get(key);
-		if (waiting) {
-			waiting.run = run;
-			return;
-		}
-		const entry = { run };
-		this.#pending.set(key, entry);
-		const timer = setTimeout(() => {
-			this.#pending.delete(key);
-			entry.run().catch(onError);
-		}, this.#intervalMs);
-		timer.unref();
-	}
-}
-
-const voteRefresher = new Coalescer(VOTE_REFRESH_MS);
-
-/**
  * After a vote button click: shows `score` on the clicked message, coalesced per message. The
  * message is read again just before the edit so that only the label changes (a page turned
  * meanwhile is kept); if it cannot be read, the clicked snapshot is used.
  */
 export function scheduleVoteRefresh(
-	ctx: Pick<HandlerContext, "log">,
+	ctx: Pick<HandlerContext, "log" | "voteRefresher">,
 	interaction: ButtonInteraction,
 	kind: VoteKind,
 	id: number,
 	score: number,
 ): void {
 	const message = interaction.message;
-	if (message.flags.has(MessageFlags.Ephemeral)) return;
+	// No refresher where no bot runs (unit tests); ephemeral messages show no shared score.
+	if (!ctx.voteRefresher || message.flags.has(MessageFlags.Ephemeral)) return;
 	const rest = interaction.client.rest;
 	const route = Routes.channelMessage(interaction.channelId, message.id);
 	const snapshot: unknown[] = message.components.map((component) => component.toJSON());
-	voteRefresher.schedule(
+	ctx.voteRefresher.schedule(
 		message.id,
 		async () => {
 			let current = snapshot;

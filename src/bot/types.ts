@@ -13,6 +13,7 @@ import type { Imgpile } from "../imgpile/index.js";
 import type { Logger, SecretRegistry } from "../logger.js";
 import type { Store } from "../store/index.js";
 import type { TransferPipeline } from "../transfer/index.js";
+import type { Coalescer } from "./coalescer.js";
 import type { Responder } from "./responder.js";
 
 /** What the bot holds and hands to every handler. Tests build the same over the emulators. */
@@ -29,6 +30,8 @@ export interface Services {
 	now: () => number;
 	/** The feed scheduler (set by the Bot; absent where no bot runs, e.g. unit tests). */
 	feeds?: FeedControl;
+	/** Score edits after vote clicks, at most one per message per interval (set by the Bot). */
+	voteRefresher?: Coalescer;
 }
 
 /** One interaction's view: the services, plus who asked in which language, and how to answer. */

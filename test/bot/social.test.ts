@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { Coalescer } from "../../src/bot/coalescer.js";
 import { parseUsername } from "../../src/bot/input.js";
-import { Coalescer, voteOutcome } from "../../src/bot/social.js";
+import { voteOutcome } from "../../src/bot/social.js";
 
 describe("voteOutcome", () => {
 	it("tells from the prior vote when it was read", () => {
