@@ -19,4 +19,13 @@ describe("engines", () => {
 			.map(([path, info]) => `${path} wants node ${info.engines?.node}`);
 		expect(refusing).toEqual([]);
 	});
+
+	it("every development tool accepts Node 20.19, the floor the test toolchain sets (README)", async () => {
+		const lock = JSON.parse(await readFile("package-lock.json", "utf8")) as { packages: Record<string, LockPackage> };
+		const refusing = Object.entries(lock.packages)
+			.filter(([path, info]) => path !== "" && info.dev && !info.optional && info.engines?.node)
+			.filter(([, info]) => !semver.satisfies("20.19.0", info.engines?.node ?? "*"))
+			.map(([path, info]) => `${path} wants node ${info.engines?.node}`);
+		expect(refusing).toEqual([]);
+	});
 });
