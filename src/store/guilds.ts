@@ -1,7 +1,7 @@
-import { countUnopenable, type TokenCipher } from "./crypto.js";
+import { countUnopenable } from "./crypto.js";
 import { StoreValidationError, TokenDecryptError } from "./errors.js";
-import type { Kv } from "./kv.js";
-import { assertId, assertSecret, type Clock, isoAt, last4Of, systemClock } from "./util.js";
+import { SealedRepository } from "./repository.js";
+import { assertId, assertSecret, isoAt, last4Of } from "./util.js";
 
 export type RehostReply = "ephemeral" | "public";
 
@@ -42,31 +42,18 @@ interface StoredGuild {
 }
 
 /** Per-guild settings (key: guild id), including the server token, encrypted (aad `server-token:<guildId>`). */
-export class GuildSettingsRepository {
-	// Dependency wiring, the same as TokenRepository's: declared boilerplate for the copy check.
-	// jscpd:ignore-start
-	readonly #kv: Kv;
-	readonly #cipher: TokenCipher;
-	readonly #clock: Clock;
-
-	constructor(kv: Kv, cipher: TokenCipher, clock: Clock = systemClock) {
-		this.#kv = kv;
-		this.#cipher = cipher;
-		this.#clock = clock;
-	}
-	// jscpd:ignore-end
-
+export class GuildSettingsRepository extends SealedRepository {
 	/** The guild's settings, defaults filled in. */
 	async get(guildId: string): Promise<GuildSettings> {
 		assertId("guildId", guildId);
-		return settingsOf(await this.#kv.get<StoredGuild>(guildId));
+		return settingsOf(await this.kv.get<StoredGuild>(guildId));
 	}
 
 	/** Applies `patch` (undefined fields are left alone) and returns the resulting settings. */
 	async update(guildId: string, patch: GuildSettingsPatch): Promise<GuildSettings> {
 		assertId("guildId", guildId);
 		const clean = checkPatch(patch);
-		return this.#kv.modify<StoredGuild, GuildSettings>(guildId, (current) => {
+		return this.kv.modify<StoredGuild, GuildSettings>(guildId, (current) => {
 			const next: StoredGuild = { ...(current ?? { v: 1 }), ...clean };
 			return { value: next, result: settingsOf(next) };
 		});
@@ -77,9 +64,9 @@ export class GuildSettingsRepository {
 		assertId("guildId", guildId);
 		assertId("setBy", setBy);
 		assertSecret("server token", token);
-		const info: ServerTokenInfo = { last4: last4Of(token), setBy, setAt: isoAt(this.#clock) };
-		const sealed = this.#cipher.encrypt(token, serverTokenAad(guildId));
-		await this.#kv.modify<StoredGuild, void>(guildId, (current) => ({
+		const info: ServerTokenInfo = { last4: last4Of(token), setBy, setAt: isoAt(this.clock) };
+		const sealed = this.cipher.encrypt(token, serverTokenAad(guildId));
+		await this.kv.modify<StoredGuild, void>(guildId, (current) => ({
 			value: { ...(current ?? { v: 1 }), serverToken: { ...info, sealed } },
 			result: undefined,
 		}));
@@ -92,10 +79,10 @@ export class GuildSettingsRepository {
 	 */
 	async getServerToken(guildId: string): Promise<string | undefined> {
 		assertId("guildId", guildId);
-		const stored = await this.#kv.get<StoredGuild>(guildId);
+		const stored = await this.kv.get<StoredGuild>(guildId);
 		const sealed = stored?.serverToken?.sealed;
 		try {
-			return sealed === undefined ? undefined : this.#cipher.decrypt(sealed, serverTokenAad(guildId));
+			return sealed === undefined ? undefined : this.cipher.decrypt(sealed, serverTokenAad(guildId));
 		} catch (error) {
 			if (error instanceof TokenDecryptError) error.subject = "server-token";
 			throw error;
@@ -105,23 +92,19 @@ export class GuildSettingsRepository {
 	/** Whether a server token is set that the current key cannot open (told by its key id, not decrypted). */
 	async serverTokenUnreadable(guildId: string): Promise<boolean> {
 		assertId("guildId", guildId);
-		const sealed = (await this.#kv.get<StoredGuild>(guildId))?.serverToken?.sealed;
-		return sealed !== undefined && !this.#cipher.canOpen(sealed);
+		const sealed = (await this.kv.get<StoredGuild>(guildId))?.serverToken?.sealed;
+		return sealed !== undefined && !this.cipher.canOpen(sealed);
 	}
 
 	/** How many guilds have a server token the current key cannot open. */
 	countUnreadableServerTokens(): Promise<number> {
-		return countUnopenable(
-			this.#kv,
-			this.#cipher,
-			(stored) => (stored as StoredGuild | undefined)?.serverToken?.sealed,
-		);
+		return countUnopenable(this.kv, this.cipher, (stored) => (stored as StoredGuild | undefined)?.serverToken?.sealed);
 	}
 
 	/** Removes the server token; true if one was set. */
 	async clearServerToken(guildId: string): Promise<boolean> {
 		assertId("guildId", guildId);
-		return this.#kv.modify<StoredGuild, boolean>(guildId, (current) => {
+		return this.kv.modify<StoredGuild, boolean>(guildId, (current) => {
 			if (!current?.serverToken) {
 				return { value: current, result: false };
 			}
@@ -132,7 +115,7 @@ export class GuildSettingsRepository {
 	/** Forgets everything about the guild (e.g. the bot was removed from it); true if anything was stored. */
 	async remove(guildId: string): Promise<boolean> {
 		assertId("guildId", guildId);
-		return this.#kv.locked(guildId, () => this.#kv.delete(guildId));
+		return this.kv.locked(guildId, () => this.kv.delete(guildId));
 	}
 }
 

@@ -1,6 +1,6 @@
 import { StoreValidationError } from "./errors.js";
-import type { Kv } from "./kv.js";
-import { asStringArray, assertId, type Clock, isoAt, randomId, systemClock } from "./util.js";
+import { Repository } from "./repository.js";
+import { asStringArray, assertId, isoAt, randomId } from "./util.js";
 
 export interface FeedFilters {
 	tag: string | null;
@@ -61,15 +61,7 @@ export function queryKeyOf(filters: FeedFilters): string {
  * so listing never scans the store). Lock order: `sub:<id>`, then `index:guild:<g>`, then `index:all`.
  * Listings skip ids whose record is missing (a crash between the two writes leaves at most that).
  */
-export class SubscriptionRepository {
-	readonly #kv: Kv;
-	readonly #clock: Clock;
-
-	constructor(kv: Kv, clock: Clock = systemClock) {
-		this.#kv = kv;
-		this.#clock = clock;
-	}
-
+export class SubscriptionRepository extends Repository {
 	async create(input: NewFeedSubscription): Promise<FeedSubscription> {
 		assertId("guildId", input.guildId);
 		assertId("channelId", input.channelId);
@@ -84,7 +76,7 @@ export class SubscriptionRepository {
 			at: input.at,
 			backfill: input.backfill,
 			createdBy: input.createdBy,
-			createdAt: isoAt(this.#clock),
+			createdAt: isoAt(this.clock),
 			paused: input.paused ?? false,
 			disabledReason: input.disabledReason ?? null,
 			lastDeliveryAt: input.lastDeliveryAt ?? null,
@@ -92,13 +84,13 @@ export class SubscriptionRepository {
 		});
 		for (let attempt = 0; ; attempt++) {
 			const id = randomId(10);
-			const created = await this.#kv.locked(recordKey(id), async () => {
-				if (await this.#kv.has(recordKey(id))) {
+			const created = await this.kv.locked(recordKey(id), async () => {
+				if (await this.kv.has(recordKey(id))) {
 					return undefined;
 				}
 				const record = { ...subscription, id };
 				// Record first, then the indexes: a crash in between leaves an unlisted record, never a dangling id.
-				await this.#kv.set(recordKey(id), record);
+				await this.kv.set(recordKey(id), record);
 				await this.#addToIndex(indexOfGuild(record.guildId), id);
 				await this.#addToIndex(INDEX_ALL, id);
 				return record;
@@ -116,7 +108,7 @@ export class SubscriptionRepository {
 		if (!isPlausibleId(id)) {
 			return undefined;
 		}
-		return this.#kv.get<FeedSubscription>(recordKey(id));
+		return this.kv.get<FeedSubscription>(recordKey(id));
 	}
 
 	/** Applies `patch` and returns the new subscription; undefined if it does not exist (e.g. removed meanwhile). */
@@ -133,13 +125,13 @@ export class SubscriptionRepository {
 		if (clean.filters !== undefined) {
 			clean.filters = normalizeFilters(clean.filters);
 		}
-		return this.#kv.locked(recordKey(id), async () => {
-			const current = await this.#kv.get<FeedSubscription>(recordKey(id));
+		return this.kv.locked(recordKey(id), async () => {
+			const current = await this.kv.get<FeedSubscription>(recordKey(id));
 			if (!current) {
 				return undefined;
 			}
 			const next = checkSubscription({ ...current, ...clean });
-			await this.#kv.set(recordKey(id), next);
+			await this.kv.set(recordKey(id), next);
 			return next;
 		});
 	}
@@ -149,13 +141,13 @@ export class SubscriptionRepository {
 		if (!isPlausibleId(id)) {
 			return false;
 		}
-		return this.#kv.locked(recordKey(id), async () => {
-			const current = await this.#kv.get<FeedSubscription>(recordKey(id));
+		return this.kv.locked(recordKey(id), async () => {
+			const current = await this.kv.get<FeedSubscription>(recordKey(id));
 			if (current) {
 				await this.#removeFromIndex(indexOfGuild(current.guildId), id);
 			}
 			await this.#removeFromIndex(INDEX_ALL, id);
-			return this.#kv.delete(recordKey(id));
+			return this.kv.delete(recordKey(id));
 		});
 	}
 
@@ -171,20 +163,20 @@ export class SubscriptionRepository {
 	}
 
 	async #list(indexKey: string): Promise<FeedSubscription[]> {
-		const ids = asStringArray(await this.#kv.get<string[]>(indexKey));
-		const records = await this.#kv.getAll<FeedSubscription>(ids.map(recordKey));
+		const ids = asStringArray(await this.kv.get<string[]>(indexKey));
+		const records = await this.kv.getAll<FeedSubscription>(ids.map(recordKey));
 		return records.filter((record): record is FeedSubscription => record !== undefined);
 	}
 
 	async #addToIndex(indexKey: string, id: string): Promise<void> {
-		await this.#kv.modify<string[], void>(indexKey, (current) => {
+		await this.kv.modify<string[], void>(indexKey, (current) => {
 			const ids = asStringArray(current);
 			return { value: ids.includes(id) ? current : [...ids, id], result: undefined };
 		});
 	}
 
 	async #removeFromIndex(indexKey: string, id: string): Promise<void> {
-		await this.#kv.modify<string[], void>(indexKey, (current) => {
+		await this.kv.modify<string[], void>(indexKey, (current) => {
 			const ids = asStringArray(current).filter((other) => other !== id);
 			return { value: ids.length > 0 ? ids : undefined, result: undefined };
 		});

@@ -1,6 +1,6 @@
-import { countUnopenable, type TokenCipher } from "./crypto.js";
-import type { Kv } from "./kv.js";
-import { assertId, assertSecret, type Clock, isoAt, last4Of, systemClock } from "./util.js";
+import { countUnopenable } from "./crypto.js";
+import { SealedRepository } from "./repository.js";
+import { assertId, assertSecret, isoAt, last4Of } from "./util.js";
 
 export type TokenScope = "guild" | "user";
 
@@ -40,17 +40,7 @@ interface StoredToken {
  * Users' imgpile tokens, encrypted at rest (AES-256-GCM, aad `token:<guildId|@me>:<userId>`).
  * Keys: `guild:<guildId>:<userId>` and `user:<userId>`.
  */
-export class TokenRepository {
-	readonly #kv: Kv;
-	readonly #cipher: TokenCipher;
-	readonly #clock: Clock;
-
-	constructor(kv: Kv, cipher: TokenCipher, clock: Clock = systemClock) {
-		this.#kv = kv;
-		this.#cipher = cipher;
-		this.#clock = clock;
-	}
-
+export class TokenRepository extends SealedRepository {
 	/** Links (or replaces) the token for this guild (or, with guildId null, for the user everywhere). */
 	async link(input: TokenRef & { token: string }): Promise<LinkedTokenInfo> {
 		const { guildId, userId, token } = input;
@@ -58,13 +48,13 @@ export class TokenRepository {
 		assertSecret("token", token);
 		const stored: StoredToken = {
 			v: 1,
-			sealed: this.#cipher.encrypt(token, aadOf({ guildId, userId })),
+			sealed: this.cipher.encrypt(token, aadOf({ guildId, userId })),
 			last4: last4Of(token),
 			scope: guildId === null ? "user" : "guild",
 			guildId,
-			linkedAt: isoAt(this.#clock),
+			linkedAt: isoAt(this.clock),
 		};
-		await this.#kv.set(keyOf({ guildId, userId }), stored);
+		await this.kv.set(keyOf({ guildId, userId }), stored);
 		return { ...infoOf(stored), readable: true };
 	}
 
@@ -74,23 +64,23 @@ export class TokenRepository {
 	 */
 	async get(ref: TokenRef): Promise<LinkedToken | undefined> {
 		checkRef(ref);
-		const stored = await this.#kv.get<StoredToken>(keyOf(ref));
+		const stored = await this.kv.get<StoredToken>(keyOf(ref));
 		if (!stored) {
 			return undefined;
 		}
-		return { token: this.#cipher.decrypt(stored.sealed, aadOf(ref)), ...infoOf(stored) };
+		return { token: this.cipher.decrypt(stored.sealed, aadOf(ref)), ...infoOf(stored) };
 	}
 
 	/** Link metadata without decrypting (for status displays). */
 	async info(ref: TokenRef): Promise<LinkedTokenInfo | undefined> {
 		checkRef(ref);
-		const stored = await this.#kv.get<StoredToken>(keyOf(ref));
-		return stored ? { ...infoOf(stored), readable: this.#cipher.canOpen(stored.sealed) } : undefined;
+		const stored = await this.kv.get<StoredToken>(keyOf(ref));
+		return stored ? { ...infoOf(stored), readable: this.cipher.canOpen(stored.sealed) } : undefined;
 	}
 
 	/** How many stored tokens the current key cannot open, told by their key id (nothing is decrypted). */
 	countUnreadable(): Promise<number> {
-		return countUnopenable(this.#kv, this.#cipher, (stored) => (stored as Partial<StoredToken> | undefined)?.sealed);
+		return countUnopenable(this.kv, this.cipher, (stored) => (stored as Partial<StoredToken> | undefined)?.sealed);
 	}
 
 	/**
@@ -111,7 +101,7 @@ export class TokenRepository {
 	/** Removes the link at exactly this scope; true if there was one. */
 	async unlink(ref: TokenRef): Promise<boolean> {
 		checkRef(ref);
-		return this.#kv.delete(keyOf(ref));
+		return this.kv.delete(keyOf(ref));
 	}
 }
 

@@ -1,5 +1,5 @@
-import type { Kv } from "./kv.js";
-import { assertId, type Clock, isoAt, systemClock } from "./util.js";
+import { Repository } from "./repository.js";
+import { assertId, isoAt } from "./util.js";
 
 /** What the bot remembers of one file it put on imgpile. */
 export interface UploadRecord {
@@ -30,21 +30,13 @@ const RECENT_PER_USER = 25;
  * Keys: `media:<slug>` → UploadRecord; `attachment:<key>` → slug (a rehosted Discord attachment);
  * `recent:<userId>` → slugs, newest first (autocomplete), at most 25.
  */
-export class UploadsRepository {
-	readonly #kv: Kv;
-	readonly #clock: Clock;
-
-	constructor(kv: Kv, clock: Clock = systemClock) {
-		this.#kv = kv;
-		this.#clock = clock;
-	}
-
+export class UploadsRepository extends Repository {
 	async record(input: NewUpload): Promise<UploadRecord> {
 		assertId("userId", input.userId);
-		const record: UploadRecord = { ...input, createdAt: isoAt(this.#clock) };
-		await this.#kv.set(`media:${record.slug}`, record);
-		if (record.attachmentKey) await this.#kv.set(`attachment:${record.attachmentKey}`, record.slug);
-		await this.#kv.modify<string[], void>(`recent:${record.userId}`, (current) => ({
+		const record: UploadRecord = { ...input, createdAt: isoAt(this.clock) };
+		await this.kv.set(`media:${record.slug}`, record);
+		if (record.attachmentKey) await this.kv.set(`attachment:${record.attachmentKey}`, record.slug);
+		await this.kv.modify<string[], void>(`recent:${record.userId}`, (current) => ({
 			value: [record.slug, ...(current ?? []).filter((slug) => slug !== record.slug)].slice(0, RECENT_PER_USER),
 			result: undefined,
 		}));
@@ -52,20 +44,20 @@ export class UploadsRepository {
 	}
 
 	get(slug: string): Promise<UploadRecord | undefined> {
-		return this.#kv.get<UploadRecord>(`media:${slug}`);
+		return this.kv.get<UploadRecord>(`media:${slug}`);
 	}
 
 	/** The earlier upload of a Discord attachment, if it is still known (see `forget`). */
 	async byAttachment(attachmentKey: string): Promise<UploadRecord | undefined> {
-		const slug = await this.#kv.get<string>(`attachment:${attachmentKey}`);
+		const slug = await this.kv.get<string>(`attachment:${attachmentKey}`);
 		return slug === undefined ? undefined : this.get(slug);
 	}
 
 	/** A user's recent uploads, newest first. */
 	async recent(userId: string, limit = RECENT_PER_USER): Promise<UploadRecord[]> {
 		assertId("userId", userId);
-		const slugs = (await this.#kv.get<string[]>(`recent:${userId}`)) ?? [];
-		const records = await this.#kv.getAll<UploadRecord>(slugs.slice(0, limit).map((slug) => `media:${slug}`));
+		const slugs = (await this.kv.get<string[]>(`recent:${userId}`)) ?? [];
+		const records = await this.kv.getAll<UploadRecord>(slugs.slice(0, limit).map((slug) => `media:${slug}`));
 		return records.filter((record): record is UploadRecord => record !== undefined);
 	}
 
@@ -73,9 +65,9 @@ export class UploadsRepository {
 	async forget(slug: string): Promise<void> {
 		const record = await this.get(slug);
 		if (!record) return;
-		if (record.attachmentKey) await this.#kv.delete(`attachment:${record.attachmentKey}`);
-		await this.#kv.delete(`media:${slug}`);
-		await this.#kv.modify<string[], void>(`recent:${record.userId}`, (current) => ({
+		if (record.attachmentKey) await this.kv.delete(`attachment:${record.attachmentKey}`);
+		await this.kv.delete(`media:${slug}`);
+		await this.kv.modify<string[], void>(`recent:${record.userId}`, (current) => ({
 			value: current?.filter((s) => s !== slug),
 			result: undefined,
 		}));

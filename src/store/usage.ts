@@ -1,5 +1,5 @@
-import type { Kv } from "./kv.js";
-import { assertId, type Clock, systemClock } from "./util.js";
+import { Repository } from "./repository.js";
+import { assertId } from "./util.js";
 
 /** Uploads counted per UTC day (imgpile's quota is 1,000 files a day per user). */
 export interface UsageToday {
@@ -33,30 +33,22 @@ const TTL_MS = 2 * 24 * 60 * 60 * 1000;
  * read-modify-write under the store's per-key lock (one process); a shared store would do the
  * same with an atomic increment (INCRBY, and DECRBY when over the cap).
  */
-export class UsageRepository {
-	readonly #kv: Kv;
-	readonly #clock: Clock;
-
-	constructor(kv: Kv, clock: Clock = systemClock) {
-		this.#kv = kv;
-		this.#clock = clock;
-	}
-
+export class UsageRepository extends Repository {
 	today(): string {
-		return new Date(this.#clock()).toISOString().slice(0, 10);
+		return new Date(this.clock()).toISOString().slice(0, 10);
 	}
 
 	async get(userId: string): Promise<UsageToday> {
 		assertId("userId", userId);
 		const day = this.today();
-		return { day, uploads: (await this.#kv.get<number>(`user:${userId}:${day}`)) ?? 0 };
+		return { day, uploads: (await this.kv.get<number>(`user:${userId}:${day}`)) ?? 0 };
 	}
 
 	/** Files uploaded today with this guild's server token by this member. */
 	async serverTokenUploads(guildId: string, userId: string): Promise<number> {
 		assertId("guildId", guildId);
 		assertId("userId", userId);
-		return (await this.#kv.get<number>(`server:${guildId}:${userId}:${this.today()}`)) ?? 0;
+		return (await this.kv.get<number>(`server:${guildId}:${userId}:${this.today()}`)) ?? 0;
 	}
 
 	/**
@@ -68,7 +60,7 @@ export class UsageRepository {
 		assertId("userId", userId);
 		const day = this.today();
 		const reservation = (n: number): ReserveResult => ({ ok: true, reservation: { guildId, userId, day, files: n } });
-		return this.#kv.modify<number, ReserveResult>(
+		return this.kv.modify<number, ReserveResult>(
 			`server:${guildId}:${userId}:${day}`,
 			(current) => {
 				const used = current ?? 0;
@@ -85,7 +77,7 @@ export class UsageRepository {
 		const give = Math.min(files, reservation.files);
 		if (give <= 0) return;
 		reservation.files -= give;
-		await this.#kv.modify<number, void>(
+		await this.kv.modify<number, void>(
 			`server:${reservation.guildId}:${reservation.userId}:${reservation.day}`,
 			(current) => ({ value: Math.max(0, (current ?? 0) - give), result: undefined }),
 			TTL_MS,
@@ -99,7 +91,7 @@ export class UsageRepository {
 	}
 
 	async #add(key: string, files: number): Promise<void> {
-		await this.#kv.modify<number, void>(
+		await this.kv.modify<number, void>(
 			key,
 			(current) => ({ value: (current ?? 0) + files, result: undefined }),
 			TTL_MS,
