@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { DeliveryInfo, TickReport } from "../../src/feeds/index.js";
 import type { Channel, Guild, Json, Message, OptionValue, User } from "../emulators/discord/index.js";
 import { MALFORMED_AVATAR, MALFORMED_URLS } from "../support/urls.js";
-import { Harness, IMGPILE_USERS } from "./harness.js";
+import { Harness, IMGPILE_USERS, imgpileUsers } from "./harness.js";
 
 const FEED_TOKEN = "ip-feedbot-7c1d9e2a4b6f8035";
 const INTERVAL = 60_000;
@@ -30,10 +30,7 @@ beforeAll(async () => {
 	h = await Harness.start({
 		imgpile: {
 			now: clock,
-			users: [
-				...Object.entries(IMGPILE_USERS).map(([username, token]) => ({ username, token })),
-				{ username: "feedbot", token: FEED_TOKEN },
-			],
+			users: imgpileUsers({ username: "feedbot", token: FEED_TOKEN }),
 		},
 		// Deliveries of a burst to one channel must not wait out Discord's 5 per 5 s here.
 		discord: { rateLimits: { routes: { "POST /channels/{channel_id}/messages": { limit: 500, windowMs: 1000 } } } },

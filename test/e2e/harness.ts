@@ -28,6 +28,11 @@ export const IMGPILE_USERS = {
 	carol: "ip-carol-2d6b8f0a4c1e3957",
 } as const;
 
+/** The emulated imgpile's accounts: alice, bob and carol, then `extra`. */
+export function imgpileUsers(...extra: { username: string; token: string }[]): { username: string; token: string }[] {
+	return [...Object.entries(IMGPILE_USERS).map(([username, token]) => ({ username, token })), ...extra];
+}
+
 export interface HarnessOptions {
 	discord?: DiscordEmulatorOptions;
 	imgpile?: ImgpileEmulatorOptions;
@@ -88,7 +93,7 @@ export class Harness {
 		const dir = await mkdtemp(join(tmpdir(), "imgpile-e2e-"));
 		const discord = await startDiscordEmulator(options.discord);
 		const imgpile = await startImgpileEmulator({
-			users: Object.entries(IMGPILE_USERS).map(([username, token]) => ({ username, token })),
+			users: imgpileUsers(),
 			...options.imgpile,
 		});
 		const harness = new Harness(discord, imgpile, dir, options);

@@ -17,7 +17,7 @@ import {
 	type User,
 } from "../emulators/discord/index.js";
 import { pngBytes } from "../support/images.js";
-import { Harness, IMGPILE_USERS } from "./harness.js";
+import { Harness, IMGPILE_USERS, imgpileUsers } from "./harness.js";
 
 const FEED_TOKEN = "ip-feedbot-5e2b7c9d1a3f6084";
 const HOSTILE_USER = "@everyone";
@@ -35,11 +35,10 @@ beforeAll(async () => {
 	h = await Harness.start({
 		imgpile: {
 			now: clock,
-			users: [
-				...Object.entries(IMGPILE_USERS).map(([username, token]) => ({ username, token })),
+			users: imgpileUsers(
 				{ username: "feedbot", token: FEED_TOKEN },
 				{ username: HOSTILE_USER, token: "ip-hostile-0b8d6f4a2c9e1735" },
-			],
+			),
 		},
 		discord: { rateLimits: { routes: { "POST /channels/{channel_id}/messages": { limit: 500, windowMs: 1000 } } } },
 		feeds: { now: clock, intervalMs: INTERVAL, token: FEED_TOKEN, pageSize: 10 },
