@@ -35,3 +35,15 @@ export class StoreConfigError extends Error {
 export class StoreValidationError extends Error {
 	override name = "StoreValidationError";
 }
+
+/**
+ * A write made under a lease (the feed leader's) was refused because that lease is no longer held
+ * with this fencing token: another process took over. The writer must stop acting as leader.
+ */
+export class StoreFencedError extends Error {
+	override name = "StoreFencedError";
+
+	constructor(fence: { lease: string; token: number } | undefined) {
+		super(`the ${fence?.lease} lease is no longer held with fencing token ${fence?.token}`);
+	}
+}

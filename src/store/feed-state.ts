@@ -1,3 +1,4 @@
+import type { Fence } from "./backend.js";
 import { StoreValidationError } from "./errors.js";
 import type { Kv } from "./kv.js";
 import { asNumberArray } from "./util.js";
@@ -40,7 +41,7 @@ interface StoredSeen {
 /**
  * Per-query poll state (keys: `seen:<queryKey>`, `cursor:<queryKey>`). The seen set is a bounded
  * window of the most recently marked post ids: marking an id again moves it to the newest end, and
- * the ids marked longest ago fall out first.
+ * the ids marked longest ago fall out first. The feed leader's writes carry its fence.
  */
 export class FeedStateRepository {
 	readonly seenRetention: number;
@@ -64,22 +65,27 @@ export class FeedStateRepository {
 	 * Adds ids to the query's seen window (also marks the query as seeded, even with no ids).
 	 * Call only after the outbox entries for these posts exist.
 	 */
-	async markSeen(queryKey: string, postIds: readonly number[]): Promise<void> {
+	async markSeen(queryKey: string, postIds: readonly number[], fence?: Fence): Promise<void> {
 		for (const id of postIds) {
 			if (!Number.isSafeInteger(id)) {
 				throw new StoreValidationError(`post ids must be integers, got ${id}`);
 			}
 		}
 		const retention = this.seenRetention;
-		await this.#kv.modify<StoredSeen, void>(seenKey(queryKey), (current) => {
-			const fresh = new Set(postIds);
-			const kept = asNumberArray(current?.ids).filter((id) => !fresh.has(id));
-			const ids = [...kept, ...fresh];
-			return {
-				value: { v: 1, ids: ids.length > retention ? ids.slice(ids.length - retention) : ids },
-				result: undefined,
-			};
-		});
+		await this.#kv.modify<StoredSeen, void>(
+			seenKey(queryKey),
+			(current) => {
+				const fresh = new Set(postIds);
+				const kept = asNumberArray(current?.ids).filter((id) => !fresh.has(id));
+				const ids = [...kept, ...fresh];
+				return {
+					value: { v: 1, ids: ids.length > retention ? ids.slice(ids.length - retention) : ids },
+					result: undefined,
+				};
+			},
+			undefined,
+			fence,
+		);
 	}
 
 	/** Whether the query has been polled (and its existing posts marked) at least once. */
@@ -92,18 +98,23 @@ export class FeedStateRepository {
 	}
 
 	/** Merges `patch` into the cursor and returns the result. */
-	async setCursor(queryKey: string, patch: Partial<FeedCursor>): Promise<FeedCursor> {
+	async setCursor(queryKey: string, patch: Partial<FeedCursor>, fence?: Fence): Promise<FeedCursor> {
 		const clean = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined));
-		return this.#kv.modify<FeedCursor, FeedCursor>(cursorKey(queryKey), (current) => {
-			const next = { ...EMPTY_CURSOR, ...current, ...clean };
-			return { value: next, result: next };
-		});
+		return this.#kv.modify<FeedCursor, FeedCursor>(
+			cursorKey(queryKey),
+			(current) => {
+				const next = { ...EMPTY_CURSOR, ...current, ...clean };
+				return { value: next, result: next };
+			},
+			undefined,
+			fence,
+		);
 	}
 
 	/** Drops the query's seen set and cursor (no subscription uses it any more). */
 	async forget(queryKey: string): Promise<void> {
-		await this.#kv.locked(seenKey(queryKey), () => this.#kv.delete(seenKey(queryKey)));
-		await this.#kv.locked(cursorKey(queryKey), () => this.#kv.delete(cursorKey(queryKey)));
+		await this.#kv.delete(seenKey(queryKey));
+		await this.#kv.delete(cursorKey(queryKey));
 	}
 }
 

@@ -115,7 +115,7 @@ export class GuildSettingsRepository extends SealedRepository {
 	/** Forgets everything about the guild (e.g. the bot was removed from it); true if anything was stored. */
 	async remove(guildId: string): Promise<boolean> {
 		assertId("guildId", guildId);
-		return this.kv.locked(guildId, () => this.kv.delete(guildId));
+		return this.kv.delete(guildId);
 	}
 }
 

@@ -1,3 +1,4 @@
+export type { CounterAdd, Fence, KvBackend } from "./backend.js";
 export {
 	KEY_ENV_NAME,
 	KEY_FILE_NAME,
@@ -9,6 +10,7 @@ export {
 } from "./crypto.js";
 export {
 	StoreConfigError,
+	StoreFencedError,
 	StoreKeyError,
 	StoreValidationError,
 	TokenDecryptError,
@@ -30,9 +32,10 @@ export {
 	type RehostReply,
 	type ServerTokenInfo,
 } from "./guilds.js";
-export { type LeaseOptions, type LeaseRecord, LeaseRepository, type LeaseState } from "./lease.js";
+export { type LeaseOptions, type LeaseRecord, LeaseRepository, type LeaseState, type Leases } from "./lease.js";
 export { KeyedMutex } from "./mutex.js";
 export {
+	type Outbox,
 	type OutboxEntry,
 	type OutboxOptions,
 	type OutboxPut,

@@ -1,26 +1,24 @@
-import type { Keyv } from "keyv";
-import type { KeyedMutex } from "./mutex.js";
+import type { CounterAdd, Fence, KvBackend, Update } from "./backend.js";
 
 /**
- * One keyv namespace as the repositories see it: typed get/set/delete/has plus a per-key lock.
- * Only keyv's public get/set/delete/has are used, so any keyv adapter (SQLite now, Redis later)
- * works. Keyv instances must be created with `throwOnErrors: true`: otherwise a failing backend
- * reads as "key absent" and a failed write as success.
+ * One namespace of the store as the repositories see it: typed get/set/delete/has, atomic
+ * read-modify-write and counters, on whichever engine (`KvBackend`) the store runs.
  */
 export interface KvCacheOptions {
-	/** How long a read is served from memory. Another process's writes show after at most this long. */
+	/**
+	 * How long a read is served from memory. On a shared engine other processes' writes are
+	 * announced (and drop the copy at once); this bounds staleness should an announcement be lost.
+	 */
 	ttlMs: number;
 	/** Entries kept (oldest dropped first). */
 	max: number;
 }
 
-/** Every live [key, value] of a namespace (keys without the namespace), a page at a time. */
-export type KvScan = (namespace: string) => AsyncIterable<[string, unknown]>;
+type Waiter = { resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
 export class Kv {
 	readonly namespace: string;
-	readonly #keyv: Keyv;
-	readonly #mutex: KeyedMutex;
+	readonly #backend: KvBackend;
 	/**
 	 * Read cache for hot, rarely written namespaces (tokens, guild settings): this process's own
 	 * writes go through it, so it is never stale for them. Values are kept as JSON text, so callers
@@ -28,25 +26,28 @@ export class Kv {
 	 */
 	readonly #cache: Map<string, { json: string | undefined; expires: number }> | undefined;
 	readonly #cacheOptions: KvCacheOptions | undefined;
-	#batch: Map<string, { resolve: (value: unknown) => void; reject: (error: unknown) => void }[]> | undefined;
-	readonly #scan: KvScan | undefined;
+	/** Bumped by every invalidation: a read that started before one must not fill the cache. */
+	#epoch = 0;
+	#batch: Map<string, Waiter[]> | undefined;
 
-	constructor(keyv: Keyv, mutex: KeyedMutex, cache?: KvCacheOptions, scan?: KvScan) {
-		if (!keyv.namespace) {
-			throw new Error("Kv needs a namespaced Keyv instance");
-		}
-		this.namespace = keyv.namespace;
-		this.#keyv = keyv;
-		this.#mutex = mutex;
+	constructor(backend: KvBackend, namespace: string, cache?: KvCacheOptions) {
+		if (!namespace) throw new Error("Kv needs a namespace");
+		this.namespace = namespace;
+		this.#backend = backend;
 		this.#cacheOptions = cache;
 		this.#cache = cache ? new Map() : undefined;
-		this.#scan = scan;
+		if (cache) {
+			backend.onRemoteWrite?.(namespace, (key) => {
+				this.#epoch++;
+				if (key === undefined) this.#cache?.clear();
+				else this.#cache?.delete(key);
+			});
+		}
 	}
 
 	/** Every entry of the namespace, straight from the backend: for startup checks, never per request. */
 	entries(): AsyncIterable<[string, unknown]> {
-		if (!this.#scan) throw new Error(`${this.namespace}: this backend cannot list its entries`);
-		return this.#scan(this.namespace);
+		return this.#backend.scan(this.namespace);
 	}
 
 	/** The stored value, or undefined. Values are JSON: callers store ISO strings / numbers, never Dates. */
@@ -55,19 +56,20 @@ export class Kv {
 		if (cached && cached.expires > Date.now()) {
 			return cached.json === undefined ? undefined : (JSON.parse(cached.json) as T);
 		}
+		const epoch = this.#epoch;
 		const value = await this.#read(key);
 		const present = value === undefined || value === null ? undefined : (value as T);
-		this.#remember(key, present);
+		if (epoch === this.#epoch) this.#remember(key, present);
 		return present;
 	}
 
 	/**
 	 * Reads asked for within one turn of the event loop go to the backend as one `getMany` (one
-	 * SQL query instead of one each): a burst of interactions reads many keys at once.
+	 * query instead of one each): a burst of interactions reads many keys at once.
 	 */
 	#read(key: string): Promise<unknown> {
 		if (!this.#batch) {
-			const batch = new Map<string, { resolve: (value: unknown) => void; reject: (error: unknown) => void }[]>();
+			const batch = new Map<string, Waiter[]>();
 			this.#batch = batch;
 			setImmediate(() => void this.#flush(batch));
 		}
@@ -79,12 +81,14 @@ export class Kv {
 		});
 	}
 
-	async #flush(batch: Map<string, { resolve: (value: unknown) => void; reject: (error: unknown) => void }[]>) {
+	async #flush(batch: Map<string, Waiter[]>) {
 		if (this.#batch === batch) this.#batch = undefined;
 		const keys = [...batch.keys()];
 		try {
 			const values: unknown[] =
-				keys.length === 1 ? [await this.#keyv.get(keys[0] as string)] : await this.#keyv.getMany(keys);
+				keys.length === 1
+					? [await this.#backend.get(this.namespace, keys[0] as string)]
+					: await this.#backend.getMany(this.namespace, keys);
 			keys.forEach((key, index) => {
 				for (const waiter of batch.get(key) ?? []) waiter.resolve(values[index]);
 			});
@@ -117,52 +121,69 @@ export class Kv {
 			throw new Error(`refusing to store undefined under ${this.namespace}:${key}`);
 		}
 		this.#cache?.delete(key);
-		const ok = await this.#keyv.set(key, value, ttlMs);
-		if (ok === false) {
-			throw new Error(`store write failed for ${this.namespace}:${key}`);
-		}
-		this.#remember(key, value);
+		const epoch = this.#epoch;
+		await this.#backend.set(this.namespace, key, value, ttlMs);
+		if (epoch === this.#epoch) this.#remember(key, value);
 	}
 
 	async delete(key: string): Promise<boolean> {
 		this.#cache?.delete(key);
-		const deleted = await this.#keyv.delete(key);
-		this.#remember(key, undefined);
+		const epoch = this.#epoch;
+		const deleted = await this.#backend.delete(this.namespace, key);
+		if (epoch === this.#epoch) this.#remember(key, undefined);
 		return deleted;
 	}
 
 	async has(key: string): Promise<boolean> {
-		return this.#keyv.has(key);
-	}
-
-	/** Runs `fn` while holding this process's lock on `key` (scoped to this namespace). */
-	async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-		return this.#mutex.run(`${this.namespace}\u0000${key}`, fn);
+		return this.#backend.has(this.namespace, key);
 	}
 
 	/**
-	 * Read-modify-write of one key under its lock. `update` returns the new value, or undefined to
-	 * delete; returning `current` itself (same reference) writes nothing.
+	 * Runs `fn` holding this process's lock on `key` (scoped to this namespace). Only on engines
+	 * one process writes (SQLite); shared engines have no such lock (see KvBackend.locked).
 	 */
-	async modify<T, R>(
-		key: string,
-		update: (current: T | undefined) => { value: T | undefined; result: R },
-		ttlMs?: number,
-	): Promise<R> {
-		return this.locked(key, async () => {
-			const current = await this.get<T>(key);
-			const { value, result } = update(current);
-			if (value === current) {
-				return result;
-			}
-			if (value === undefined) {
-				if (current !== undefined) {
-					await this.delete(key);
-				}
-			} else {
-				await this.set(key, value, ttlMs);
-			}
-			return result;
-		});
+	async locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
+		const locked = this.#backend.locked?.bind(this.#backend);
+		if (!locked) throw new Error(`${this.namespace}: the ${this.#backend.kind} store has no process lock`);
+		return locked(`${this.namespace}\u0000${key}`, fn);
+	}
+
+	/** Under `locked`: throws StoreFencedError unless the fence holds (engines with a process lock). */
+	async checkFence(fence: Fence | undefined): Promise<void> {
+		if (fence) await this.#backend.checkFence?.(fence);
+	}
+
+	/**
+	 * Atomic read-modify-write of one key, for every process sharing the store. `update` returns
+	 * the new value, or undefined to delete; returning `current` itself (same reference) writes
+	 * nothing. It may be called more than once, so it must have no side effects. With a `fence`,
+	 * the write happens only while that lease is held (else StoreFencedError).
+	 */
+	async modify<T, R>(key: string, update: Update<T, R>, ttlMs?: number, fence?: Fence): Promise<R> {
+		this.#cache?.delete(key);
+		const epoch = this.#epoch;
+		let written: { value: T | undefined } | undefined;
+		const result = await this.#backend.modify<T, R>(
+			this.namespace,
+			key,
+			(current) => {
+				const next = update(current);
+				written = next.value === current ? undefined : { value: next.value };
+				return next;
+			},
+			ttlMs,
+			fence,
+		);
+		if (written && epoch === this.#epoch) this.#remember(key, written.value);
+		return result;
+	}
+
+	/** Atomic counter change (see CounterAdd); `ok` false when `max` refused it. */
+	async add(key: string, change: CounterAdd): Promise<{ ok: boolean; value: number }> {
+		this.#cache?.delete(key);
+		const epoch = this.#epoch;
+		const outcome = await this.#backend.add(this.namespace, key, change);
+		if (outcome.ok && epoch === this.#epoch) this.#remember(key, outcome.value);
+		return outcome;
 	}
 }

@@ -1,4 +1,5 @@
 import { setTimeout as delay } from "node:timers/promises";
+import type { Fence } from "./backend.js";
 import { StoreValidationError } from "./errors.js";
 import type { Kv } from "./kv.js";
 import { type Clock, systemClock } from "./util.js";
@@ -10,6 +11,8 @@ export interface LeaseRecord {
 	expiresAt: number;
 	/** Random per write: tells a read-back of our own write from someone else's write of the same owner. */
 	nonce: string;
+	/** Fencing token: one more on every takeover, the same on renewals (absent in records of old versions). */
+	token?: number;
 }
 
 export interface LeaseState {
@@ -17,6 +20,23 @@ export interface LeaseState {
 	/** The current holder as last read (undefined: nobody). */
 	owner: string | undefined;
 	expiresAt: number | undefined;
+	/** When held: what writes made under this lease carry (see Fence). */
+	fence?: Fence;
+}
+
+/** Leases as the store offers them, on any engine (SQLite: best effort, below; Redis: atomic). */
+export interface Leases {
+	/** The lease as stored, or undefined. */
+	get(name: string): Promise<LeaseRecord | undefined>;
+	/**
+	 * Takes the lease for `owner`, or renews it when `owner` holds it already, until `ttlMs`
+	 * after `now`. Resolves with whether `owner` holds it, and then its fence.
+	 */
+	acquire(name: string, owner: string, ttlMs: number, now?: number): Promise<LeaseState>;
+	/** Gives the lease up if `owner` holds it (a clean shutdown: the next process need not wait for expiry). */
+	release(name: string, owner: string): Promise<boolean>;
+	/** Whether the lease is still held with this fence (checked right before acting on it). */
+	holds(fence: Fence): Promise<boolean>;
 }
 
 export interface LeaseOptions {
@@ -42,7 +62,7 @@ export interface LeaseOptions {
  * Callers must therefore keep their work idempotent (the feed outbox and seen sets are), so an
  * overlap costs duplicate effort, not wrong results.
  */
-export class LeaseRepository {
+export class LeaseRepository implements Leases {
 	readonly #kv: Kv;
 	readonly #clock: Clock;
 	readonly #confirmDelayMs: number;
@@ -64,28 +84,34 @@ export class LeaseRepository {
 	 * caller of one lease must use the same kind of clock). Resolves with whether `owner` holds it.
 	 */
 	async acquire(name: string, owner: string, ttlMs: number, now: number = this.#clock()): Promise<LeaseState> {
-		checkName(name);
-		if (typeof owner !== "string" || owner.length === 0 || owner.length > 200) {
-			throw new StoreValidationError("lease owner must be a non-empty string");
-		}
-		if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreValidationError("lease ttlMs must be positive");
+		checkLease(name, owner, ttlMs);
 		const nonce = Math.random().toString(36).slice(2, 12);
 		const { wrote, current } = await this.#kv.locked(name, async () => {
 			const stored = await this.#kv.get<LeaseRecord>(name);
 			if (stored && stored.owner !== owner && stored.expiresAt > now) {
 				return { wrote: undefined, current: stored };
 			}
-			const record: LeaseRecord = { owner, expiresAt: now + ttlMs, nonce };
+			const renewal = stored?.owner === owner && stored.expiresAt > now;
+			const token = renewal ? (stored.token ?? 0) : (stored?.token ?? 0) + 1;
+			const record: LeaseRecord = { owner, expiresAt: now + ttlMs, nonce, token };
 			await this.#kv.set(name, record);
 			return { wrote: record, current: stored };
 		});
 		if (!wrote) return { held: false, owner: current?.owner, expiresAt: current?.expiresAt };
+		const fence: Fence = { lease: name, owner, token: wrote.token ?? 0 };
 		// A renewal (we held it and nobody took it over meanwhile) needs no confirmation.
-		if (current?.owner === owner) return { held: true, owner, expiresAt: wrote.expiresAt };
+		if (current?.owner === owner && current.token === wrote.token) {
+			return { held: true, owner, expiresAt: wrote.expiresAt, fence };
+		}
 		if (this.#confirmDelayMs > 0) await delay(this.#confirmDelayMs);
 		const after = await this.#kv.get<LeaseRecord>(name);
 		const held = after?.owner === owner && after.nonce === nonce;
-		return { held, owner: after?.owner, expiresAt: after?.expiresAt };
+		return { held, owner: after?.owner, expiresAt: after?.expiresAt, ...(held ? { fence } : {}) };
+	}
+
+	async holds(fence: Fence): Promise<boolean> {
+		const stored = await this.#kv.get<LeaseRecord>(checkName(fence.lease));
+		return stored?.owner === fence.owner && (stored.token ?? 0) === fence.token;
 	}
 
 	/** Gives the lease up if `owner` holds it (a clean shutdown: the next process need not wait for expiry). */
@@ -93,13 +119,24 @@ export class LeaseRepository {
 		checkName(name);
 		return this.#kv.locked(name, async () => {
 			const stored = await this.#kv.get<LeaseRecord>(name);
-			if (stored?.owner !== owner) return false;
-			return this.#kv.delete(name);
+			if (stored?.owner !== owner || stored.expiresAt === 0) return false;
+			// Kept, expired, so the next holder's fencing token is still one more than this one's.
+			await this.#kv.set(name, { ...stored, expiresAt: 0 } satisfies LeaseRecord);
+			return true;
 		});
 	}
 }
 
-function checkName(name: string): string {
+/** Validates what `acquire` is given (both engines). */
+export function checkLease(name: string, owner: string, ttlMs: number): void {
+	checkName(name);
+	if (typeof owner !== "string" || owner.length === 0 || owner.length > 200) {
+		throw new StoreValidationError("lease owner must be a non-empty string");
+	}
+	if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new StoreValidationError("lease ttlMs must be positive");
+}
+
+export function checkName(name: string): string {
 	if (typeof name !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
 		throw new StoreValidationError(`lease name must be 1-64 characters of [A-Za-z0-9_.-], got ${JSON.stringify(name)}`);
 	}

@@ -1,3 +1,4 @@
+import type { Fence } from "./backend.js";
 import { StoreValidationError } from "./errors.js";
 import type { Kv } from "./kv.js";
 import { asNumberArray, asStringArray, assertId, type Clock, isoAt, systemClock } from "./util.js";
@@ -43,6 +44,41 @@ export interface OutboxOptions {
 	doneRetention?: number;
 }
 
+/**
+ * The feed outbox on any engine: durable deliveries, written before any Discord call and removed
+ * only after Discord accepted the message. Writes the feed leader makes carry its fence: they
+ * throw StoreFencedError (and change nothing) once another process leads.
+ */
+export interface Outbox {
+	readonly doneRetention: number;
+	/**
+	 * Adds a delivery unless this subscription's post already has one, pending or done: an existing
+	 * entry is never overwritten, and a delivered post is never queued again (within the tombstone window).
+	 */
+	put(input: OutboxPut, fence?: Fence): Promise<{ created: boolean; key: string }>;
+	get(key: string): Promise<OutboxEntry | undefined>;
+	/**
+	 * Entries not done yet, oldest first. Includes entries in state "sent" (Discord accepted them
+	 * before a crash): the worker should `done` those instead of sending them again.
+	 */
+	pending(query?: PendingQuery): Promise<OutboxEntry[]>;
+	/** Records that Discord accepted the message; false if the entry no longer exists. */
+	recordSent(key: string, discordMessageId: string, fence?: Fence): Promise<boolean>;
+	/**
+	 * Marks the delivery finished: the entry goes away and its post id joins the subscription's
+	 * tombstones. Idempotent; true if an entry was removed.
+	 */
+	done(key: string, fence?: Fence): Promise<boolean>;
+	/** Counts a failed delivery attempt; returns the new count, or undefined if the entry is gone. */
+	bumpAttempt(key: string, fence?: Fence): Promise<number | undefined>;
+	/**
+	 * Drops every not-done entry and the tombstones of a subscription (it was removed). Returns how many
+	 * entries were dropped. A poll already in flight may still put entries afterwards: the delivery
+	 * worker must drop entries whose subscription no longer exists.
+	 */
+	removeForSubscription(subscriptionId: string): Promise<number>;
+}
+
 /** Builds the outbox key of a subscription's post. */
 export function outboxKeyOf(subscriptionId: string, postId: number): string {
 	return `${subscriptionId}:${postId}`;
@@ -67,35 +103,22 @@ interface StoredDone {
  * Every change of one subscription's keys runs under the lock `lock:<sid>`; the `subs` index lock is
  * taken inside it, never the other way round.
  */
-export class OutboxRepository {
+export class OutboxRepository implements Outbox {
 	readonly doneRetention: number;
 	readonly #kv: Kv;
 	readonly #clock: Clock;
 
 	constructor(kv: Kv, options: OutboxOptions = {}, clock: Clock = systemClock) {
-		const retention = options.doneRetention ?? 10_000;
-		if (!Number.isSafeInteger(retention) || retention < 1) {
-			throw new StoreValidationError(`doneRetention must be a positive integer, got ${retention}`);
-		}
-		this.doneRetention = retention;
+		this.doneRetention = doneRetentionOf(options);
 		this.#kv = kv;
 		this.#clock = clock;
 	}
 
-	/**
-	 * Adds a delivery unless this subscription's post already has one, pending or done: an existing
-	 * entry is never overwritten, and a delivered post is never queued again (within the tombstone window).
-	 */
-	async put(input: OutboxPut): Promise<{ created: boolean; key: string }> {
-		const { subscriptionId, postId } = input;
-		checkRef(subscriptionId, postId);
-		const dueAt = input.dueAt ?? null;
-		if (dueAt !== null && Number.isNaN(Date.parse(dueAt))) {
-			throw new StoreValidationError(`dueAt must be an ISO timestamp or null, got ${dueAt}`);
-		}
-		checkJson(input.payload);
-		const key = outboxKeyOf(subscriptionId, postId);
+	async put(input: OutboxPut, fence?: Fence): Promise<{ created: boolean; key: string }> {
+		const entry = newEntry(input, this.#clock);
+		const { key, subscriptionId, postId } = entry;
 		const created = await this.#kv.locked(lockOf(subscriptionId), async () => {
+			await this.#kv.checkFence(fence);
 			if (await this.#kv.has(entryKey(key))) {
 				return false;
 			}
@@ -103,17 +126,6 @@ export class OutboxRepository {
 			if (asNumberArray(done?.postIds).includes(postId)) {
 				return false;
 			}
-			const entry: OutboxEntry = {
-				key,
-				subscriptionId,
-				postId,
-				payload: input.payload ?? null,
-				createdAt: isoAt(this.#clock),
-				dueAt,
-				attempts: 0,
-				discordMessageId: null,
-				state: "pending",
-			};
 			// Indexes first, entry last: a crash in between leaves an index key without entry (pruned by
 			// `pending`, and the post is not marked seen yet so the next poll puts it again), never an
 			// entry that no listing reaches.
@@ -136,12 +148,8 @@ export class OutboxRepository {
 		return this.#kv.get<OutboxEntry>(entryKey(key));
 	}
 
-	/**
-	 * Entries not done yet, oldest first. Includes entries in state "sent" (Discord accepted them
-	 * before a crash): the worker should `done` those instead of sending them again.
-	 */
 	async pending(query: PendingQuery = {}): Promise<OutboxEntry[]> {
-		const dueBefore = query.dueBefore === undefined ? undefined : toMs(query.dueBefore);
+		if (query.dueBefore !== undefined) toMs(query.dueBefore);
 		let subscriptionIds: string[];
 		if (query.subscriptionId !== undefined) {
 			assertId("subscriptionId", query.subscriptionId);
@@ -162,20 +170,14 @@ export class OutboxRepository {
 				}
 			}
 		}
-		const due =
-			dueBefore === undefined
-				? entries
-				: entries.filter((entry) => entry.dueAt === null || Date.parse(entry.dueAt) <= dueBefore);
-		// Array#sort is stable: equal timestamps keep put order.
-		due.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
-		return query.limit === undefined ? due : due.slice(0, Math.max(0, query.limit));
+		return selectPending(entries, query);
 	}
 
-	/** Records that Discord accepted the message; false if the entry no longer exists. */
-	async recordSent(key: string, discordMessageId: string): Promise<boolean> {
+	async recordSent(key: string, discordMessageId: string, fence?: Fence): Promise<boolean> {
 		const { subscriptionId } = parseOutboxKey(key);
 		assertId("discordMessageId", discordMessageId);
 		return this.#kv.locked(lockOf(subscriptionId), async () => {
+			await this.#kv.checkFence(fence);
 			const entry = await this.#kv.get<OutboxEntry>(entryKey(key));
 			if (!entry) {
 				return false;
@@ -185,13 +187,10 @@ export class OutboxRepository {
 		});
 	}
 
-	/**
-	 * Marks the delivery finished: the entry goes away and its post id joins the subscription's
-	 * tombstones. Idempotent; true if an entry was removed.
-	 */
-	async done(key: string): Promise<boolean> {
+	async done(key: string, fence?: Fence): Promise<boolean> {
 		const { subscriptionId, postId } = parseOutboxKey(key);
 		return this.#kv.locked(lockOf(subscriptionId), async () => {
+			await this.#kv.checkFence(fence);
 			// Tombstone first: whatever happens next, the post cannot be queued again.
 			const done = await this.#kv.get<StoredDone>(doneKeyOf(subscriptionId));
 			const postIds = [...asNumberArray(done?.postIds).filter((id) => id !== postId), postId];
@@ -204,10 +203,10 @@ export class OutboxRepository {
 		});
 	}
 
-	/** Counts a failed delivery attempt; returns the new count, or undefined if the entry is gone. */
-	async bumpAttempt(key: string): Promise<number | undefined> {
+	async bumpAttempt(key: string, fence?: Fence): Promise<number | undefined> {
 		const { subscriptionId } = parseOutboxKey(key);
 		return this.#kv.locked(lockOf(subscriptionId), async () => {
+			await this.#kv.checkFence(fence);
 			const entry = await this.#kv.get<OutboxEntry>(entryKey(key));
 			if (!entry) {
 				return undefined;
@@ -218,11 +217,6 @@ export class OutboxRepository {
 		});
 	}
 
-	/**
-	 * Drops every not-done entry and the tombstones of a subscription (it was removed). Returns how many
-	 * entries were dropped. A poll already in flight may still put entries afterwards: the delivery
-	 * worker must drop entries whose subscription no longer exists.
-	 */
 	async removeForSubscription(subscriptionId: string): Promise<number> {
 		assertId("subscriptionId", subscriptionId);
 		return this.#kv.locked(lockOf(subscriptionId), async () => {
@@ -278,6 +272,49 @@ export function parseOutboxKey(key: string): { subscriptionId: string; postId: n
 		throw new StoreValidationError(`not an outbox key (<subscriptionId>:<postId>): ${JSON.stringify(key)}`);
 	}
 	return { subscriptionId, postId };
+}
+
+/** The validated `doneRetention` option (default 10,000). */
+export function doneRetentionOf(options: OutboxOptions): number {
+	const retention = options.doneRetention ?? 10_000;
+	if (!Number.isSafeInteger(retention) || retention < 1) {
+		throw new StoreValidationError(`doneRetention must be a positive integer, got ${retention}`);
+	}
+	return retention;
+}
+
+/** A new pending entry for `input` (validated): the same on every engine. */
+export function newEntry(input: OutboxPut, clock: Clock): OutboxEntry {
+	const { subscriptionId, postId } = input;
+	checkRef(subscriptionId, postId);
+	const dueAt = input.dueAt ?? null;
+	if (dueAt !== null && Number.isNaN(Date.parse(dueAt))) {
+		throw new StoreValidationError(`dueAt must be an ISO timestamp or null, got ${dueAt}`);
+	}
+	checkJson(input.payload);
+	return {
+		key: outboxKeyOf(subscriptionId, postId),
+		subscriptionId,
+		postId,
+		payload: input.payload ?? null,
+		createdAt: isoAt(clock),
+		dueAt,
+		attempts: 0,
+		discordMessageId: null,
+		state: "pending",
+	};
+}
+
+/** The pending entries a query asks for, oldest first (put order among equal times). */
+export function selectPending(entries: OutboxEntry[], query: PendingQuery): OutboxEntry[] {
+	const dueBefore = query.dueBefore === undefined ? undefined : toMs(query.dueBefore);
+	const due =
+		dueBefore === undefined
+			? entries
+			: entries.filter((entry) => entry.dueAt === null || Date.parse(entry.dueAt) <= dueBefore);
+	// Array#sort is stable: equal timestamps keep put order.
+	due.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+	return query.limit === undefined ? due : due.slice(0, Math.max(0, query.limit));
 }
 
 function checkRef(subscriptionId: string, postId: number): void {

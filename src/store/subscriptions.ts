@@ -84,19 +84,15 @@ export class SubscriptionRepository extends Repository {
 		});
 		for (let attempt = 0; ; attempt++) {
 			const id = randomId(10);
-			const created = await this.kv.locked(recordKey(id), async () => {
-				if (await this.kv.has(recordKey(id))) {
-					return undefined;
-				}
-				const record = { ...subscription, id };
-				// Record first, then the indexes: a crash in between leaves an unlisted record, never a dangling id.
-				await this.kv.set(recordKey(id), record);
+			const record = { ...subscription, id };
+			// Record first, then the indexes: a crash in between leaves an unlisted record, never a dangling id.
+			const created = await this.kv.modify<FeedSubscription, boolean>(recordKey(id), (current) =>
+				current ? { value: current, result: false } : { value: record, result: true },
+			);
+			if (created) {
 				await this.#addToIndex(indexOfGuild(record.guildId), id);
 				await this.#addToIndex(INDEX_ALL, id);
 				return record;
-			});
-			if (created) {
-				return created;
 			}
 			if (attempt >= 5) {
 				throw new Error("could not allocate a unique subscription id");
@@ -125,14 +121,10 @@ export class SubscriptionRepository extends Repository {
 		if (clean.filters !== undefined) {
 			clean.filters = normalizeFilters(clean.filters);
 		}
-		return this.kv.locked(recordKey(id), async () => {
-			const current = await this.kv.get<FeedSubscription>(recordKey(id));
-			if (!current) {
-				return undefined;
-			}
+		return this.kv.modify<FeedSubscription, FeedSubscription | undefined>(recordKey(id), (current) => {
+			if (!current) return { value: current, result: undefined };
 			const next = checkSubscription({ ...current, ...clean });
-			await this.kv.set(recordKey(id), next);
-			return next;
+			return { value: next, result: next };
 		});
 	}
 
@@ -141,14 +133,13 @@ export class SubscriptionRepository extends Repository {
 		if (!isPlausibleId(id)) {
 			return false;
 		}
-		return this.kv.locked(recordKey(id), async () => {
-			const current = await this.kv.get<FeedSubscription>(recordKey(id));
-			if (current) {
-				await this.#removeFromIndex(indexOfGuild(current.guildId), id);
-			}
-			await this.#removeFromIndex(INDEX_ALL, id);
-			return this.kv.delete(recordKey(id));
-		});
+		// Indexes first (the guild never changes), then the record: a crash in between leaves an unlisted record.
+		const current = await this.kv.get<FeedSubscription>(recordKey(id));
+		if (current) {
+			await this.#removeFromIndex(indexOfGuild(current.guildId), id);
+		}
+		await this.#removeFromIndex(INDEX_ALL, id);
+		return this.kv.delete(recordKey(id));
 	}
 
 	/** The guild's subscriptions, oldest first. */

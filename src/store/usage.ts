@@ -29,9 +29,9 @@ const TTL_MS = 2 * 24 * 60 * 60 * 1000;
  * Keys: `user:<userId>:<day>`, `server:<guildId>:<userId>:<day>`.
  *
  * The server-token counter is taken (`reserve`) before files transfer and given back (`release`)
- * for those that did not upload, so parallel uploads cannot overrun the cap. Today that is a
- * read-modify-write under the store's per-key lock (one process); a shared store would do the
- * same with an atomic increment (INCRBY, and DECRBY when over the cap).
+ * for those that did not upload, so parallel uploads cannot overrun the cap, in any number of
+ * processes: every change is one atomic counter step of the store (`Kv.add`: a Lua INCRBY with
+ * the cap on Redis, the per-key lock on SQLite).
  */
 export class UsageRepository extends Repository {
 	today(): string {
@@ -60,16 +60,9 @@ export class UsageRepository extends Repository {
 		assertId("userId", userId);
 		const day = this.today();
 		const reservation = (n: number): ReserveResult => ({ ok: true, reservation: { guildId, userId, day, files: n } });
-		return this.kv.modify<number, ReserveResult>(
-			`server:${guildId}:${userId}:${day}`,
-			(current) => {
-				const used = current ?? 0;
-				if (files <= 0) return { value: current, result: reservation(0) };
-				if (used + files > cap) return { value: current, result: { ok: false, used } };
-				return { value: used + files, result: reservation(files) };
-			},
-			TTL_MS,
-		);
+		if (files <= 0) return reservation(0);
+		const taken = await this.kv.add(`server:${guildId}:${userId}:${day}`, { delta: files, ttlMs: TTL_MS, max: cap });
+		return taken.ok ? reservation(files) : { ok: false, used: taken.value };
 	}
 
 	/** Gives back `files` slots of a reservation (files that did not upload); never more than it holds. */
@@ -77,24 +70,15 @@ export class UsageRepository extends Repository {
 		const give = Math.min(files, reservation.files);
 		if (give <= 0) return;
 		reservation.files -= give;
-		await this.kv.modify<number, void>(
-			`server:${reservation.guildId}:${reservation.userId}:${reservation.day}`,
-			(current) => ({ value: Math.max(0, (current ?? 0) - give), result: undefined }),
-			TTL_MS,
-		);
+		await this.kv.add(`server:${reservation.guildId}:${reservation.userId}:${reservation.day}`, {
+			delta: -give,
+			ttlMs: TTL_MS,
+		});
 	}
 
 	/** Counts `files` uploads made now, with any token (server-token ones were counted by `reserve`). */
 	async record(userId: string, files: number): Promise<void> {
 		assertId("userId", userId);
-		await this.#add(`user:${userId}:${this.today()}`, files);
-	}
-
-	async #add(key: string, files: number): Promise<void> {
-		await this.kv.modify<number, void>(
-			key,
-			(current) => ({ value: (current ?? 0) + files, result: undefined }),
-			TTL_MS,
-		);
+		await this.kv.add(`user:${userId}:${this.today()}`, { delta: files, ttlMs: TTL_MS });
 	}
 }

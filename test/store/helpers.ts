@@ -1,9 +1,11 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino, { type Logger } from "pino";
+import { afterAll, beforeAll, describe } from "vitest";
 import { openStore, type Store, type StoreOptions, TokenCipher } from "../../src/store/index.js";
+import { describeRedis, type RedisServer, startRedis } from "../support/redis.js";
 
 export interface LogRecord {
 	level: number;
@@ -44,4 +46,36 @@ export async function openAt(
 	const url = `sqlite://${file}`;
 	const store = await openStore({ url, cipher, logger: memoryLogger().logger, ...extra });
 	return { store, url, file };
+}
+
+export type OpenAt = typeof openAt;
+
+/**
+ * Declares `body`'s tests once per store engine: on SQLite (a file in `dir`), and on a real
+ * redis-server (the same `dir` names the same data, under its own key prefix, so reopening is a
+ * restart). The Redis half is skipped only outside CI without redis-server (see describeRedis).
+ */
+export function forEachEngine(body: (open: OpenAt) => void): void {
+	describe("on SQLite", () => body(openAt));
+	describeRedis("on Redis", () => {
+		let server: RedisServer | undefined;
+		beforeAll(async () => {
+			server = await startRedis();
+		});
+		afterAll(async () => {
+			await server?.stop();
+		});
+		body(async (dir, cipher, extra = {}) => {
+			if (!server) throw new Error("redis-server did not start");
+			const prefix = `t${createHash("sha256").update(dir).digest("hex").slice(0, 12)}.`;
+			const store = await openStore({
+				url: server.url,
+				cipher,
+				logger: memoryLogger().logger,
+				namespacePrefix: prefix,
+				...extra,
+			});
+			return { store, url: server.url, file: "" };
+		});
+	});
 }

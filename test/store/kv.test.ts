@@ -1,45 +1,30 @@
-import { Keyv } from "keyv";
+import pino from "pino";
 import { describe, expect, it } from "vitest";
+import type { KvBackend } from "../../src/store/backend.js";
 import { Kv } from "../../src/store/kv.js";
-import { KeyedMutex } from "../../src/store/mutex.js";
+import { SqliteBackend } from "../../src/store/sqlite.js";
 
-/** A keyv store that counts how the backend is asked. */
-function countingStore() {
-	const data = new Map<string, unknown>();
+/** A real (in-memory SQLite) backend that counts how it is read. */
+async function countingStore() {
+	const backend = await SqliteBackend.open(":memory:", pino({ level: "silent" }), false);
 	const calls = { get: 0, getMany: 0 };
-	const store = {
-		opts: {},
-		namespace: undefined as string | undefined,
-		on: () => store,
-		async get(key: string) {
-			calls.get++;
-			return data.get(key);
+	const store = new Proxy(backend, {
+		get(target, property) {
+			const value = Reflect.get(target, property);
+			if (typeof value !== "function") return value;
+			return (...args: unknown[]) => {
+				if (property === "get" || property === "getMany") calls[property]++;
+				return value.apply(target, args);
+			};
 		},
-		async getMany(keys: string[]) {
-			calls.getMany++;
-			return keys.map((key) => data.get(key));
-		},
-		async set(key: string, value: unknown) {
-			data.set(key, value);
-			return true;
-		},
-		async delete(key: string) {
-			return data.delete(key);
-		},
-		async clear() {
-			data.clear();
-		},
-		async has(key: string) {
-			return data.has(key);
-		},
-	};
+	}) as KvBackend;
 	return { store, calls };
 }
 
 describe("Kv", () => {
 	it("reads asked for together reach the backend as one getMany, each getting its own value", async () => {
-		const { store, calls } = countingStore();
-		const kv = new Kv(new Keyv({ store: store as never, namespace: "t", throwOnErrors: true }), new KeyedMutex());
+		const { store, calls } = await countingStore();
+		const kv = new Kv(store, "t");
 		await Promise.all(Array.from({ length: 20 }, (_, i) => kv.set(`k${i}`, { i })));
 		const values = await Promise.all([
 			...Array.from({ length: 20 }, (_, i) => kv.get<{ i: number }>(`k${i}`)),
@@ -52,11 +37,8 @@ describe("Kv", () => {
 	});
 
 	it("serves hot keys from memory, and never a stale one after its own write", async () => {
-		const { store, calls } = countingStore();
-		const kv = new Kv(new Keyv({ store: store as never, namespace: "t", throwOnErrors: true }), new KeyedMutex(), {
-			ttlMs: 60_000,
-			max: 10,
-		});
+		const { store, calls } = await countingStore();
+		const kv = new Kv(store, "t", { ttlMs: 60_000, max: 10 });
 		expect(await kv.get("a")).toBeUndefined();
 		expect(await kv.get("a")).toBeUndefined();
 		expect(calls.get + calls.getMany).toBe(1);

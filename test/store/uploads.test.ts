@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { NewUpload } from "../../src/store/index.js";
-import { openAt, randomCipher, tempDir } from "./helpers.js";
+import { forEachEngine, randomCipher, tempDir } from "./helpers.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -28,32 +28,34 @@ function upload(slug: string, extra: Partial<NewUpload> = {}): NewUpload {
 	};
 }
 
-describe("uploads", () => {
-	it("remembers uploads, finds a rehosted attachment again, lists recent ones, survives a restart", async () => {
-		const cipher = randomCipher();
-		let { store } = await openAt(dir, cipher);
-		await store.uploads.record(upload("aaaaaaa", { attachmentKey: "att-1" }));
-		await store.uploads.record(upload("bbbbbbb"));
-		await store.uploads.record(upload("ccccccc", { userId: "8" }));
-		await store.close();
+forEachEngine((openAt) => {
+	describe("uploads", () => {
+		it("remembers uploads, finds a rehosted attachment again, lists recent ones, survives a restart", async () => {
+			const cipher = randomCipher();
+			let { store } = await openAt(dir, cipher);
+			await store.uploads.record(upload("aaaaaaa", { attachmentKey: "att-1" }));
+			await store.uploads.record(upload("bbbbbbb"));
+			await store.uploads.record(upload("ccccccc", { userId: "8" }));
+			await store.close();
 
-		({ store } = await openAt(dir, cipher));
-		expect((await store.uploads.byAttachment("att-1"))?.slug).toBe("aaaaaaa");
-		expect((await store.uploads.recent("7")).map((r) => r.slug)).toEqual(["bbbbbbb", "aaaaaaa"]);
-		expect((await store.uploads.get("ccccccc"))?.userId).toBe("8");
+			({ store } = await openAt(dir, cipher));
+			expect((await store.uploads.byAttachment("att-1"))?.slug).toBe("aaaaaaa");
+			expect((await store.uploads.recent("7")).map((r) => r.slug)).toEqual(["bbbbbbb", "aaaaaaa"]);
+			expect((await store.uploads.get("ccccccc"))?.userId).toBe("8");
 
-		await store.uploads.forget("aaaaaaa");
-		expect(await store.uploads.byAttachment("att-1")).toBeUndefined();
-		expect((await store.uploads.recent("7")).map((r) => r.slug)).toEqual(["bbbbbbb"]);
-		await store.close();
-	});
+			await store.uploads.forget("aaaaaaa");
+			expect(await store.uploads.byAttachment("att-1")).toBeUndefined();
+			expect((await store.uploads.recent("7")).map((r) => r.slug)).toEqual(["bbbbbbb"]);
+			await store.close();
+		});
 
-	it("keeps at most 25 recent uploads per user", async () => {
-		const { store } = await openAt(dir, randomCipher());
-		for (let i = 0; i < 30; i++) await store.uploads.record(upload(`m${String(i).padStart(6, "0")}`));
-		const recent = await store.uploads.recent("7");
-		expect(recent).toHaveLength(25);
-		expect(recent[0]?.slug).toBe("m000029");
-		await store.close();
+		it("keeps at most 25 recent uploads per user", async () => {
+			const { store } = await openAt(dir, randomCipher());
+			for (let i = 0; i < 30; i++) await store.uploads.record(upload(`m${String(i).padStart(6, "0")}`));
+			const recent = await store.uploads.recent("7");
+			expect(recent).toHaveLength(25);
+			expect(recent[0]?.slug).toBe("m000029");
+			await store.close();
+		});
 	});
 });
