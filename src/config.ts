@@ -52,7 +52,10 @@ const configSchema = z.object({
 		.optional(),
 	STORE_URL: z
 		.string()
-		.regex(/^sqlite:\/\/.+/, "must be a sqlite:// URL, e.g. sqlite://data/imgpile-bot.sqlite")
+		.regex(
+			/^(sqlite|rediss?):\/\/.+/,
+			"must be a sqlite:// URL (e.g. sqlite://data/imgpile-bot.sqlite) or a redis:// URL (e.g. redis://localhost:6379)",
+		)
 		.default("sqlite://data/imgpile-bot.sqlite"),
 	DATA_DIR: z.string().min(1).default("data"),
 	TOKEN_ENCRYPTION_KEY: z
@@ -71,6 +74,18 @@ const configSchema = z.object({
 	LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
+/** A store several processes share needs one key for all of them: a generated key file is per machine. */
+const checkedSchema = configSchema.superRefine((config, context) => {
+	if (/^rediss?:/.test(config.STORE_URL) && config.TOKEN_ENCRYPTION_KEY === undefined) {
+		context.addIssue({
+			code: "custom",
+			path: ["TOKEN_ENCRYPTION_KEY"],
+			message:
+				"is required when STORE_URL is redis://: every process sharing the store must use the same key (e.g. `openssl rand -hex 32`)",
+		});
+	}
+});
+
 export type Config = z.output<typeof configSchema>;
 
 /** Names of every variable, in the order .env.example lists them. */
@@ -86,7 +101,7 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 	const cleaned = Object.fromEntries(
 		CONFIG_VARIABLES.map((name) => [name, env[name]?.trim() ? env[name]?.trim() : undefined]),
 	);
-	const result = configSchema.safeParse(cleaned);
+	const result = checkedSchema.safeParse(cleaned);
 	if (result.success) return result.data;
 	const problems = result.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
 	throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);

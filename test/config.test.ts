@@ -59,6 +59,16 @@ describe("config", () => {
 		expect(config.IMGPILE_API_URL).toBe("http://127.0.0.1:9/api/v1");
 	});
 
+	it("takes a redis:// store when every process gets the same key", () => {
+		const key = "ab".repeat(32);
+		const config = parseConfig({
+			DISCORD_TOKEN: TOKEN,
+			STORE_URL: "rediss://:pw@redis:6380/1",
+			TOKEN_ENCRYPTION_KEY: key,
+		});
+		expect(config.STORE_URL).toBe("rediss://:pw@redis:6380/1");
+	});
+
 	it.each([
 		[{}, "DISCORD_TOKEN is required"],
 		[{ DISCORD_TOKEN: "nope" }, "DISCORD_TOKEN does not look like a Discord bot token"],
@@ -66,7 +76,11 @@ describe("config", () => {
 		[{ DISCORD_TOKEN: TOKEN, LOG_LEVEL: "loud" }, "LOG_LEVEL"],
 		[{ DISCORD_TOKEN: TOKEN, TOKEN_ENCRYPTION_KEY: "short" }, "TOKEN_ENCRYPTION_KEY must be 32 random bytes"],
 		[{ DISCORD_TOKEN: TOKEN, DISCORD_DEV_GUILD_ID: "abc" }, "DISCORD_DEV_GUILD_ID must be a guild id"],
-		[{ DISCORD_TOKEN: TOKEN, STORE_URL: "redis://x" }, "STORE_URL must be a sqlite:// URL"],
+		[{ DISCORD_TOKEN: TOKEN, STORE_URL: "postgres://x" }, "STORE_URL must be a sqlite:// URL"],
+		[
+			{ DISCORD_TOKEN: TOKEN, STORE_URL: "redis://redis:6379" },
+			"TOKEN_ENCRYPTION_KEY is required when STORE_URL is redis://",
+		],
 		[{ DISCORD_TOKEN: TOKEN, FEED_POLL_INTERVAL: "5" }, "FEED_POLL_INTERVAL must be a whole number of seconds"],
 		[{ DISCORD_TOKEN: TOKEN, IMGPILE_FEED_TOKEN: "has space" }, "IMGPILE_FEED_TOKEN must be an imgpile API token"],
 		[{ DISCORD_TOKEN: TOKEN, UPLOAD_CONCURRENCY: "0" }, "UPLOAD_CONCURRENCY must be a whole number"],
