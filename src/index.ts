@@ -18,6 +18,8 @@ const store = await openStore({ url: config.STORE_URL, cipher: new TokenCipher(k
 const imgpile = new Imgpile({
 	apiUrl: config.IMGPILE_API_URL,
 	uploadUrl: config.IMGPILE_UPLOAD_URL,
+	// Several processes on one store share imgpile's per-token and per-IP limits.
+	sharedBudget: store.requestBudget,
 	logger: logger.child({ component: "imgpile" }),
 });
 const transfers = new TransferPipeline({

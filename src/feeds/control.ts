@@ -140,7 +140,8 @@ export class FeedControlApi implements FeedControl {
 
 	async sendDigestNow(sub: FeedSubscription): Promise<number> {
 		const now = this.runtime.now();
-		const ctx = newCycle(now, this.runtime.leader, this.runtime.periodMs);
+		// The leader's digest carries its fence; another process's goes unfenced (nothing to lose).
+		const ctx = newCycle(now, this.runtime.leader ? this.runtime.fence : undefined, this.runtime.periodMs);
 		return this.runtime.locks.run(sub.id, () => digest(this.runtime, ctx, sub, "manual"));
 	}
 

@@ -91,14 +91,14 @@ async function deliverLive(
 ): Promise<"delivered" | "skipped" | "stop"> {
 	if (entry.state === "sent") {
 		// Discord accepted it before a crash: finish, do not send again.
-		await rt.store.outbox.done(entry.key);
+		await rt.store.outbox.done(entry.key, ctx.fence);
 		ctx.report.recovered++;
 		return "delivered";
 	}
 	const payload = entry.payload;
 	if (!isPayload(payload)) {
 		rt.log.error({ key: entry.key }, "outbox entry without a readable post: dropped");
-		await rt.store.outbox.done(entry.key);
+		await rt.store.outbox.done(entry.key, ctx.fence);
 		return "skipped";
 	}
 	let channel: ChannelInfo | undefined;
@@ -115,15 +115,15 @@ async function deliverLive(
 			{ key: entry.key, status: payload.status, channelId: sub.channelId },
 			"post not announced here (NSFW outside an age-restricted channel)",
 		);
-		await rt.store.outbox.done(entry.key);
+		await rt.store.outbox.done(entry.key, ctx.fence);
 		return "skipped";
 	}
 	if (entry.attempts > 0) {
 		const found = await alreadyPosted(rt, ctx, sub, entry.key);
 		if (found === "stop") return "stop";
 		if (found) {
-			await rt.store.outbox.recordSent(entry.key, found);
-			await rt.store.outbox.done(entry.key);
+			await rt.store.outbox.recordSent(entry.key, found, ctx.fence);
+			await rt.store.outbox.done(entry.key, ctx.fence);
 			ctx.report.recovered++;
 			rt.log.info(
 				{ key: entry.key, messageId: found },
@@ -135,7 +135,7 @@ async function deliverLive(
 	const t = translatorFor(rt, sub.guildId);
 	const body = announcement(t, payload, { channelNsfw, marker: entry.key });
 	const info: DeliveryInfo = { subscriptionId: sub.id, channelId: sub.channelId, keys: [entry.key], kind: "live" };
-	await rt.store.outbox.bumpAttempt(entry.key);
+	await rt.store.outbox.bumpAttempt(entry.key, ctx.fence);
 	await rt.hooks.beforeSend?.(info);
 	let messageId: string;
 	try {
@@ -144,8 +144,8 @@ async function deliverLive(
 		return deliveryFailed(rt, ctx, sub, entry.attempts + 1, error, [entry.key]);
 	}
 	await rt.hooks.afterAccepted?.({ ...info, messageId });
-	await rt.store.outbox.recordSent(entry.key, messageId);
-	await rt.store.outbox.done(entry.key);
+	await rt.store.outbox.recordSent(entry.key, messageId, ctx.fence);
+	await rt.store.outbox.done(entry.key, ctx.fence);
 	ctx.report.delivered++;
 	return "delivered";
 }

@@ -66,8 +66,8 @@ export async function digest(
 		}
 		if (messageId) {
 			for (const entry of inflight) {
-				if (entry.state !== "sent") await rt.store.outbox.recordSent(entry.key, messageId);
-				await rt.store.outbox.done(entry.key);
+				if (entry.state !== "sent") await rt.store.outbox.recordSent(entry.key, messageId, ctx.fence);
+				await rt.store.outbox.done(entry.key, ctx.fence);
 			}
 			ctx.report.recovered += inflight.length;
 			rt.log.info({ subscriptionId: sub.id, messageId }, "digest had reached Discord before a restart");
@@ -97,7 +97,7 @@ export async function digest(
 	const queued: OutboxEntry[] = [];
 	for (const entry of entries) {
 		if (isPayload(entry.payload) && mayAnnounce(entry.payload.status, channelNsfw)) queued.push(entry);
-		else await rt.store.outbox.done(entry.key);
+		else await rt.store.outbox.done(entry.key, ctx.fence);
 	}
 	// The posts as they are now: one that became NSFW, rejected, hidden or private, or was
 	// deleted since it was queued, goes by its new state (dropped unless still announceable here).
@@ -127,7 +127,7 @@ export async function digest(
 			posts.push(post);
 		} else {
 			rt.log.info({ key: entry.key, status: post?.status ?? "gone" }, "queued post no longer announced here: dropped");
-			await rt.store.outbox.done(entry.key);
+			await rt.store.outbox.done(entry.key, ctx.fence);
 		}
 	}
 	const oldest = batch[0];
@@ -143,7 +143,7 @@ export async function digest(
 	});
 	const keys = batch.map((entry) => entry.key);
 	const info: DeliveryInfo = { subscriptionId: sub.id, channelId: sub.channelId, keys, kind: "digest" };
-	for (const key of keys) await rt.store.outbox.bumpAttempt(key);
+	for (const key of keys) await rt.store.outbox.bumpAttempt(key, ctx.fence);
 	rt.digestChecked.delete(sub.id);
 	await rt.hooks.beforeSend?.(info);
 	let messageId: string;
@@ -161,8 +161,8 @@ export async function digest(
 		return 0;
 	}
 	await rt.hooks.afterAccepted?.({ ...info, messageId });
-	for (const key of keys) await rt.store.outbox.recordSent(key, messageId);
-	for (const key of keys) await rt.store.outbox.done(key);
+	for (const key of keys) await rt.store.outbox.recordSent(key, messageId, ctx.fence);
+	for (const key of keys) await rt.store.outbox.done(key, ctx.fence);
 	ctx.report.digests++;
 	await rt.store.subscriptions.update(sub.id, { lastDeliveryAt: iso(ctx.now) });
 	if (mode === "scheduled") await scheduleNextDigest(rt, sub, ctx.now);

@@ -52,7 +52,7 @@ export async function deliveryFailed(
 		case "invalid":
 			if (attempts >= 3) {
 				rt.log.error({ err: error, keys }, "Discord keeps refusing this delivery: dropped");
-				for (const key of keys) await rt.store.outbox.done(key);
+				for (const key of keys) await rt.store.outbox.done(key, ctx.fence);
 				return "skipped";
 			}
 			rt.log.warn({ err: error, keys, attempts }, "Discord refused a delivery; will try again");

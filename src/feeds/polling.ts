@@ -62,7 +62,7 @@ export async function pollDue(
 			const deferred = due.slice(index);
 			ctx.report.deferred += deferred.length;
 			rt.log.info({ deferred: deferred.length, until: iso(until) }, "imgpile budget: polls put off");
-			for (const rest of deferred) await setCursor(rt, rest.queryKey, { slowedUntil: iso(until) });
+			for (const rest of deferred) await setCursor(rt, ctx, rest.queryKey, { slowedUntil: iso(until) });
 			return;
 		}
 		await poll(rt, ctx, item.queryKey, item.group, item.state, period, touched);
@@ -116,6 +116,7 @@ async function poll(
 			await rt.store.feedState.markSeen(
 				queryKey,
 				result.read.map((post) => post.id),
+				ctx.fence,
 			);
 			rt.log.info({ queryKey, seen: result.read.length }, "feed query seeded (nothing announced)");
 		} else {
@@ -127,6 +128,7 @@ async function poll(
 				await rt.store.feedState.markSeen(
 					queryKey,
 					fresh.map((post) => post.id),
+					ctx.fence,
 				);
 				rt.log.debug({ queryKey, fresh: fresh.length, subscriptions: group.length }, "new posts queued");
 			}
@@ -134,7 +136,7 @@ async function poll(
 		state.lastPolledAt = now;
 		state.failures = 0;
 		state.backoffUntil = 0;
-		await setCursor(rt, queryKey, {
+		await setCursor(rt, ctx, queryKey, {
 			lastPolledAt: iso(now),
 			frontier: result.frontier,
 			failures: 0,
@@ -144,7 +146,7 @@ async function poll(
 	} catch (error) {
 		if (error instanceof PollIncompleteError) {
 			report.deferred++;
-			await setCursor(rt, queryKey, { slowedUntil: iso(rt.budget.resumeAt(now)) });
+			await setCursor(rt, ctx, queryKey, { slowedUntil: iso(rt.budget.resumeAt(now)) });
 			return;
 		}
 		if (error instanceof ImgpileRateLimitError) {
@@ -154,7 +156,7 @@ async function poll(
 				{ queryKey, retryAfterMs: error.retryAfterMs, pausedUntil: iso(rt.budget.pausedUntil) },
 				"imgpile rate limited the feeds: polling slows down",
 			);
-			await setCursor(rt, queryKey, { slowedUntil: iso(rt.budget.pausedUntil) });
+			await setCursor(rt, ctx, queryKey, { slowedUntil: iso(rt.budget.pausedUntil) });
 			return;
 		}
 		report.pollFailures++;
@@ -165,14 +167,19 @@ async function poll(
 			{ err: error, queryKey, failures: state.failures, retryAt: iso(state.backoffUntil) },
 			"feed poll failed; backing off this query",
 		);
-		await setCursor(rt, queryKey, { failures: state.failures, backoffUntil: iso(state.backoffUntil) });
+		await setCursor(rt, ctx, queryKey, { failures: state.failures, backoffUntil: iso(state.backoffUntil) });
 	} finally {
 		report.requests += requests;
 	}
 }
 
-async function setCursor(rt: FeedRuntime, queryKey: string, patch: Partial<FeedCursor>): Promise<void> {
-	await rt.store.feedState.setCursor(queryKey, patch);
+async function setCursor(
+	rt: FeedRuntime,
+	ctx: CycleContext,
+	queryKey: string,
+	patch: Partial<FeedCursor>,
+): Promise<void> {
+	await rt.store.feedState.setCursor(queryKey, patch, ctx.fence);
 }
 
 /** Step 4: every active subscription of the query gets an outbox entry per post (oldest first). */
@@ -187,12 +194,10 @@ async function fanOut(
 	await mapLimit(group, rt.concurrency, async (sub) => {
 		const dueAt = sub.mode === "digest" ? (sub.nextDigestAt ?? iso(ctx.now)) : null;
 		for (const payload of payloads) {
-			const { created } = await rt.store.outbox.put({
-				subscriptionId: sub.id,
-				postId: payload.id,
-				payload,
-				dueAt,
-			});
+			const { created } = await rt.store.outbox.put(
+				{ subscriptionId: sub.id, postId: payload.id, payload, dueAt },
+				ctx.fence,
+			);
 			if (created) ctx.report.queued++;
 		}
 		if (sub.mode === "live") touched.add(sub.id);

@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import { type Locale, pickLocale, type Translate, translator } from "../i18n/index.js";
 import type { Imgpile, Post } from "../imgpile/index.js";
-import { type FeedSubscription, KeyedMutex, type Store } from "../store/index.js";
+import { type FeedSubscription, type Fence, KeyedMutex, type Store } from "../store/index.js";
 import { FeedBudget } from "./budget.js";
 import type { FeedDiscord } from "./discord.js";
 import type { FeedPostPayload } from "./render.js";
@@ -48,7 +48,11 @@ export interface FeedServiceOptions {
 	maxPages?: number;
 	/** Timer period of the cycles once started. Default 1 s. */
 	tickMs?: number;
-	/** Lease time to live, on the scheduler's clock. Default 30 s (or 3 ticks, if longer). */
+	/**
+	 * Lease time to live, on the scheduler's clock (Redis: the server's). Default 15 s (or 3 ticks,
+	 * if longer): the longest another process waits to take over from a leader that died. Renewed
+	 * every third of it while a cycle runs.
+	 */
 	leaseTtlMs?: number;
 	/** This process in the lease. Default host:pid:random. */
 	owner?: string;
@@ -96,6 +100,8 @@ export interface QueryState {
 /** One cycle's (or one `/feed digest`'s) view: its time, its report, what it read once for all. */
 export interface CycleContext {
 	now: number;
+	/** The fence the cycle's writes carry (the lease's when it began; none outside the leader). */
+	fence: Fence | undefined;
 	report: TickReport;
 	history: Map<string, Promise<Array<{ id: string; author?: { id: string }; embeds?: unknown }>>>;
 	/** The listing each query's digests re-check their posts against, read once per cycle. */
@@ -141,6 +147,11 @@ export interface FeedRuntime {
 	/** Subscriptions changed: re-read them before the next cycle. */
 	dirty: boolean;
 	leader: boolean;
+	/**
+	 * The feed lease's fence while this process leads: every outbox, seen-set and cursor write of
+	 * the cycle carries it, so once another process leads they change nothing (StoreFencedError).
+	 */
+	fence: Fence | undefined;
 	stopped: boolean;
 	/** When the whole outbox was last looked through. */
 	fullScanAt: number;
@@ -180,6 +191,7 @@ export function createRuntime(options: FeedServiceOptions): FeedRuntime {
 		digestChecked: new Set(),
 		dirty: true,
 		leader: false,
+		fence: undefined,
 		stopped: false,
 		fullScanAt: Number.NEGATIVE_INFINITY,
 		periodMs: intervalMs,
@@ -227,8 +239,8 @@ export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item:
 }
 
 /** A fresh cycle context: nothing read, nothing done yet. */
-export function newCycle(now: number, leader: boolean, periodMs: number): CycleContext {
-	return { now, report: emptyReport(leader, periodMs), history: new Map(), listings: new Map() };
+export function newCycle(now: number, fence: Fence | undefined, periodMs: number): CycleContext {
+	return { now, fence, report: emptyReport(fence !== undefined, periodMs), history: new Map(), listings: new Map() };
 }
 
 /** A cycle's report before anything happened. */

@@ -5,7 +5,9 @@
  *
  * A cycle, step by step (the numbers are the crash-safety invariants); this file holds steps 1–2,
  * polling.ts 3–4, delivery.ts 5, digests.ts 6, control.ts what `/feed` asks:
- * 1. Lease: only the process holding the `feeds` lease polls and delivers; others idle.
+ * 1. Lease: only the process holding the `feeds` lease polls and delivers; others idle. The
+ *    lease is renewed while a cycle runs, and its fence goes with every outbox, seen-set and
+ *    cursor write: a leader that stalled past its lease and wakes up writes (and so sends) nothing.
  * 2. Subscriptions are grouped by `queryKeyOf(filters)`: one query (one imgpile request per
  *    period, plus pages for bursts) however many guilds share it. Each query has a slot in the
  *    period (hash of its key), so polls spread over the period instead of firing together. The
@@ -24,7 +26,7 @@
  * 6. Digest subscriptions: entries wait; at the subscription's time they go out as one message.
  */
 import { hostname } from "node:os";
-import { type FeedSubscription, queryKeyOf } from "../store/index.js";
+import { type FeedSubscription, queryKeyOf, StoreFencedError } from "../store/index.js";
 import { FeedControlApi } from "./control.js";
 import { deliverAll } from "./delivery.js";
 import { pollDue } from "./polling.js";
@@ -50,7 +52,7 @@ export class FeedService extends FeedControlApi {
 	constructor(options: FeedServiceOptions) {
 		super(createRuntime(options));
 		this.#tickMs = options.tickMs ?? 1_000;
-		this.#leaseTtlMs = options.leaseTtlMs ?? Math.max(30_000, 3 * this.#tickMs);
+		this.#leaseTtlMs = options.leaseTtlMs ?? Math.max(15_000, 3 * this.#tickMs);
 		this.#owner = options.owner ?? `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
 	}
 
@@ -85,6 +87,7 @@ export class FeedService extends FeedControlApi {
 				rt.log.warn({ err: error }, "could not release the feed lease");
 			});
 			rt.leader = false;
+			rt.fence = undefined;
 		}
 		if (rt.ownsSource) await rt.source.close().catch(() => undefined);
 	}
@@ -103,21 +106,14 @@ export class FeedService extends FeedControlApi {
 		const now = rt.now();
 		const report = emptyReport(false, rt.periodMs);
 		if (rt.stopped) return report;
+		let renewal: NodeJS.Timeout | undefined;
 		try {
-			const lease = await rt.store.lease.acquire(FEED_LEASE, this.#owner, this.#leaseTtlMs, now);
-			if (!lease.held) {
-				if (rt.leader) rt.log.warn({ holder: lease.owner }, "feed lease lost: another process polls now");
-				rt.leader = false;
-				return report;
-			}
-			if (!rt.leader) {
-				rt.log.info({ owner: this.#owner }, "feed lease taken: this process polls the feeds");
-				rt.leader = true;
-				rt.fullScanAt = Number.NEGATIVE_INFINITY;
-				rt.queries.clear();
-			}
+			if (!(await this.#lead(now))) return report;
+			// A long cycle (a delivery burst under Discord's limits) must not outlive the lease.
+			renewal = setInterval(() => void this.#lead(rt.now()), Math.max(1_000, this.#leaseTtlMs / 3));
+			renewal.unref();
 			report.leader = true;
-			const ctx: CycleContext = { now, report, history: new Map(), listings: new Map() };
+			const ctx: CycleContext = { now, fence: rt.fence, report, history: new Map(), listings: new Map() };
 			const subs = await this.#loadSubscriptions();
 			const groups = new Map<string, FeedSubscription[]>();
 			for (const sub of subs) {
@@ -141,9 +137,48 @@ export class FeedService extends FeedControlApi {
 			await deliverAll(rt, ctx, subs, touched);
 			return report;
 		} catch (error) {
+			if (error instanceof StoreFencedError) {
+				// Another process leads now; what this cycle left undone is in the outbox for it.
+				this.#follow("feed lease lost mid-cycle (fenced): stopped, another process polls now");
+				return { ...report, leader: false };
+			}
 			rt.log.error({ err: error }, "feed cycle stopped by an error");
 			throw error;
+		} finally {
+			clearInterval(renewal);
 		}
+	}
+
+	/** Takes or renews the feed lease; false (and follower from now on) when another process holds it. */
+	async #lead(now: number): Promise<boolean> {
+		const rt = this.runtime;
+		let lease: Awaited<ReturnType<typeof rt.store.lease.acquire>>;
+		try {
+			lease = await rt.store.lease.acquire(FEED_LEASE, this.#owner, this.#leaseTtlMs, now);
+		} catch (error) {
+			// Store unreachable: keep the fence; if the lease lapses meanwhile, the fenced writes fail.
+			rt.log.warn({ err: error }, "could not renew the feed lease");
+			return rt.leader;
+		}
+		if (!lease.held || !lease.fence) {
+			if (rt.leader) this.#follow("feed lease lost: another process polls now", lease.owner);
+			return false;
+		}
+		if (!rt.leader || rt.fence?.token !== lease.fence.token) {
+			rt.log.info({ owner: this.#owner, token: lease.fence.token }, "feed lease taken: this process polls the feeds");
+			rt.leader = true;
+			rt.fullScanAt = Number.NEGATIVE_INFINITY;
+			rt.queries.clear();
+		}
+		rt.fence = lease.fence;
+		return true;
+	}
+
+	#follow(message: string, holder?: string): void {
+		const rt = this.runtime;
+		if (rt.leader) rt.log.warn({ holder }, message);
+		rt.leader = false;
+		rt.fence = undefined;
 	}
 
 	async #loadSubscriptions(): Promise<FeedSubscription[]> {

@@ -14,7 +14,7 @@ import {
 	ImgpileTimeoutError,
 	type RequestInfo,
 } from "./errors.js";
-import { Lane, Lanes, parseIntHeader, parseRetryAfter } from "./rate-limit.js";
+import { Lane, Lanes, parseIntHeader, parseRetryAfter, type SharedBudget } from "./rate-limit.js";
 import { type ErrorBody, IMGPILE_LIMITS } from "./types.js";
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
@@ -60,6 +60,8 @@ export interface ImgpileHttpOptions {
 		/** Requests in flight per token. Default 4. */
 		maxConcurrentPerToken?: number;
 	};
+	/** The budget this identity shares with other processes (several bot processes on one store). */
+	sharedBudget?: SharedBudget | undefined;
 	/** Largest upload imgpile takes. Default 100 MiB. */
 	maxFileBytes?: number;
 	/** Bring your own undici dispatcher (then `timeouts.connectMs` is yours to set on it). */
@@ -113,6 +115,7 @@ export class ImgpileHttp {
 	readonly #userAgent: string;
 	readonly #logger: Logger | undefined;
 	readonly #random: () => number;
+	readonly #shared: SharedBudget | undefined;
 
 	constructor(options: ImgpileHttpOptions) {
 		this.apiUrl = new URL(options.apiUrl.replace(/\/+$/, ""));
@@ -139,6 +142,7 @@ export class ImgpileHttp {
 		this.#userAgent = options.userAgent ?? "imgpile-bot (+https://github.com/imgpile-bot)";
 		this.#logger = options.logger;
 		this.#random = options.random ?? Math.random;
+		this.#shared = options.sharedBudget;
 	}
 
 	/** The pacing lane of a token (undefined: guest requests). */
@@ -173,6 +177,7 @@ export class ImgpileHttp {
 			let failure: ImgpileError;
 			await lane.acquire(req.signal);
 			try {
+				await this.#takeShared(req, info, lane);
 				const response = await this.#once(req, info);
 				const limit = parseIntHeader(response.headers["x-ratelimit-limit"]);
 				const remaining = parseIntHeader(response.headers["x-ratelimit-remaining"]);
@@ -208,6 +213,26 @@ export class ImgpileHttp {
 				"imgpile request failed, retrying",
 			);
 			await delay(wait, undefined, { signal: req.signal });
+		}
+	}
+
+	/** Waits for this identity's turn in the budget all processes share (none: nothing to wait for). */
+	async #takeShared(req: HttpRequest, info: RequestInfo, lane: Lane): Promise<void> {
+		if (!this.#shared) return;
+		for (;;) {
+			let waitMs: number;
+			try {
+				waitMs = await this.#shared.take(laneKey(req.token), lane.perMinute);
+			} catch (error) {
+				// The shared store is down: this process's own pacing still holds.
+				this.#logger?.warn({ err: error }, "shared imgpile budget unavailable; pacing this process alone");
+				return;
+			}
+			if (waitMs <= 0) return;
+			if (req.ownPacing && waitMs > req.ownPacing.maxBlockedMs) {
+				throw new ImgpileRateLimitError(429, { message: "Too Many Attempts." }, info, waitMs);
+			}
+			await delay(waitMs, undefined, { signal: req.signal });
 		}
 	}
 

@@ -25,6 +25,15 @@ export function parseIntHeader(value: string | string[] | undefined): number | u
 	return Number(text);
 }
 
+/**
+ * imgpile's budget of one identity, kept with the other processes of the bot (on Redis): how
+ * long to wait before one more request may go (0: go now, and it is counted). The identity is
+ * the lane's key (a token's hash, or "guest"), never a token.
+ */
+export interface SharedBudget {
+	take(identity: string, perMinute: number): Promise<number>;
+}
+
 export interface LaneOptions {
 	/** Requests per minute this lane may make (the bucket's size and refill rate). */
 	perMinute: number;
@@ -65,6 +74,11 @@ export class Lane {
 	get idle(): boolean {
 		this.#refill();
 		return this.#inFlight === 0 && this.#waiters.length === 0 && this.#tokens >= this.#capacity;
+	}
+
+	/** Requests a minute this lane may make now (imgpile's header may have lowered it). */
+	get perMinute(): number {
+		return this.#capacity;
 	}
 
 	get queued(): number {

@@ -9,6 +9,7 @@ import { Kv, type KvCacheOptions } from "./kv.js";
 import { LeaseRepository, type Leases } from "./lease.js";
 import { type Outbox, OutboxRepository } from "./outbox.js";
 import { RedisBackend } from "./redis/backend.js";
+import { RedisRequestBudget } from "./redis/budget.js";
 import { RedisLeases } from "./redis/lease.js";
 import { RedisOutbox } from "./redis/outbox.js";
 import { SqliteBackend } from "./sqlite.js";
@@ -28,6 +29,7 @@ export const STORE_NAMESPACES = {
 	usage: "usage",
 	uploads: "uploads",
 	lease: "lease",
+	budget: "budget",
 } as const;
 
 export interface StoreOptions {
@@ -70,6 +72,11 @@ export interface Store {
 	readonly location: string;
 	/** Whether other processes may share this store (Redis). */
 	readonly shared: boolean;
+	/**
+	 * imgpile's request budget shared by the processes of a shared store (undefined on SQLite: one
+	 * process, whose own pacing is the whole budget). `take` → 0 (go) or ms to wait.
+	 */
+	readonly requestBudget: { take(identity: string, perMinute: number): Promise<number> } | undefined;
 	/** Waits for in-flight locked writes, then closes the backend. Idempotent. */
 	close(): Promise<void>;
 }
@@ -133,6 +140,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 	}
 	const ns = (name: keyof typeof STORE_NAMESPACES) => `${prefix}${STORE_NAMESPACES[name]}`;
 	let backend: KvBackend;
+	let requestBudget: Store["requestBudget"];
 	let outbox: (kv: Kv) => Outbox;
 	let lease: (kv: Kv) => Leases;
 	if (location.scheme === "redis") {
@@ -140,6 +148,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		backend = redis;
 		outbox = (kv) => new RedisOutbox(redis, kv, { doneRetention: options.doneRetention }, clock);
 		lease = () => new RedisLeases(redis, ns("lease"));
+		requestBudget = new RedisRequestBudget(redis, ns("budget"));
 	} else {
 		const sqlite = await SqliteBackend.open(location.file, logger, options.wal ?? true);
 		backend = sqlite;
@@ -167,6 +176,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		lease: lease(kv("lease")),
 		location: location.scheme === "redis" ? location.display : `sqlite:${location.file}`,
 		shared: backend.shared,
+		requestBudget,
 		close: once(async () => {
 			await backend.close();
 			logger.debug(where, "store closed");

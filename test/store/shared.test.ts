@@ -3,7 +3,9 @@ import { randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { Imgpile, ImgpileRateLimitError } from "../../src/imgpile/index.js";
 import { openStore, type Store, TokenCipher } from "../../src/store/index.js";
+import { startImgpileEmulator } from "../emulators/imgpile/index.js";
 import { describeRedis, type RedisServer, startRedis } from "../support/redis.js";
 import { memoryLogger } from "./helpers.js";
 
@@ -71,6 +73,44 @@ describeRedis("one Redis store shared by several processes", () => {
 			() => a.guilds.getServerToken("100"),
 			(token) => token === undefined,
 		);
+		await a.close();
+		await b.close();
+	});
+
+	it("imgpile's budget is one for all processes: together they get what one identity may make", async () => {
+		const [a, b] = [await open(), await open()];
+		if (!a.requestBudget || !b.requestBudget) throw new Error("a shared store has a shared budget");
+		const takes = await Promise.all(
+			[a, b].flatMap((store) => Array.from({ length: 10 }, () => store.requestBudget?.take("hashA", 6) ?? 0)),
+		);
+		// 6 a minute (all at once at most): exactly 6 of the 20 go now, the rest are told to wait.
+		expect(takes.filter((wait) => wait === 0)).toHaveLength(6);
+		expect(Math.min(...takes.filter((wait) => wait > 0))).toBeGreaterThan(5_000);
+		// Another identity has its own budget.
+		expect(await a.requestBudget.take("tokenhash1", 6)).toBe(0);
+
+		// Two processes' imgpile clients, as guests on one IP, against imgpile: 3 a minute between them.
+		const emulator = await startImgpileEmulator({ users: [] });
+		const clients = [a, b].map(
+			(store) =>
+				new Imgpile({
+					apiUrl: emulator.apiUrl,
+					uploadUrl: emulator.uploadUrl,
+					pacing: { publicPerMinute: 3 },
+					sharedBudget: store.requestBudget,
+				}),
+		);
+		const [first, second] = clients.map((client) => client.as());
+		if (!first || !second) throw new Error("two clients");
+		await first.listPostsOnce({ sort: "latest" });
+		await second.listPostsOnce({ sort: "latest" });
+		await first.listPostsOnce({ sort: "latest" });
+		// Each process alone would still have 2 of its own 3 left; together the 3 are spent.
+		const refused = await second.listPostsOnce({ sort: "latest" }, { maxBlockedMs: 1_000 }).catch((error) => error);
+		expect(refused).toBeInstanceOf(ImgpileRateLimitError);
+		expect(emulator.requests.filter((r) => r.path.endsWith("/posts"))).toHaveLength(3);
+		await Promise.all(clients.map((client) => client.close()));
+		await emulator.close();
 		await a.close();
 		await b.close();
 	});
