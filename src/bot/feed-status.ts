@@ -2,7 +2,14 @@
  * What `/feed` tells admins about their subscriptions: each one's health (paused, stopped and
  * why, imgpile errors, slowed), its mode, and why Discord refused a send.
  */
-import { describeFilters, type FeedControl, FeedSendError, formatInterval, reasonText } from "../feeds/index.js";
+import {
+	DigestBusyError,
+	describeFilters,
+	type FeedControl,
+	FeedSendError,
+	formatInterval,
+	reasonText,
+} from "../feeds/index.js";
 import type { FeedSubscription } from "../store/index.js";
 import { UserError } from "./errors.js";
 import type { HandlerContext } from "./types.js";
@@ -71,6 +78,7 @@ export async function sendingTo<T>(ctx: HandlerContext, sub: FeedSubscription, s
 	try {
 		return await send();
 	} catch (error) {
+		if (error instanceof DigestBusyError) throw new UserError("feed.digest.busy", { id: sub.id });
 		if (error instanceof FeedSendError) {
 			throw new UserError("feed.sendFailed", { channel: `<#${sub.channelId}>`, reason: sendFailureText(ctx, error) });
 		}

@@ -5,11 +5,12 @@
  * interrupted by a crash is finished, never sent twice.
  */
 
+import { randomUUID } from "node:crypto";
 import { isPublic, mayAnnounce } from "../discord/index.js";
 import { ImgpileNotFoundError, ImgpileRateLimitError } from "../imgpile/index.js";
 import { type FeedSubscription, type OutboxEntry, queryKeyOf } from "../store/index.js";
 import { classifyDiscordError } from "./discord.js";
-import { alreadyPosted, deliveryFailed, disable, FeedSendError, waitForChannel } from "./failures.js";
+import { alreadyPosted, DigestBusyError, deliveryFailed, disable, FeedSendError, waitForChannel } from "./failures.js";
 import {
 	byScore,
 	DIGEST_EMBEDS,
@@ -49,6 +50,32 @@ class RecheckLater extends Error {}
  * has gathered as one message and schedules the next.
  */
 export async function digest(
+	rt: FeedRuntime,
+	ctx: CycleContext,
+	sub: FeedSubscription,
+	mode: "scheduled" | "manual" | "recover",
+): Promise<number> {
+	if (!rt.store.shared) return digestNow(rt, ctx, sub, mode);
+	// Several processes: `/feed digest` in one and the leader's scheduled digest in another must not
+	// both send it. One claim per subscription, for as long as a digest takes at most.
+	const claim = `digest.${sub.id}`;
+	const owner = `${process.pid}.${randomUUID()}`;
+	const lease = await rt.store.lease.acquire(claim, owner, DIGEST_CLAIM_MS);
+	if (!lease.held) {
+		if (mode === "manual") throw new DigestBusyError(`a digest of ${sub.id} is being sent by another process`);
+		return 0; // still due: the next cycle sends it
+	}
+	try {
+		return await digestNow(rt, ctx, sub, mode);
+	} finally {
+		await rt.store.lease.release(claim, owner).catch(() => undefined);
+	}
+}
+
+/** Longest a digest may take (its Discord send, re-checks and outbox writes). */
+const DIGEST_CLAIM_MS = 120_000;
+
+async function digestNow(
 	rt: FeedRuntime,
 	ctx: CycleContext,
 	sub: FeedSubscription,

@@ -130,3 +130,8 @@ export class FeedSendError extends Error {
 		this.reason = reason;
 	}
 }
+
+/** Another process is sending this digest right now (several processes on one store). */
+export class DigestBusyError extends Error {
+	override name = "DigestBusyError";
+}

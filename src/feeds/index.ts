@@ -1,7 +1,7 @@
 export { FeedBudget } from "./budget.js";
 export { type FeedControl, FeedControlApi } from "./control.js";
 export { ClientFeedDiscord, classifyDiscordError, type FeedDiscord } from "./discord.js";
-export { FeedSendError } from "./failures.js";
+export { DigestBusyError, FeedSendError } from "./failures.js";
 export { pollQuery } from "./poller.js";
 export * from "./render.js";
 export {

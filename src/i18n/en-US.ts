@@ -497,6 +497,7 @@ export const enUS = {
 		one: "📰 A digest of {count} post was sent to {channel}.",
 		other: "📰 A digest of {count} posts was sent to {channel}.",
 	},
+	"feed.digest.busy": "A digest of feed `{id}` is going out right now. Give it a minute, then look in the channel.",
 	"feed.digest.empty": "Feed `{id}` has gathered nothing since its last digest.",
 	"feed.reason.channelDeleted": "the channel was deleted.",
 	"feed.reason.missingAccess": "I can no longer see the channel.",

@@ -443,6 +443,7 @@ export const zhCN = {
 	"feed.digest.more": "……还有 {count} 条：{links}",
 	"feed.digest.notDigest": "订阅 `{id}` 是实时的：每条帖子都会立即播报，没有可发送的汇总。",
 	"feed.digest.sent": { plural: "count", other: "📰 已向 {channel} 发送包含 {count} 条帖子的汇总。" },
+	"feed.digest.busy": "订阅 `{id}` 的摘要正在发送中。请稍等一分钟，然后到频道里查看。",
 	"feed.digest.empty": "订阅 `{id}` 自上次汇总以来没有收集到新帖子。",
 	"feed.reason.channelDeleted": "频道已被删除。",
 	"feed.reason.missingAccess": "我已无法看到该频道。",
