@@ -48,7 +48,8 @@ export class Bot {
 
 	constructor(options: BotOptions) {
 		this.#options = options;
-		this.metrics = options.services.metrics ?? new Metrics();
+		// prom-client never stops its process collectors: only the composition root turns them on.
+		this.metrics = options.services.metrics ?? new Metrics({ processMetrics: false });
 		// Discord REST over a bounded, kept-alive pool: a burst of interactions reuses a few
 		// connections instead of opening one each.
 		this.#discordAgent = new Agent({ connections: 16, keepAliveTimeout: 30_000 });

@@ -35,7 +35,7 @@ export interface Services {
 	voteRefresher?: Coalescer;
 	/**
 	 * This bot's metrics (`GET /metrics`): made where the services are wired, so the imgpile client
-	 * and the transfers count into it too; the Bot makes one when it is absent.
+	 * and the transfers count into it too; the Bot makes one (without process metrics) when it is absent.
 	 */
 	metrics?: Metrics;
 }
