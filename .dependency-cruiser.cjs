@@ -6,7 +6,7 @@
  *   src/bot/                       the interaction layer
  *   src/feeds/  src/transfer/      the feed scheduler; Discord CDN → imgpile transfers
  *   src/discord/ src/imgpile/ src/store/ src/i18n/ src/media/
- *   src/logger.ts  src/config.ts
+ *   src/logger.ts  src/config.ts  src/metrics.ts
  *
  * A module imports only from its own layer's folder or from layers below it; folders of one
  * layer do not import each other (src/discord may read src/i18n and imgpile's types).
@@ -23,7 +23,7 @@ const FOLDER = {
 	media: "^src/media/",
 };
 const ROOT = "^src/index\\.ts$";
-const BASE = "^src/(logger|config)\\.ts$";
+const BASE = "^src/(logger|config|metrics)\\.ts$";
 const any = (...names) => names.map((name) => FOLDER[name]).join("|");
 
 /** `from` may not import any of `names`. */
@@ -79,12 +79,12 @@ module.exports = {
 				`${name}-is-a-base`,
 				FOLDER[name],
 				Object.keys(FOLDER).filter((other) => other !== name),
-				`src/${name} stands alone: it imports no other folder of the code (src/logger.ts and src/config.ts only).`,
+				`src/${name} stands alone: it imports no other folder of the code (src/logger.ts, src/config.ts and src/metrics.ts only).`,
 			),
 		),
 		{
 			name: "base-modules-import-no-folder",
-			comment: "src/logger.ts and src/config.ts are below every folder.",
+			comment: "src/logger.ts, src/config.ts and src/metrics.ts are below every folder.",
 			severity: "error",
 			from: { path: BASE },
 			to: { path: "^(src/[^/]+/|commands/)" },

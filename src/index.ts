@@ -3,6 +3,7 @@ import { Bot } from "./bot/bot.js";
 import { loadConfig } from "./config.js";
 import { Imgpile } from "./imgpile/index.js";
 import { createLogger, SecretRegistry } from "./logger.js";
+import { Metrics } from "./metrics.js";
 import { loadOrCreateKey, openStore, TokenCipher } from "./store/index.js";
 import { TransferPipeline } from "./transfer/index.js";
 
@@ -12,6 +13,8 @@ secrets.add(config.DISCORD_TOKEN);
 secrets.add(config.TOKEN_ENCRYPTION_KEY);
 secrets.add(config.IMGPILE_FEED_TOKEN);
 const logger = createLogger({ level: config.LOG_LEVEL, secrets });
+// One registry for this process's bot: the imgpile client and the transfers count into it too.
+const metrics = new Metrics();
 
 const key = await loadOrCreateKey({ configured: config.TOKEN_ENCRYPTION_KEY, dataDir: config.DATA_DIR, logger });
 const store = await openStore({ url: config.STORE_URL, cipher: new TokenCipher(key, secrets), logger });
@@ -21,12 +24,14 @@ const imgpile = new Imgpile({
 	// Several processes on one store share imgpile's per-token and per-IP limits.
 	sharedBudget: store.requestBudget,
 	logger: logger.child({ component: "imgpile" }),
+	metrics,
 });
 const transfers = new TransferPipeline({
 	allowedHosts: config.DISCORD_CDN_HOSTS,
 	httpHosts: config.DISCORD_CDN_HTTP_HOSTS,
 	maxConcurrent: config.UPLOAD_CONCURRENCY,
 	logger: logger.child({ component: "transfer" }),
+	metrics,
 });
 const bot = new Bot({
 	token: config.DISCORD_TOKEN,
@@ -43,6 +48,7 @@ const bot = new Bot({
 		imgpileUploadUrl: config.IMGPILE_UPLOAD_URL,
 		transfers,
 		now: Date.now,
+		metrics,
 	},
 });
 

@@ -1,7 +1,9 @@
 import { once } from "node:events";
-import { Client, type ClientOptions, Events, GatewayIntentBits } from "discord.js";
+import { Client, type ClientOptions, Events, GatewayIntentBits, RESTEvents } from "discord.js";
 import { Agent } from "undici";
 import { ClientFeedDiscord, FeedService, type FeedServiceOptions, type TickReport } from "../feeds/index.js";
+import type { Logger } from "../logger.js";
+import { Metrics } from "../metrics.js";
 import { Coalescer } from "./coalescer.js";
 import { type HealthServer, startHealthServer } from "./health.js";
 import { pacedMakeRequest } from "./pacing.js";
@@ -37,6 +39,8 @@ export class Bot {
 	readonly client: Client;
 	readonly router: InteractionRouter;
 	readonly feeds: FeedService;
+	/** Served on the health port as `GET /metrics`. */
+	readonly metrics: Metrics;
 	readonly #options: BotOptions;
 	#health: HealthServer | undefined;
 	readonly #discordAgent: Agent;
@@ -44,6 +48,8 @@ export class Bot {
 
 	constructor(options: BotOptions) {
 		this.#options = options;
+		// prom-client never stops its process collectors: only the composition root turns them on.
+		this.metrics = options.services.metrics ?? new Metrics({ processMetrics: false });
 		// Discord REST over a bounded, kept-alive pool: a burst of interactions reuses a few
 		// connections instead of opening one each.
 		this.#discordAgent = new Agent({ connections: 16, keepAliveTimeout: 30_000 });
@@ -70,10 +76,16 @@ export class Bot {
 			imgpile: options.services.imgpile,
 			discord: new ClientFeedDiscord(this.client),
 			logger: options.services.logger.child({ component: "feeds" }),
+			metrics: this.metrics,
 		});
 		this.router = new InteractionRouter({
 			modules: options.modules,
-			services: { ...options.services, feeds: this.feeds, voteRefresher: new Coalescer(VOTE_REFRESH_MS) },
+			services: {
+				...options.services,
+				metrics: this.metrics,
+				feeds: this.feeds,
+				voteRefresher: new Coalescer(VOTE_REFRESH_MS),
+			},
 			autoDeferMs: options.autoDeferMs,
 		});
 		const log = options.services.logger;
@@ -84,17 +96,48 @@ export class Bot {
 			log.warn({ shard, code: event.code }, "gateway disconnected"),
 		);
 		this.client.on(Events.ShardResume, (shard, replayed) => log.info({ shard, replayed }, "gateway resumed"));
+		this.#watch(log);
+	}
+
+	/** What the metrics learn from discord.js and read from the feeds at scrape time. */
+	#watch(log: Logger): void {
+		const { metrics } = this;
+		this.client.rest.on(RESTEvents.Response, (_request, response) => {
+			if (response.status === 429) metrics.discord429(response.headers.get("x-ratelimit-scope"));
+		});
+		this.client.rest.on(RESTEvents.RateLimited, (info) => metrics.discordRateLimitWait(info.global));
+		const { store } = this.#options.services;
+		metrics.watchFeeds({
+			leader: () => this.feeds.status().leader,
+			outboxDepth: () =>
+				store.outbox.pending().then(
+					(entries) => entries.length,
+					(error: unknown) => {
+						log.warn({ err: error }, "metrics: could not read the outbox");
+						return undefined;
+					},
+				),
+		});
 	}
 
 	get ready(): boolean {
 		return this.#ready;
 	}
 
+	/** The port `/healthz` and `/metrics` are served on, once started (`healthPort: 0` picks a free one). */
+	get healthPort(): number | undefined {
+		return this.#health?.port;
+	}
+
 	/** Logs in, waits for READY, registers commands if they changed, starts the health endpoint. */
 	async start(): Promise<void> {
 		const { services, healthPort } = this.#options;
 		if (healthPort !== undefined) {
-			this.#health = await startHealthServer({ port: healthPort, ready: () => this.#ready && this.client.isReady() });
+			this.#health = await startHealthServer({
+				port: healthPort,
+				ready: () => this.#ready && this.client.isReady(),
+				metrics: this.metrics,
+			});
 		}
 		const ready = once(this.client, Events.ClientReady);
 		await this.client.login(this.#options.token);

@@ -1,5 +1,6 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Metrics } from "../metrics.js";
 
 export interface HealthServer {
 	readonly port: number;
@@ -8,15 +9,22 @@ export interface HealthServer {
 
 /**
  * `GET /healthz` on 127.0.0.1 or all interfaces: 200 once `ready()` says so (after the gateway's
- * READY), 503 before and while shutting down. Anything else is 404.
+ * READY), 503 before and while shutting down. With `metrics`, `GET /metrics` serves them in
+ * Prometheus' text format. Anything else is 404.
  */
 export async function startHealthServer(options: {
 	port: number;
 	host?: string;
 	ready: () => boolean;
+	metrics?: Metrics | undefined;
 }): Promise<HealthServer> {
 	const server: Server = createServer((request, response) => {
-		if (request.method !== "GET" || request.url?.split("?")[0] !== "/healthz") {
+		const path = request.url?.split("?")[0];
+		if (request.method === "GET" && path === "/metrics" && options.metrics) {
+			serveMetrics(options.metrics, response);
+			return;
+		}
+		if (request.method !== "GET" || path !== "/healthz") {
 			response.writeHead(404).end();
 			return;
 		}
@@ -36,4 +44,14 @@ export async function startHealthServer(options: {
 				server.close(() => resolve());
 			}),
 	};
+}
+
+function serveMetrics(metrics: Metrics, response: ServerResponse): void {
+	metrics.text().then(
+		(text) => {
+			response.writeHead(200, { "content-type": metrics.contentType, "cache-control": "no-store" });
+			response.end(text);
+		},
+		() => response.writeHead(500).end(),
+	);
 }

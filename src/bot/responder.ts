@@ -24,9 +24,12 @@ export class Responder {
 	#queue: Promise<unknown> = Promise.resolve();
 	#state: "fresh" | "deferred" | "replied" = "fresh";
 	#ephemeral = false;
+	readonly #onFirstResponse: (() => void) | undefined;
 
-	constructor(interaction: RepliableInteraction) {
+	/** `onFirstResponse`: called once Discord accepted the first response (whichever kind). */
+	constructor(interaction: RepliableInteraction, onFirstResponse?: () => void) {
 		this.interaction = interaction;
+		this.#onFirstResponse = onFirstResponse;
 	}
 
 	get acknowledged(): boolean {
@@ -104,7 +107,12 @@ export class Responder {
 	}
 
 	#serial<T>(step: () => Promise<T>): Promise<T> {
-		const next = this.#queue.then(step);
+		const next = this.#queue.then(async () => {
+			const fresh = this.#state === "fresh";
+			const result = await step();
+			if (fresh && this.#state !== "fresh") this.#onFirstResponse?.();
+			return result;
+		});
 		this.#queue = next.catch(() => {});
 		return next;
 	}

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { DiscordAPIError, type Interaction, RESTJSONErrorCodes } from "discord.js";
 import { parseCustomId } from "../discord/index.js";
 import { pickLocale, translator } from "../i18n/index.js";
+import type { InteractionOutcome, InteractionType } from "../metrics.js";
 import { TokenDecryptError } from "../store/index.js";
 import { isImgpileError, UserError, userMessage } from "./errors.js";
 import { Responder } from "./responder.js";
@@ -81,6 +82,10 @@ export class InteractionRouter {
 	}
 
 	async #handle(interaction: Interaction): Promise<void> {
+		const received = performance.now();
+		const { type, command: name } = this.#metricLabels(interaction);
+		const metrics = this.#services.metrics;
+		const answered = () => metrics?.firstResponse(type, name, (performance.now() - received) / 1000);
 		const locale = pickLocale(interaction.locale, interaction.guildLocale);
 		const t = translator(locale);
 		const log = this.#services.logger.child({
@@ -93,33 +98,56 @@ export class InteractionRouter {
 		if (interaction.isAutocomplete()) {
 			const command = this.#commands.get(interaction.commandName);
 			const respond = new Responder(interaction as never);
+			let outcome: InteractionOutcome = "ok";
 			try {
 				if (command && "autocomplete" in command && command.autocomplete) {
 					await command.autocomplete({ ...this.#services, locale, t, log, respond }, interaction);
 				} else if (!interaction.responded) await interaction.respond([]);
 			} catch (error) {
+				outcome = "failed";
 				log.warn({ err: error }, "autocomplete failed");
 				if (!interaction.responded) await interaction.respond([]).catch(() => {});
 			}
+			if (interaction.responded) answered();
+			metrics?.interaction(type, name, outcome);
 			return;
 		}
 		if (!interaction.isRepliable()) return;
 
-		const respond = new Responder(interaction);
+		const respond = new Responder(interaction, answered);
 		const ctx: HandlerContext = { ...this.#services, locale, t, log, respond };
 		const timer = setTimeout(() => {
 			if (!respond.acknowledged) {
 				respond.defer({ ephemeral: true }).catch((error: unknown) => log.warn({ err: error }, "auto-defer failed"));
 			}
 		}, this.#autoDeferMs);
+		let outcome: InteractionOutcome = "ok";
 		try {
 			if (!this.#accepting) throw new UserError("error.shuttingDown");
 			await this.#dispatch(ctx, interaction);
 		} catch (error) {
-			await this.#fail(ctx, error);
+			outcome = await this.#fail(ctx, error);
 		} finally {
 			clearTimeout(timer);
+			metrics?.interaction(type, name, outcome);
 		}
+	}
+
+	/** Metric labels: only names the bot serves (anything else is "unknown"), never ids or arguments. */
+	#metricLabels(interaction: Interaction): { type: InteractionType; command: string } {
+		const known = (map: Map<string, unknown>, name: string | undefined) =>
+			name !== undefined && map.has(name) ? name : "unknown";
+		if (interaction.isChatInputCommand())
+			return { type: "command", command: known(this.#commands, interaction.commandName) };
+		if (interaction.isMessageContextMenuCommand()) {
+			return { type: "context_menu", command: known(this.#commands, interaction.commandName) };
+		}
+		if (interaction.isAutocomplete())
+			return { type: "autocomplete", command: known(this.#commands, interaction.commandName) };
+		const name = "customId" in interaction ? parseCustomId(interaction.customId)?.name : undefined;
+		if (interaction.isModalSubmit()) return { type: "modal", command: known(this.#modals, name) };
+		if (interaction.isButton()) return { type: "button", command: known(this.#buttons, name) };
+		return { type: "component", command: "unknown" };
 	}
 
 	async #dispatch(ctx: HandlerContext, interaction: Interaction): Promise<void> {
@@ -146,18 +174,22 @@ export class InteractionRouter {
 		throw new UserError("error.unknownAction");
 	}
 
-	/** The central catch. */
-	async #fail(ctx: HandlerContext, error: unknown): Promise<void> {
+	/** The central catch; says how the interaction ended. */
+	async #fail(ctx: HandlerContext, error: unknown): Promise<InteractionOutcome> {
+		let outcome: InteractionOutcome = "user_error";
 		if (isImgpileError(error)) {
+			outcome = "imgpile_error";
 			ctx.log.info({ kind: error.kind, path: error.path }, "imgpile refused a request");
 		} else if (error instanceof TokenDecryptError) {
+			outcome = "token_unreadable";
 			ctx.log.warn({ reason: error.reason, subject: error.subject }, "a stored token cannot be read");
 		} else if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.UnknownInteraction) {
 			ctx.log.warn("the interaction expired before we answered");
-			return;
+			return "expired";
 		}
 		let content = userMessage(ctx.t, error);
 		if (content === undefined) {
+			outcome = "failed";
 			const id = randomBytes(4).toString("hex");
 			ctx.log.error({ err: error, errorId: id }, "interaction failed");
 			content = ctx.t("error.unexpected", { id });
@@ -167,6 +199,7 @@ export class InteractionRouter {
 		} catch (replyError) {
 			ctx.log.warn({ err: replyError }, "could not tell the user about an error");
 		}
+		return outcome;
 	}
 }
 

@@ -11,6 +11,7 @@ import type { FeedControl } from "../feeds/index.js";
 import type { Locale, Translate } from "../i18n/index.js";
 import type { Imgpile } from "../imgpile/index.js";
 import type { Logger, SecretRegistry } from "../logger.js";
+import type { Metrics } from "../metrics.js";
 import type { Store } from "../store/index.js";
 import type { TransferPipeline } from "../transfer/index.js";
 import type { Coalescer } from "./coalescer.js";
@@ -32,6 +33,11 @@ export interface Services {
 	feeds?: FeedControl;
 	/** Score edits after vote clicks, at most one per message per interval (set by the Bot). */
 	voteRefresher?: Coalescer;
+	/**
+	 * This bot's metrics (`GET /metrics`): made where the services are wired, so the imgpile client
+	 * and the transfers count into it too; the Bot makes one (without process metrics) when it is absent.
+	 */
+	metrics?: Metrics;
 }
 
 /** One interaction's view: the services, plus who asked in which language, and how to answer. */

@@ -96,6 +96,7 @@ export class FeedControlApi implements FeedControl {
 				dueAt,
 			});
 			if (created) queued++;
+			else this.runtime.metrics?.duplicateAvoided("outbox");
 		}
 		if (sub.mode === "live") this.runtime.retryAt.set(sub.id, now);
 		return queued;

@@ -93,6 +93,7 @@ async function deliverLive(
 		// Discord accepted it before a crash: finish, do not send again.
 		await rt.store.outbox.done(entry.key, ctx.fence);
 		ctx.report.recovered++;
+		rt.metrics?.feedDelivery("live", "recovered");
 		return "delivered";
 	}
 	const payload = entry.payload;
@@ -125,6 +126,7 @@ async function deliverLive(
 			await rt.store.outbox.recordSent(entry.key, found, ctx.fence);
 			await rt.store.outbox.done(entry.key, ctx.fence);
 			ctx.report.recovered++;
+			rt.metrics?.feedDelivery("live", "recovered");
 			rt.log.info(
 				{ key: entry.key, messageId: found },
 				"delivery had reached Discord before a restart: not sent again",
@@ -147,5 +149,6 @@ async function deliverLive(
 	await rt.store.outbox.recordSent(entry.key, messageId, ctx.fence);
 	await rt.store.outbox.done(entry.key, ctx.fence);
 	ctx.report.delivered++;
+	rt.metrics?.feedDelivery("live", "sent");
 	return "delivered";
 }

@@ -97,6 +97,7 @@ async function digestNow(
 				await rt.store.outbox.done(entry.key, ctx.fence);
 			}
 			ctx.report.recovered += inflight.length;
+			rt.metrics?.feedDelivery("digest", "recovered");
 			rt.log.info({ subscriptionId: sub.id, messageId }, "digest had reached Discord before a restart");
 			const done = new Set(inflight.map((entry) => entry.key));
 			entries = entries.filter((entry) => !done.has(entry.key));
@@ -191,6 +192,7 @@ async function digestNow(
 	for (const key of keys) await rt.store.outbox.recordSent(key, messageId, ctx.fence);
 	for (const key of keys) await rt.store.outbox.done(key, ctx.fence);
 	ctx.report.digests++;
+	rt.metrics?.feedDelivery("digest", "sent");
 	await rt.store.subscriptions.update(sub.id, { lastDeliveryAt: iso(ctx.now) });
 	if (mode === "scheduled") await scheduleNextDigest(rt, sub, ctx.now);
 	return batch.length;

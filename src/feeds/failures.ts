@@ -43,6 +43,7 @@ export async function deliveryFailed(
 	keys: string[],
 ): Promise<"stop" | "skipped"> {
 	ctx.report.deliveryFailures++;
+	rt.metrics?.feedDelivery(sub.mode, "failed");
 	const failure = classifyDiscordError(error);
 	switch (failure.kind) {
 		case "gone":
@@ -52,6 +53,7 @@ export async function deliveryFailed(
 		case "invalid":
 			if (attempts >= 3) {
 				rt.log.error({ err: error, keys }, "Discord keeps refusing this delivery: dropped");
+				rt.metrics?.feedDelivery(sub.mode, "dropped");
 				for (const key of keys) await rt.store.outbox.done(key, ctx.fence);
 				return "skipped";
 			}

@@ -61,6 +61,7 @@ export async function pollDue(
 			const until = rt.budget.resumeAt(now);
 			const deferred = due.slice(index);
 			ctx.report.deferred += deferred.length;
+			rt.metrics?.feedPolls("deferred", deferred.length);
 			rt.log.info({ deferred: deferred.length, until: iso(until) }, "imgpile budget: polls put off");
 			for (const rest of deferred) await setCursor(rt, ctx, rest.queryKey, { slowedUntil: iso(until) });
 			return;
@@ -143,15 +144,18 @@ async function poll(
 			backoffUntil: null,
 			slowedUntil: period > rt.intervalMs ? iso(now + period) : null,
 		});
+		rt.metrics?.feedPolls("ok");
 	} catch (error) {
 		if (error instanceof PollIncompleteError) {
 			report.deferred++;
+			rt.metrics?.feedPolls("deferred");
 			await setCursor(rt, ctx, queryKey, { slowedUntil: iso(rt.budget.resumeAt(now)) });
 			return;
 		}
 		if (error instanceof ImgpileRateLimitError) {
 			rt.budget.rateLimited(now, error.retryAfterMs);
 			report.deferred++;
+			rt.metrics?.feedPolls("rate_limited");
 			rt.log.warn(
 				{ queryKey, retryAfterMs: error.retryAfterMs, pausedUntil: iso(rt.budget.pausedUntil) },
 				"imgpile rate limited the feeds: polling slows down",
@@ -160,6 +164,7 @@ async function poll(
 			return;
 		}
 		report.pollFailures++;
+		rt.metrics?.feedPolls("failed");
 		state.failures++;
 		const wait = Math.min(MAX_BACKOFF_MS, rt.intervalMs * 2 ** (state.failures - 1));
 		state.backoffUntil = now + wait;
@@ -199,6 +204,7 @@ async function fanOut(
 				ctx.fence,
 			);
 			if (created) ctx.report.queued++;
+			else rt.metrics?.duplicateAvoided("outbox");
 		}
 		if (sub.mode === "live") touched.add(sub.id);
 	});

@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import { type Locale, pickLocale, type Translate, translator } from "../i18n/index.js";
 import type { Imgpile, Post } from "../imgpile/index.js";
+import type { Metrics } from "../metrics.js";
 import { type FeedSubscription, type Fence, KeyedMutex, type Store } from "../store/index.js";
 import { FeedBudget } from "./budget.js";
 import type { FeedDiscord } from "./discord.js";
@@ -67,6 +68,8 @@ export interface FeedServiceOptions {
 	/** imgpile budget; perMinute defaults to 30 (guest) or 120 (token). */
 	budget?: { perMinute?: number; share?: number; reserve?: number };
 	hooks?: FeedHooks;
+	/** Counts polls, deliveries and duplicates avoided. */
+	metrics?: Metrics | undefined;
 }
 
 export interface TickReport {
@@ -132,6 +135,7 @@ export interface FeedRuntime {
 	readonly concurrency: number;
 	readonly historyLimit: number;
 	readonly hooks: FeedHooks;
+	readonly metrics: Metrics | undefined;
 	readonly budget: FeedBudget;
 	/** One delivery per subscription at a time (cycle and `/feed digest`). */
 	readonly locks: KeyedMutex;
@@ -178,6 +182,7 @@ export function createRuntime(options: FeedServiceOptions): FeedRuntime {
 		concurrency: options.deliveryConcurrency ?? 64,
 		historyLimit: options.historyLimit ?? 50,
 		hooks: options.hooks ?? {},
+		metrics: options.metrics,
 		budget: new FeedBudget({
 			perMinute: options.budget?.perMinute ?? (source.authenticated ? 120 : 30),
 			share: options.budget?.share,

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Logger } from "pino";
 import { Agent, type Dispatcher, request } from "undici";
+import type { Metrics } from "../metrics.js";
 import {
 	errorCode,
 	httpError,
@@ -67,6 +68,8 @@ export interface ImgpileHttpOptions {
 	/** Bring your own undici dispatcher (then `timeouts.connectMs` is yours to set on it). */
 	dispatcher?: Dispatcher;
 	logger?: Logger;
+	/** Counts failed requests (imgpile_bot_imgpile_errors_total). */
+	metrics?: Metrics | undefined;
 	/** For tests: jitter source. */
 	random?: () => number;
 }
@@ -114,6 +117,7 @@ export class ImgpileHttp {
 	readonly #lanes: Lanes;
 	readonly #userAgent: string;
 	readonly #logger: Logger | undefined;
+	readonly #metrics: Metrics | undefined;
 	readonly #random: () => number;
 	readonly #shared: SharedBudget | undefined;
 
@@ -141,6 +145,7 @@ export class ImgpileHttp {
 		);
 		this.#userAgent = options.userAgent ?? "imgpile-bot (+https://github.com/imgpile-bot)";
 		this.#logger = options.logger;
+		this.#metrics = options.metrics;
 		this.#random = options.random ?? Math.random;
 		this.#shared = options.sharedBudget;
 	}
@@ -206,6 +211,7 @@ export class ImgpileHttp {
 			} finally {
 				lane.release();
 			}
+			this.#metrics?.imgpileError(failure instanceof ImgpileHttpError ? failure.status : failure.kind);
 			const wait = this.#retryDelay(req.retry, failure, attempt);
 			if (wait === undefined) throw failure;
 			this.#logger?.warn(

@@ -14,6 +14,8 @@ export interface Attempt {
 	downloadFailure: TransferError | undefined;
 	/** The upload call returned or threw: download errors after this (our own cleanup) are not the cause. */
 	uploadSettled: boolean;
+	/** File bytes the upload body handed out, once it ended. */
+	sent: number;
 }
 
 export interface Head {
@@ -74,6 +76,7 @@ export async function* uploadBody(
 	if (size !== undefined && count !== size) {
 		throw fail(new TransferError("download_failed", `the download ended after ${count} of ${size} bytes`));
 	}
+	attempt.sent = count;
 }
 
 export function parseLength(value: string | string[] | undefined): number | undefined {

@@ -4,6 +4,7 @@ import type { ImgpileClient } from "../imgpile/client.js";
 import { ImgpileError } from "../imgpile/errors.js";
 import { IMGPILE_LIMITS, type Media } from "../imgpile/types.js";
 import { sniffMedia } from "../media/sniff.js";
+import type { Metrics } from "../metrics.js";
 import { type Attempt, parseLength, readHead, SNIFF_BYTES, tooLarge, uploadBody } from "./body.js";
 import { describe, download, downloadError } from "./download.js";
 import { TransferError } from "./errors.js";
@@ -35,6 +36,8 @@ export interface TransferPipelineOptions {
 	/** Largest file accepted. Default 100 MiB (imgpile's limit). */
 	maxBytes?: number | undefined;
 	logger: Logger;
+	/** Counts the files and bytes that reached imgpile. */
+	metrics?: Metrics | undefined;
 	timeouts?:
 		| {
 				/** TCP/TLS connect to the CDN. Default 10 s. */
@@ -71,6 +74,7 @@ export class TransferPipeline {
 	readonly #pool: SlotPool;
 	readonly #maxBytes: number;
 	readonly #logger: Logger;
+	readonly #metrics: Metrics | undefined;
 	readonly #agent: Dispatcher;
 	readonly #running = new Set<Promise<unknown>>();
 	readonly #attempts = new Set<Attempt>();
@@ -81,6 +85,7 @@ export class TransferPipeline {
 		this.#pool = new SlotPool(options.maxConcurrent);
 		this.#maxBytes = options.maxBytes ?? IMGPILE_LIMITS.maxFileBytes;
 		this.#logger = options.logger.child({ module: "transfer" });
+		this.#metrics = options.metrics;
 		const headersTimeout = options.timeouts?.headersMs ?? 30_000;
 		const bodyTimeout = options.timeouts?.bodyMs ?? 30_000;
 		this.#agent = new Agent({
@@ -145,6 +150,7 @@ export class TransferPipeline {
 			uploadStarted: false,
 			downloadFailure: undefined,
 			uploadSettled: false,
+			sent: 0,
 		};
 		const onCallerAbort = () => attempt.abort.abort(options.signal?.reason);
 		if (options.signal?.aborted) throw new TransferError("aborted", "the transfer was cancelled");
@@ -166,6 +172,7 @@ export class TransferPipeline {
 				if (options.onStart) this.#guard(log, "onStart", options.onStart)();
 				log.debug({ size: source.size }, "transfer started");
 				const media = await this.#run(source, url, client, options, attempt, log);
+				this.#metrics?.uploaded(attempt.sent);
 				log.info(
 					{ mediaId: media.id, slug: media.slug, type: media.type, ms: Math.round(performance.now() - started) },
 					"transfer done",

@@ -7,6 +7,8 @@ import { commandsHash } from "../../src/bot/sync.js";
 import type { CommandModule, HandlerContext, Services } from "../../src/bot/types.js";
 import { ImgpileUnauthorizedError } from "../../src/imgpile/index.js";
 import { createLogger, SecretRegistry } from "../../src/logger.js";
+import { Metrics } from "../../src/metrics.js";
+import { metricValue } from "../support/metrics.js";
 
 describe("commandsHash", () => {
 	it("ignores what Discord adds and the order of commands", () => {
@@ -185,6 +187,35 @@ describe("InteractionRouter", () => {
 		expect(await drained).toBe(true);
 		expect(calls.map((c) => c.method)).toEqual(["deferReply", "editReply"]);
 		expect(contentOf(calls[1])).toBe("finally");
+	});
+
+	it("counts each interaction by route and how it ended, and times its first response", async () => {
+		const { services: s } = services();
+		const metrics = new Metrics({ processMetrics: false });
+		const router = new InteractionRouter({ modules: [module], services: { ...s, metrics } });
+		for (const [kind, options] of [
+			["command", { command: "demo" }],
+			["command", { command: "demo", locale: "zh-CN" }],
+			["button", { customId: "vote:post:1:up" }],
+			["button", { customId: "stale" }],
+			["button", { customId: "crash" }],
+			["button", { customId: "gone:123456789012345678" }],
+		] as const) {
+			await router.handle(fakeInteraction(kind, options).interaction);
+		}
+		const text = await metrics.text();
+		const count = (labels: Record<string, string>) => metricValue(text, "imgpile_bot_interactions_total", labels);
+		expect(count({ type: "command", command: "demo", outcome: "ok" })).toBe(1);
+		expect(count({ type: "command", command: "demo", outcome: "user_error" })).toBe(1);
+		expect(count({ type: "button", command: "vote", outcome: "ok" })).toBe(1);
+		expect(count({ type: "button", command: "stale", outcome: "imgpile_error" })).toBe(1);
+		expect(count({ type: "button", command: "crash", outcome: "failed" })).toBe(1);
+		// A custom id the bot does not serve is not a label value (its arguments never are).
+		expect(count({ type: "button", command: "unknown", outcome: "user_error" })).toBe(1);
+		expect(text).not.toMatch(/gone|123456789012345678/);
+		const answered = "imgpile_bot_interaction_first_response_seconds_count";
+		expect(metricValue(text, answered, { type: "command", command: "demo" })).toBe(2);
+		expect(metricValue(text, answered, { type: "button", command: "crash" })).toBe(1);
 	});
 
 	it("refuses two handlers with one name", () => {

@@ -8,6 +8,7 @@ import { Bot, type BotOptions } from "../../src/bot/bot.js";
 import type { CommandModule } from "../../src/bot/types.js";
 import { Imgpile } from "../../src/imgpile/index.js";
 import { createLogger, SecretRegistry } from "../../src/logger.js";
+import { Metrics } from "../../src/metrics.js";
 import { openStore, type Store, TokenCipher } from "../../src/store/index.js";
 import { TransferPipeline } from "../../src/transfer/index.js";
 import {
@@ -47,6 +48,11 @@ export interface HarnessOptions {
 	 * size, hooks… Its timer stays off unless `timer: true`: tests run cycles with `h.bot.tick()`.
 	 */
 	feeds?: BotOptions["feeds"];
+	/**
+	 * prom-client's process metrics (RSS, event loop lag…) in the bot's registry. Off by default:
+	 * prom-client never stops their event-loop and GC observers, and a test file starts many bots.
+	 */
+	processMetrics?: boolean;
 }
 
 /**
@@ -70,6 +76,8 @@ export class Harness {
 	store!: Store;
 	imgpile!: Imgpile;
 	transfers!: TransferPipeline;
+	/** The running bot's metrics: a fresh registry per start, as a restarted process begins at zero. */
+	metrics!: Metrics;
 	readonly #dir: string;
 	#key: Buffer = randomBytes(32);
 	readonly #options: HarnessOptions;
@@ -112,6 +120,7 @@ export class Harness {
 		this.secrets = new SecretRegistry();
 		this.secrets.add(this.discord.botToken);
 		const logger = createLogger({ level: "debug", destination, secrets: this.secrets });
+		this.metrics = new Metrics({ processMetrics: this.#options.processMetrics ?? false });
 		this.store = await openStore({
 			url: `sqlite://${join(this.#dir, "imgpile-bot.sqlite")}`,
 			cipher: new TokenCipher(this.#key, this.secrets),
@@ -122,6 +131,7 @@ export class Harness {
 			uploadUrl: this.imgpileEmulator.uploadUrl,
 			retry: { baseDelayMs: 10, maxDelayMs: 50 },
 			logger,
+			metrics: this.metrics,
 		});
 		this.transfers = new TransferPipeline({
 			allowedHosts: this.discord.cdnHosts,
@@ -129,6 +139,7 @@ export class Harness {
 			httpHosts: this.discord.cdnHosts,
 			maxConcurrent: this.#options.uploadConcurrency ?? 4,
 			logger,
+			metrics: this.metrics,
 		});
 		this.bot = new Bot({
 			token: this.discord.botToken,
@@ -145,6 +156,7 @@ export class Harness {
 				imgpileUploadUrl: this.imgpileEmulator.uploadUrl,
 				transfers: this.transfers,
 				now: this.#options.feeds?.now ?? Date.now,
+				metrics: this.metrics,
 			},
 			clientOptions: { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) } },
 		});

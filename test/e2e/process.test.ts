@@ -1,6 +1,6 @@
 /**
  * The bot as a process, as `npm start` runs it: configuration from the environment, SQLite in a
- * data directory, health endpoint, command registration, and a clean stop on SIGTERM.
+ * data directory, health and metrics endpoint, command registration, and a clean stop on SIGTERM.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DiscordEmulator, startDiscordEmulator } from "../emulators/discord/index.js";
 import { type ImgpileEmulator, startImgpileEmulator } from "../emulators/imgpile/index.js";
+import { metricValue } from "../support/metrics.js";
 
 const TSX = resolve("node_modules/.bin/tsx");
 const ENTRY = resolve("dist/src/index.js");
@@ -85,6 +86,11 @@ describe("the bot process", () => {
 			const ix = await discord.slash({ user, channel, command: "imgpile", subcommand: "status" });
 			await ix.settled();
 			expect(ix.reply?.content).toContain("Not linked");
+			// The metrics on the same port, with the process metrics the composition root turns on.
+			const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+			expect(metricValue(metrics, "imgpile_bot_interactions_total", { command: "imgpile", outcome: "ok" })).toBe(1);
+			expect(metricValue(metrics, "process_resident_memory_bytes")).toBeGreaterThan(0);
+			expect(metrics).not.toContain(discord.botToken);
 
 			const exited = once(child, "exit");
 			child.kill("SIGTERM");

@@ -12,6 +12,9 @@ const QUOTA_RETRY_AFTER_MS = 60_000;
 
 /** The user-facing reason of a failed file (TransferError, or anything else). */
 export function failureOf(ctx: HandlerContext, error: unknown): FileFailure {
+	ctx.metrics?.uploadFailed(
+		error instanceof TransferError ? error.reason : isImgpileError(error) ? "imgpile" : "unexpected",
+	);
 	if (error instanceof TransferError) {
 		switch (error.reason) {
 			case "too_large":
