@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Writable } from "node:stream";
 import { commandModules } from "../../commands/index.js";
 import { Bot, type BotOptions } from "../../src/bot/bot.js";
@@ -53,6 +53,8 @@ export interface HarnessOptions {
 	 * prom-client never stops their event-loop and GC observers, and a test file starts many bots.
 	 */
 	processMetrics?: boolean;
+	/** The store: a redis:// URL (a real redis-server the test started) instead of SQLite in a temp dir. */
+	storeUrl?: string;
 }
 
 /**
@@ -122,7 +124,9 @@ export class Harness {
 		const logger = createLogger({ level: "debug", destination, secrets: this.secrets });
 		this.metrics = new Metrics({ processMetrics: this.#options.processMetrics ?? false });
 		this.store = await openStore({
-			url: `sqlite://${join(this.#dir, "imgpile-bot.sqlite")}`,
+			url: this.#options.storeUrl ?? `sqlite://${join(this.#dir, "imgpile-bot.sqlite")}`,
+			// One Redis may serve several tests: each harness keeps to its own keys.
+			namespacePrefix: this.#options.storeUrl ? `e2e.${basename(this.#dir)}.` : undefined,
 			cipher: new TokenCipher(this.#key, this.secrets),
 			logger,
 		});
@@ -130,6 +134,7 @@ export class Harness {
 			apiUrl: this.imgpileEmulator.apiUrl,
 			uploadUrl: this.imgpileEmulator.uploadUrl,
 			retry: { baseDelayMs: 10, maxDelayMs: 50 },
+			sharedBudget: this.store.requestBudget,
 			logger,
 			metrics: this.metrics,
 		});
