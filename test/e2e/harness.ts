@@ -8,6 +8,7 @@ import { Bot, type BotOptions } from "../../src/bot/bot.js";
 import type { CommandModule } from "../../src/bot/types.js";
 import { Imgpile } from "../../src/imgpile/index.js";
 import { createLogger, SecretRegistry } from "../../src/logger.js";
+import { type RestProxy, startRestProxy } from "../../src/proxy/server.js";
 import { openStore, type Store, TokenCipher } from "../../src/store/index.js";
 import { TransferPipeline } from "../../src/transfer/index.js";
 import {
@@ -47,6 +48,11 @@ export interface HarnessOptions {
 	 * size, hooks… Its timer stays off unless `timer: true`: tests run cycles with `h.bot.tick()`.
 	 */
 	feeds?: BotOptions["feeds"];
+	/**
+	 * Put the REST proxy (src/proxy) between the bot and the Discord emulator, as the bot runs at
+	 * scale: its REST goes to the proxy, which forwards it. The proxy's log lines join `logs`.
+	 */
+	proxy?: boolean;
 }
 
 /**
@@ -64,6 +70,8 @@ export class Harness {
 	readonly bob: User;
 	readonly carol: User;
 	readonly logs: string[] = [];
+	/** The REST proxy with `proxy: true`; it outlives bot restarts, as its own process would. */
+	proxy: RestProxy | undefined;
 	/** The running bot's registry: a fresh one per start, as a real restart begins with an empty one. */
 	secrets!: SecretRegistry;
 	bot!: Bot;
@@ -97,21 +105,38 @@ export class Harness {
 			...options.imgpile,
 		});
 		const harness = new Harness(discord, imgpile, dir, options);
+		if (options.proxy) await harness.#startProxy();
 		await harness.startBot();
 		return harness;
 	}
 
-	/** Starts (or starts again, over the same data) the bot process. */
-	async startBot(): Promise<void> {
+	/** Log lines into `logs`, with a fresh registry that knows the bot token. */
+	#logger(name?: string) {
 		const destination = new Writable({
 			write: (chunk, _encoding, callback) => {
 				this.logs.push(...String(chunk).split("\n").filter(Boolean));
 				callback();
 			},
 		});
-		this.secrets = new SecretRegistry();
-		this.secrets.add(this.discord.botToken);
-		const logger = createLogger({ level: "debug", destination, secrets: this.secrets });
+		const secrets = new SecretRegistry();
+		secrets.add(this.discord.botToken);
+		return { secrets, logger: createLogger({ level: "debug", destination, secrets, name }) };
+	}
+
+	async #startProxy(): Promise<void> {
+		this.proxy = await startRestProxy({
+			discordApiUrl: this.discord.restUrl,
+			token: this.discord.botToken,
+			host: "127.0.0.1",
+			port: 0,
+			logger: this.#logger("imgpile-rest-proxy").logger,
+		});
+	}
+
+	/** Starts (or starts again, over the same data) the bot process. */
+	async startBot(): Promise<void> {
+		const { secrets, logger } = this.#logger();
+		this.secrets = secrets;
 		this.store = await openStore({
 			url: `sqlite://${join(this.#dir, "imgpile-bot.sqlite")}`,
 			cipher: new TokenCipher(this.#key, this.secrets),
@@ -132,7 +157,7 @@ export class Harness {
 		});
 		this.bot = new Bot({
 			token: this.discord.botToken,
-			discordApiUrl: this.discord.restUrl,
+			discordApiUrl: this.proxy?.apiUrl ?? this.discord.restUrl,
 			autoDeferMs: this.#options.autoDeferMs,
 			modules: this.#options.modules ?? commandModules,
 			healthPort: this.#options.healthPort,
@@ -206,6 +231,7 @@ export class Harness {
 
 	async close(): Promise<void> {
 		await this.stopBot().catch(() => {});
+		await this.proxy?.close();
 		await this.discord.close();
 		await this.imgpileEmulator.close();
 		await rm(this.#dir, { recursive: true, force: true });
