@@ -70,7 +70,14 @@ export async function startRestProxy(options: RestProxyOptions): Promise<RestPro
 			"Discord answered 429; waiting it out",
 		);
 	});
-	rest.on(RESTEvents.Debug, (message) => log.trace({ rest: message }, "rest debug"));
+	// Not @discordjs/rest's debug lines: they name a webhook's bucket by its id/token, unscrubbable.
+	// `route` is the bucket's template (`/webhooks/:id/:token`), never a token.
+	rest.on(RESTEvents.RateLimited, (info) =>
+		log.debug(
+			{ method: info.method, route: info.route, global: info.global, waitMs: info.timeToReset },
+			"waiting for a rate limit",
+		),
+	);
 
 	const expected = `Bot ${options.token}`;
 	let stopping = false;

@@ -111,7 +111,7 @@ export class Harness {
 	}
 
 	/** Log lines into `logs`, with a fresh registry that knows the bot token. */
-	#logger(name?: string) {
+	#logger(name?: string, level = "debug") {
 		const destination = new Writable({
 			write: (chunk, _encoding, callback) => {
 				this.logs.push(...String(chunk).split("\n").filter(Boolean));
@@ -120,7 +120,7 @@ export class Harness {
 		});
 		const secrets = new SecretRegistry();
 		secrets.add(this.discord.botToken);
-		return { secrets, logger: createLogger({ level: "debug", destination, secrets, name }) };
+		return { secrets, logger: createLogger({ level, destination, secrets, name }) };
 	}
 
 	async #startProxy(): Promise<void> {
@@ -129,7 +129,8 @@ export class Harness {
 			token: this.discord.botToken,
 			host: "127.0.0.1",
 			port: 0,
-			logger: this.#logger("imgpile-rest-proxy").logger,
+			// trace: every line the proxy can write is in `logs`, for the secret checks.
+			logger: this.#logger("imgpile-rest-proxy", "trace").logger,
 		});
 	}
 
