@@ -4,20 +4,25 @@
  * for all of them together — per route buckets learnt from every process's responses, and the
  * global limit (50 requests/s per token) paced evenly as one process paces itself (pacing.ts).
  *
- * Built on @discordjs/proxy's response helpers, not its `proxyRequests` handler, which
+ * Like @discordjs/proxy's `proxyRequests` (whose error answers it uses), but not that handler, which
  * - passes the incoming request stream as the body: after a 429 wait (or any retry) the request
  *   goes again with the stream already read, i.e. empty — a message becomes "Cannot send an
  *   empty message", an upload loses its files;
- * - forwards `authorization` lowercase, which the pacing (and the caller's own global limit
- *   accounting) does not see as the bot token, so nothing would be paced;
- * - keeps sending a request whose caller has given up (its timeout) and will send it again.
+ * - forwards `authorization` lowercase, which the pacing does not recognise as the bot token:
+ *   nothing would be paced;
+ * - keeps sending a request whose caller has given up (its timeout) and will send it again;
+ * - passes Discord's hop-by-hop headers on (`Connection`, `Keep-Alive`): the callers would then
+ *   keep idle connections by Discord's hint, not this server's, and reuse ones it has closed.
  * Retries after 5xx and network errors stay with the caller (`retries: 0` here): the caller's
  * @discordjs/rest retries as it would without a proxy, instead of 4 × 4 attempts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { populateErrorResponse, populateSuccessfulResponse } from "@discordjs/proxy";
-import { REST, RESTEvents, type RequestMethod } from "@discordjs/rest";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream } from "node:stream/web";
+import { populateErrorResponse } from "@discordjs/proxy";
+import { REST, RESTEvents, type RequestMethod, type ResponseLike } from "@discordjs/rest";
 import { Agent } from "undici";
 import { pacedMakeRequest } from "../bot/pacing.js";
 import type { Logger } from "../logger.js";
@@ -26,6 +31,13 @@ import type { Logger } from "../logger.js";
 export const API_VERSION = "10";
 /** Larger than any upload Discord takes (100 MiB for a level 3 guild); a body is held in memory until sent. */
 const MAX_BODY_BYTES = 100 * 1024 * 1024;
+/** How long an idle caller connection stays open; announced in every answer's Keep-Alive. */
+export const KEEP_ALIVE_MS = 65_000;
+/**
+ * Headers of Discord's answers that stay here: its buckets (the proxy keeps the limits; callers
+ * must not wait on them twice) and hop-by-hop ones (this server sets its own).
+ */
+const NOT_PASSED_ON = /^(?:x-ratelimit-.*|connection|keep-alive|transfer-encoding)$/i;
 
 export interface RestProxyOptions {
 	/** Discord's REST base without a version, e.g. https://discord.com/api. */
@@ -152,8 +164,7 @@ export async function startRestProxy(options: RestProxyOptions): Promise<RestPro
 				headers,
 				signal: gone.signal,
 			});
-			// Bucket headers stay here: the proxy keeps the limits, callers must not wait on them twice.
-			await populateSuccessfulResponse(response, upstream);
+			await passOn(response, upstream);
 		} catch (error) {
 			if (gone.signal.aborted) return;
 			if (!populateErrorResponse(response, error)) throw error;
@@ -171,6 +182,8 @@ export async function startRestProxy(options: RestProxyOptions): Promise<RestPro
 		}
 	}
 
+	// Longer than the callers keep idle connections (the bot: 30 s), so they never reuse one this closed.
+	server.keepAliveTimeout = KEEP_ALIVE_MS;
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
 		server.listen(options.port, options.host ?? "0.0.0.0", () => resolve());
@@ -194,6 +207,14 @@ export async function startRestProxy(options: RestProxyOptions): Promise<RestPro
 			await agent.close();
 		},
 	};
+}
+
+/** Discord's answer to the caller: status, the headers meant for it, the body as it streams in. */
+async function passOn(response: ServerResponse, upstream: ResponseLike): Promise<void> {
+	response.statusCode = upstream.status;
+	for (const [name, value] of upstream.headers) if (!NOT_PASSED_ON.test(name)) response.setHeader(name, value);
+	const body = upstream.body;
+	if (body) await pipeline(body instanceof Readable ? body : Readable.fromWeb(body as ReadableStream), response);
 }
 
 /** The whole body (a retry after a 429 must send the same bytes again), or null past MAX_BODY_BYTES. */

@@ -10,7 +10,7 @@ import { DefaultRestOptions, REST } from "discord.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pacedMakeRequest } from "../../src/bot/pacing.js";
 import { createLogger } from "../../src/logger.js";
-import { type RestProxy, startRestProxy } from "../../src/proxy/server.js";
+import { KEEP_ALIVE_MS, type RestProxy, startRestProxy } from "../../src/proxy/server.js";
 import { type DiscordEmulator, startDiscordEmulator } from "../emulators/discord/index.js";
 import type { RecordedRequest } from "../emulators/discord/recording.js";
 import { pngBytes } from "../support/images.js";
@@ -132,6 +132,16 @@ describe("the bot behind the REST proxy", () => {
 		expect(h.discord.requests.length).toBe(before);
 		expect(h.discord.invalidRequests()).toBe(invalid);
 		expect(h.logs.join("\n")).not.toContain(other);
+	});
+
+	it("answers with its own keep-alive and without Discord's bucket headers (it keeps the limits)", async () => {
+		const response = await fetch(`${h.proxy?.apiUrl}/v10/gateway/bot`, {
+			headers: { Authorization: `Bot ${h.discord.botToken}` },
+		});
+		expect(response.status).toBe(200);
+		expect(response.headers.get("keep-alive")).toBe(`timeout=${KEEP_ALIVE_MS / 1000}`);
+		expect([...response.headers.keys()].filter((name) => name.startsWith("x-ratelimit"))).toEqual([]);
+		expect(((await response.json()) as { url: string }).url).toBe(h.discord.gatewayUrl);
 	});
 
 	it("serves /healthz", async () => {
