@@ -8,6 +8,9 @@
  *   src/discord/ src/imgpile/ src/store/ src/i18n/ src/media/
  *   src/logger.ts  src/config.ts  src/metrics.ts
  *
+ * src/proxy.ts and src/proxy/ are the REST proxy, a process of their own (docker-compose.yml):
+ * they use the logger, the config and the bot's request pacing, and nothing uses them.
+ *
  * A module imports only from its own layer's folder or from layers below it; folders of one
  * layer do not import each other (src/discord may read src/i18n and imgpile's types).
  */
@@ -22,7 +25,7 @@ const FOLDER = {
 	i18n: "^src/i18n/",
 	media: "^src/media/",
 };
-const ROOT = "^src/index\\.ts$";
+const ROOT = "^src/(index|proxy)\\.ts$";
 const BASE = "^src/(logger|config|metrics)\\.ts$";
 const any = (...names) => names.map((name) => FOLDER[name]).join("|");
 
@@ -46,6 +49,13 @@ module.exports = {
 			severity: "error",
 			from: {},
 			to: { path: ROOT },
+		},
+		{
+			name: "proxy-stands-apart",
+			comment: "The REST proxy needs the logger, the config and the bot's pacing only.",
+			severity: "error",
+			from: { path: "^src/proxy/" },
+			to: { path: "^(src/|commands/)", pathNot: "^src/proxy/|^src/bot/pacing\\.ts$|^src/(logger|config)\\.ts$" },
 		},
 		forbid("bot-not-upward", FOLDER.bot, ["commands"], "src/bot serves commands/, never imports it."),
 		forbid(

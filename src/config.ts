@@ -95,13 +95,36 @@ export class ConfigError extends Error {
 	override name = "ConfigError";
 }
 
+/**
+ * The REST proxy's process (src/proxy.ts): one for all bot processes of a token, so Discord's
+ * global limit holds for all of them together. It needs the token to refuse any other one (its
+ * global limit is one token's) and to keep it out of its logs.
+ */
+const proxyConfigSchema = configSchema.pick({ DISCORD_TOKEN: true, DISCORD_API_URL: true, LOG_LEVEL: true }).extend({
+	PROXY_PORT: configSchema.shape.HEALTH_PORT.unwrap().default(8080),
+});
+
+export type ProxyConfig = z.output<typeof proxyConfigSchema>;
+
 /** Validates an environment; throws ConfigError whose message is one line naming each bad variable. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
+	return parseWith(checkedSchema, env);
+}
+
+/** The REST proxy's variables, validated like the bot's. */
+export function parseProxyConfig(env: Record<string, string | undefined>): ProxyConfig {
+	return parseWith(proxyConfigSchema, env);
+}
+
+function parseWith<Schema extends z.ZodObject>(
+	schema: Schema,
+	env: Record<string, string | undefined>,
+): z.output<Schema> {
 	// An empty value (`FOO=` in .env) means "not set", so the default applies.
 	const cleaned = Object.fromEntries(
-		CONFIG_VARIABLES.map((name) => [name, env[name]?.trim() ? env[name]?.trim() : undefined]),
+		Object.keys(schema.shape).map((name) => [name, env[name]?.trim() ? env[name]?.trim() : undefined]),
 	);
-	const result = checkedSchema.safeParse(cleaned);
+	const result = schema.safeParse(cleaned);
 	if (result.success) return result.data;
 	const problems = result.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
 	throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
@@ -112,9 +135,18 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
  * value prints one clear line and exits 1: a bot must not start half-configured.
  */
 export function loadConfig(envFile = ".env"): Config {
+	return loadWith(envFile, parseConfig);
+}
+
+/** `loadConfig` for the REST proxy's process. */
+export function loadProxyConfig(envFile = ".env"): ProxyConfig {
+	return loadWith(envFile, parseProxyConfig);
+}
+
+function loadWith<T>(envFile: string, parse: (env: Record<string, string | undefined>) => T): T {
 	if (existsSync(envFile)) process.loadEnvFile(envFile);
 	try {
-		return parseConfig(process.env);
+		return parse(process.env);
 	} catch (error) {
 		if (!(error instanceof ConfigError)) throw error;
 		console.error(error.message);

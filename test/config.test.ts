@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { CONFIG_VARIABLES, ConfigError, parseConfig } from "../src/config.js";
+import { CONFIG_VARIABLES, ConfigError, parseConfig, parseProxyConfig } from "../src/config.js";
 
 const TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB";
 
@@ -119,5 +119,25 @@ describe("config", () => {
 		} finally {
 			await rm(cwd, { recursive: true, force: true });
 		}
+	});
+});
+
+describe("the REST proxy's config", () => {
+	it("needs the bot token; the port defaults to 8080 and Discord's API to the real one", () => {
+		expect(parseProxyConfig({ DISCORD_TOKEN: TOKEN, STORE_URL: "ignored" })).toEqual({
+			DISCORD_TOKEN: TOKEN,
+			DISCORD_API_URL: "https://discord.com/api",
+			LOG_LEVEL: "info",
+			PROXY_PORT: 8080,
+		});
+		expect(parseProxyConfig({ DISCORD_TOKEN: TOKEN, PROXY_PORT: "9000" }).PROXY_PORT).toBe(9000);
+	});
+
+	it.each([
+		[{}, "DISCORD_TOKEN is required"],
+		[{ DISCORD_TOKEN: TOKEN, PROXY_PORT: "0" }, "PROXY_PORT must be a port number"],
+		[{ DISCORD_TOKEN: TOKEN, DISCORD_API_URL: "discord.com" }, "DISCORD_API_URL must be an http(s) URL"],
+	])("refuses %o with a message naming the variable", (env, expected) => {
+		expect(() => parseProxyConfig(env)).toThrow(expected);
 	});
 });

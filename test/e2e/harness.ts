@@ -9,6 +9,7 @@ import type { CommandModule } from "../../src/bot/types.js";
 import { Imgpile } from "../../src/imgpile/index.js";
 import { createLogger, SecretRegistry } from "../../src/logger.js";
 import { Metrics } from "../../src/metrics.js";
+import { type RestProxy, startRestProxy } from "../../src/proxy/server.js";
 import { openStore, type Store, TokenCipher } from "../../src/store/index.js";
 import { TransferPipeline } from "../../src/transfer/index.js";
 import {
@@ -55,6 +56,11 @@ export interface HarnessOptions {
 	processMetrics?: boolean;
 	/** The store: a redis:// URL (a real redis-server the test started) instead of SQLite in a temp dir. */
 	storeUrl?: string;
+	/**
+	 * Put the REST proxy (src/proxy) between the bot and the Discord emulator, as the bot runs at
+	 * scale: its REST goes to the proxy, which forwards it. The proxy's log lines join `logs`.
+	 */
+	proxy?: boolean;
 }
 
 /**
@@ -72,6 +78,8 @@ export class Harness {
 	readonly bob: User;
 	readonly carol: User;
 	readonly logs: string[] = [];
+	/** The REST proxy with `proxy: true`; it outlives bot restarts, as its own process would. */
+	proxy: RestProxy | undefined;
 	/** The running bot's registry: a fresh one per start, as a real restart begins with an empty one. */
 	secrets!: SecretRegistry;
 	bot!: Bot;
@@ -107,21 +115,39 @@ export class Harness {
 			...options.imgpile,
 		});
 		const harness = new Harness(discord, imgpile, dir, options);
+		if (options.proxy) await harness.#startProxy();
 		await harness.startBot();
 		return harness;
 	}
 
-	/** Starts (or starts again, over the same data) the bot process. */
-	async startBot(): Promise<void> {
+	/** Log lines into `logs`, with a fresh registry that knows the bot token. */
+	#logger(name?: string, level = "debug") {
 		const destination = new Writable({
 			write: (chunk, _encoding, callback) => {
 				this.logs.push(...String(chunk).split("\n").filter(Boolean));
 				callback();
 			},
 		});
-		this.secrets = new SecretRegistry();
-		this.secrets.add(this.discord.botToken);
-		const logger = createLogger({ level: "debug", destination, secrets: this.secrets });
+		const secrets = new SecretRegistry();
+		secrets.add(this.discord.botToken);
+		return { secrets, logger: createLogger({ level, destination, secrets, name }) };
+	}
+
+	async #startProxy(): Promise<void> {
+		this.proxy = await startRestProxy({
+			discordApiUrl: this.discord.restUrl,
+			token: this.discord.botToken,
+			host: "127.0.0.1",
+			port: 0,
+			// trace: every line the proxy can write is in `logs`, for the secret checks.
+			logger: this.#logger("imgpile-rest-proxy", "trace").logger,
+		});
+	}
+
+	/** Starts (or starts again, over the same data) the bot process. */
+	async startBot(): Promise<void> {
+		const { secrets, logger } = this.#logger();
+		this.secrets = secrets;
 		this.metrics = new Metrics({ processMetrics: this.#options.processMetrics ?? false });
 		this.store = await openStore({
 			url: this.#options.storeUrl ?? `sqlite://${join(this.#dir, "imgpile-bot.sqlite")}`,
@@ -148,7 +174,7 @@ export class Harness {
 		});
 		this.bot = new Bot({
 			token: this.discord.botToken,
-			discordApiUrl: this.discord.restUrl,
+			discordApiUrl: this.proxy?.apiUrl ?? this.discord.restUrl,
 			autoDeferMs: this.#options.autoDeferMs,
 			modules: this.#options.modules ?? commandModules,
 			healthPort: this.#options.healthPort,
@@ -223,6 +249,7 @@ export class Harness {
 
 	async close(): Promise<void> {
 		await this.stopBot().catch(() => {});
+		await this.proxy?.close();
 		await this.discord.close();
 		await this.imgpileEmulator.close();
 		await rm(this.#dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * The bot as a process, as `npm start` runs it: configuration from the environment, SQLite in a
  * data directory, health and metrics endpoint, command registration, and a clean stop on SIGTERM.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DiscordEmulator, startDiscordEmulator } from "../emulators/discord/index.js";
 import { type ImgpileEmulator, startImgpileEmulator } from "../emulators/imgpile/index.js";
 import { metricValue } from "../support/metrics.js";
+import { healthz, randomPort, spawnWithOutput } from "../support/process.js";
 
 const TSX = resolve("node_modules/.bin/tsx");
 const ENTRY = resolve("dist/src/index.js");
@@ -47,34 +48,18 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 	};
 }
 
-async function healthz(port: number): Promise<number> {
-	try {
-		return (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
-	} catch {
-		return 0;
-	}
-}
-
 describe("the bot process", () => {
 	it("starts from the environment, serves /healthz once READY, answers, and stops cleanly on SIGTERM", async () => {
-		const port = 20_000 + Math.floor(Math.random() * 20_000);
-		const child: ChildProcess = spawn(process.execPath, ["--enable-source-maps", ENTRY], {
+		const port = randomPort();
+		const { child, output } = spawnWithOutput(process.execPath, ["--enable-source-maps", ENTRY], {
 			cwd: dir,
 			env: env({ HEALTH_PORT: String(port) }),
-			stdio: ["ignore", "pipe", "pipe"],
-		});
-		let output = "";
-		child.stdout?.on("data", (chunk) => {
-			output += chunk;
-		});
-		child.stderr?.on("data", (chunk) => {
-			output += chunk;
 		});
 		try {
 			await expect.poll(() => healthz(port), { timeout: 20_000, interval: 100 }).toBe(200);
 			// Logs are written asynchronously: the line may follow the first 200 by a moment.
-			await expect.poll(() => output, { timeout: 5_000 }).toContain("bot ready");
-			expect(output).toMatch(/generated a token encryption key/);
+			await expect.poll(output, { timeout: 5_000 }).toContain("bot ready");
+			expect(output()).toMatch(/generated a token encryption key/);
 			// SQLite and the generated key live in ./data, created on first start.
 			expect((await stat(join(dir, "data", "imgpile-bot.sqlite"))).isFile()).toBe(true);
 			expect((await stat(join(dir, "data", "token-encryption.key"))).mode & 0o777).toBe(0o600);
@@ -96,8 +81,8 @@ describe("the bot process", () => {
 			child.kill("SIGTERM");
 			const [code] = await exited;
 			expect(code).toBe(0);
-			expect(output).toContain("stopped");
-			expect(output).not.toContain(discord.botToken);
+			expect(output()).toContain("stopped");
+			expect(output()).not.toContain(discord.botToken);
 			discord.assertNoViolations();
 		} finally {
 			if (child.exitCode === null) child.kill("SIGKILL");

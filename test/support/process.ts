@@ -1,0 +1,32 @@
+/** Helpers for tests that run the bot or the REST proxy as a child process. */
+import { type ChildProcess, spawn } from "node:child_process";
+
+/** GET /healthz on 127.0.0.1:port: its status, or 0 while nothing listens. */
+export async function healthz(port: number): Promise<number> {
+	try {
+		return (await fetch(`http://127.0.0.1:${port}/healthz`)).status;
+	} catch {
+		return 0;
+	}
+}
+
+/** A free-looking port for a child to listen on (the child cannot report an ephemeral one). */
+export function randomPort(): number {
+	return 20_000 + Math.floor(Math.random() * 20_000);
+}
+
+/** Spawns `command` with exactly `env`; `output()` is everything it wrote so far, stdout and stderr. */
+export function spawnWithOutput(
+	command: string,
+	args: string[],
+	options: { env: NodeJS.ProcessEnv; cwd?: string },
+): { child: ChildProcess; output: () => string } {
+	const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+	let output = "";
+	const collect = (chunk: Buffer) => {
+		output += chunk;
+	};
+	child.stdout?.on("data", collect);
+	child.stderr?.on("data", collect);
+	return { child, output: () => output };
+}
