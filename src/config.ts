@@ -46,6 +46,12 @@ const configSchema = z.object({
 		.min(15, "must be a whole number of seconds from 15 to 3600")
 		.max(3600, "must be a whole number of seconds from 15 to 3600")
 		.default(60),
+	FEED_LEASE_TTL: z.coerce
+		.number({ error: "must be a whole number of seconds from 3 to 300" })
+		.int("must be a whole number of seconds from 3 to 300")
+		.min(3, "must be a whole number of seconds from 3 to 300")
+		.max(300, "must be a whole number of seconds from 3 to 300")
+		.default(15),
 	IMGPILE_FEED_TOKEN: z
 		.string()
 		.regex(/^\S{8,4096}$/, "must be an imgpile API token (no spaces), or unset to poll as a guest")

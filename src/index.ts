@@ -39,7 +39,11 @@ const bot = new Bot({
 	devGuildId: config.DISCORD_DEV_GUILD_ID,
 	modules: commandModules,
 	healthPort: config.HEALTH_PORT,
-	feeds: { intervalMs: config.FEED_POLL_INTERVAL * 1000, token: config.IMGPILE_FEED_TOKEN },
+	feeds: {
+		intervalMs: config.FEED_POLL_INTERVAL * 1000,
+		leaseTtlMs: config.FEED_LEASE_TTL * 1000,
+		token: config.IMGPILE_FEED_TOKEN,
+	},
 	services: {
 		logger,
 		store,

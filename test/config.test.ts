@@ -83,6 +83,7 @@ describe("config", () => {
 			"TOKEN_ENCRYPTION_KEY is required when STORE_URL is redis://",
 		],
 		[{ DISCORD_TOKEN: TOKEN, FEED_POLL_INTERVAL: "5" }, "FEED_POLL_INTERVAL must be a whole number of seconds"],
+		[{ DISCORD_TOKEN: TOKEN, FEED_LEASE_TTL: "1" }, "FEED_LEASE_TTL must be a whole number of seconds from 3"],
 		[{ DISCORD_TOKEN: TOKEN, IMGPILE_FEED_TOKEN: "has space" }, "IMGPILE_FEED_TOKEN must be an imgpile API token"],
 		[{ DISCORD_TOKEN: TOKEN, UPLOAD_CONCURRENCY: "0" }, "UPLOAD_CONCURRENCY must be a whole number"],
 		[{ DISCORD_TOKEN: TOKEN, HEALTH_PORT: "70000" }, "HEALTH_PORT must be a port number"],
@@ -101,10 +102,17 @@ describe("config", () => {
 		expect(() => parseConfig({ DISCORD_TOKEN: secret })).toThrow(/^(?!.*not-a-real-token).*$/);
 	});
 
-	it("the bot exits 1 with one clear line when DISCORD_TOKEN is missing", async () => {
+	it.each([
+		["DISCORD_TOKEN is missing", "LOG_LEVEL=info\n", /DISCORD_TOKEN is required/],
+		[
+			"the store is shared but TOKEN_ENCRYPTION_KEY is not set",
+			"DISCORD_TOKEN=MTIz.abc.def\nSTORE_URL=redis://:hunter2@127.0.0.1:1\n",
+			/^Invalid configuration: TOKEN_ENCRYPTION_KEY is required when STORE_URL is redis:\/\//,
+		],
+	])("the bot exits 1 with one clear line when %s", async (_case, dotenv, expected) => {
 		const cwd = await mkdtemp(join(tmpdir(), "imgpile-config-"));
 		try {
-			await writeFile(join(cwd, ".env"), "LOG_LEVEL=info\n");
+			await writeFile(join(cwd, ".env"), dotenv);
 			const env = { PATH: process.env.PATH ?? "", HOME: cwd };
 			const entry = resolve("src/index.ts");
 			const tsx = resolve("node_modules/.bin/tsx");
@@ -115,7 +123,8 @@ describe("config", () => {
 			expect(failure?.code).toBe(1);
 			const lines = failure?.stderr.trim().split("\n") ?? [];
 			expect(lines).toHaveLength(1);
-			expect(lines[0]).toMatch(/DISCORD_TOKEN is required/);
+			expect(lines[0]).toMatch(expected);
+			expect(lines[0]).not.toContain("hunter2");
 		} finally {
 			await rm(cwd, { recursive: true, force: true });
 		}
