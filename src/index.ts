@@ -7,6 +7,9 @@ import { loadOrCreateKey, openStore, TokenCipher } from "./store/index.js";
 import { TransferPipeline } from "./transfer/index.js";
 
 const config = loadConfig();
+// discord.js reads SHARD_COUNT from the environment itself (meant for its ShardingManager's
+// children) and refuses `auto`; ours is parsed above and reaches the Client as an option only.
+delete process.env.SHARD_COUNT;
 const secrets = new SecretRegistry();
 secrets.add(config.DISCORD_TOKEN);
 secrets.add(config.TOKEN_ENCRYPTION_KEY);
@@ -30,6 +33,7 @@ const bot = new Bot({
 	token: config.DISCORD_TOKEN,
 	discordApiUrl: config.DISCORD_API_URL,
 	devGuildId: config.DISCORD_DEV_GUILD_ID,
+	shards: config.SHARD_COUNT === undefined ? undefined : { count: config.SHARD_COUNT, ids: config.SHARD_IDS },
 	modules: commandModules,
 	healthPort: config.HEALTH_PORT,
 	feeds: { intervalMs: config.FEED_POLL_INTERVAL * 1000, token: config.IMGPILE_FEED_TOKEN },
