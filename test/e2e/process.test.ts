@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DiscordEmulator, startDiscordEmulator } from "../emulators/discord/index.js";
 import { type ImgpileEmulator, startImgpileEmulator } from "../emulators/imgpile/index.js";
+import { botEnv } from "../support/bot-env.js";
 
 const TSX = resolve("node_modules/.bin/tsx");
 const ENTRY = resolve("dist/src/index.js");
@@ -34,16 +35,7 @@ afterAll(async () => {
 });
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-	return {
-		PATH: process.env.PATH,
-		HOME: dir,
-		DISCORD_TOKEN: discord.botToken,
-		DISCORD_API_URL: discord.restUrl,
-		IMGPILE_API_URL: imgpile.apiUrl,
-		IMGPILE_UPLOAD_URL: imgpile.uploadUrl,
-		LOG_LEVEL: "info",
-		...extra,
-	};
+	return botEnv({ discord, imgpile, dir }, extra);
 }
 
 async function healthz(port: number): Promise<number> {
