@@ -10,6 +10,20 @@ const httpUrl = z
 	.url({ protocol: /^https?$/, error: "must be an http(s) URL" })
 	.transform((value) => value.replace(/\/+$/, ""));
 
+/** `0,1`, `0-3`, `0,2-3` -> sorted distinct ids; a backwards range is an issue. */
+function shardIds(value: string, ctx: z.core.$RefinementCtx<string>): number[] {
+	const ids = new Set<number>();
+	for (const part of value.split(",")) {
+		const [from, to = from] = part.split("-").map(Number) as [number, number?];
+		if (to < from) {
+			ctx.addIssue({ code: "custom", message: `has a range that runs backwards (${part})` });
+			return [];
+		}
+		for (let id = from; id <= to; id++) ids.add(id);
+	}
+	return [...ids].sort((a, b) => a - b);
+}
+
 const configSchema = z.object({
 	DISCORD_TOKEN: z
 		.string({ error: "is required: put your bot token in .env (see .env.example)" })
@@ -18,6 +32,19 @@ const configSchema = z.object({
 	DISCORD_DEV_GUILD_ID: z
 		.string()
 		.regex(/^\d{17,20}$/, "must be a guild id (a snowflake of 17 to 20 digits)")
+		.optional(),
+	SHARD_COUNT: z
+		.string()
+		.regex(
+			/^(?:auto|[1-9]\d{0,5})$/,
+			"must be a whole number of shards (1 or more), or auto for Discord's recommendation",
+		)
+		.transform((value) => (value === "auto" ? value : Number(value)))
+		.optional(),
+	SHARD_IDS: z
+		.string()
+		.regex(/^\d{1,6}(?:-\d{1,6})?(?:,\d{1,6}(?:-\d{1,6})?)*$/, "must list shard ids like 0,1 or 0-3 or 0,2-3")
+		.transform(shardIds)
 		.optional(),
 	IMGPILE_API_URL: httpUrl.default("https://imgpile.com/api/v1"),
 	IMGPILE_UPLOAD_URL: httpUrl.default("https://cdn.imgpile.com/api/v1/media"),
@@ -80,14 +107,33 @@ const configSchema = z.object({
 	LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
-/** A store several processes share needs one key for all of them: a generated key file is per machine. */
-const checkedSchema = configSchema.superRefine((config, context) => {
-	if (/^rediss?:/.test(config.STORE_URL) && config.TOKEN_ENCRYPTION_KEY === undefined) {
-		context.addIssue({
+/**
+ * Rules across variables: a store several processes share needs one key for all of them (a
+ * generated key file is per machine); SHARD_IDS are ids among SHARD_COUNT's.
+ */
+const checkedSchema = configSchema.superRefine((config, ctx) => {
+	if (/^rediss?:/.test(String(config.STORE_URL)) && config.TOKEN_ENCRYPTION_KEY === undefined) {
+		ctx.addIssue({
 			code: "custom",
 			path: ["TOKEN_ENCRYPTION_KEY"],
 			message:
 				"is required when STORE_URL is redis://: every process sharing the store must use the same key (e.g. `openssl rand -hex 32`)",
+		});
+	}
+	const { SHARD_COUNT: count, SHARD_IDS: ids } = config;
+	// Also runs when a variable failed its own check: then there is nothing to compare.
+	if (!Array.isArray(ids)) return;
+	if (count === undefined) {
+		ctx.addIssue({
+			code: "custom",
+			path: ["SHARD_IDS"],
+			message: "needs SHARD_COUNT (the number of shards across all processes)",
+		});
+	} else if (typeof count === "number" && ids.some((id) => id >= count)) {
+		ctx.addIssue({
+			code: "custom",
+			path: ["SHARD_IDS"],
+			message: `must be below SHARD_COUNT ${count} (shard ids run from 0 to ${count - 1})`,
 		});
 	}
 });

@@ -8,13 +8,17 @@ import { loadOrCreateKey, openStore, TokenCipher } from "./store/index.js";
 import { TransferPipeline } from "./transfer/index.js";
 
 const config = loadConfig();
+// discord.js reads SHARD_COUNT from the environment itself (meant for its ShardingManager's
+// children) and refuses `auto`; ours is parsed above and reaches the Client as an option only.
+delete process.env.SHARD_COUNT;
 const secrets = new SecretRegistry();
 secrets.add(config.DISCORD_TOKEN);
 secrets.add(config.TOKEN_ENCRYPTION_KEY);
 secrets.add(config.IMGPILE_FEED_TOKEN);
 const logger = createLogger({ level: config.LOG_LEVEL, secrets });
 // One registry for this process's bot: the imgpile client and the transfers count into it too.
-const metrics = new Metrics();
+// Processes of one bot are told apart on /metrics by `process` (host:pid) and `shards`.
+const metrics = new Metrics({ shards: config.SHARD_IDS?.join(",") });
 
 const key = await loadOrCreateKey({ configured: config.TOKEN_ENCRYPTION_KEY, dataDir: config.DATA_DIR, logger });
 const store = await openStore({ url: config.STORE_URL, cipher: new TokenCipher(key, secrets), logger });
@@ -37,6 +41,7 @@ const bot = new Bot({
 	token: config.DISCORD_TOKEN,
 	discordApiUrl: config.DISCORD_API_URL,
 	devGuildId: config.DISCORD_DEV_GUILD_ID,
+	shards: config.SHARD_COUNT === undefined ? undefined : { count: config.SHARD_COUNT, ids: config.SHARD_IDS },
 	modules: commandModules,
 	healthPort: config.HEALTH_PORT,
 	feeds: {

@@ -54,6 +54,21 @@ describe("config", () => {
 		expect(parseConfig({ DISCORD_TOKEN: TOKEN }).DISCORD_CDN_HTTP_HOSTS).toEqual([]);
 	});
 
+	it("reads the shards: a count or auto, and ids as lists and ranges; unset leaves discord.js's default", () => {
+		const shards = (env: Record<string, string>) => {
+			const { SHARD_COUNT, SHARD_IDS } = parseConfig({ DISCORD_TOKEN: TOKEN, ...env });
+			return { SHARD_COUNT, SHARD_IDS };
+		};
+		expect(shards({})).toEqual({ SHARD_COUNT: undefined, SHARD_IDS: undefined });
+		expect(shards({ SHARD_COUNT: "4" })).toEqual({ SHARD_COUNT: 4, SHARD_IDS: undefined });
+		expect(shards({ SHARD_COUNT: "auto" })).toEqual({ SHARD_COUNT: "auto", SHARD_IDS: undefined });
+		expect(shards({ SHARD_COUNT: "4", SHARD_IDS: "0,1" }).SHARD_IDS).toEqual([0, 1]);
+		expect(shards({ SHARD_COUNT: "4", SHARD_IDS: "0-3" }).SHARD_IDS).toEqual([0, 1, 2, 3]);
+		expect(shards({ SHARD_COUNT: "8", SHARD_IDS: "6,0,2-3,3" }).SHARD_IDS).toEqual([0, 2, 3, 6]);
+		// With auto the ids are checked against Discord's recommendation at start.
+		expect(shards({ SHARD_COUNT: "auto", SHARD_IDS: "5" }).SHARD_IDS).toEqual([5]);
+	});
+
 	it("treats empty values as unset and trims trailing slashes", () => {
 		const config = parseConfig({ DISCORD_TOKEN: TOKEN, LOG_LEVEL: "", IMGPILE_API_URL: "http://127.0.0.1:9/api/v1/" });
 		expect(config.LOG_LEVEL).toBe("info");
@@ -88,6 +103,16 @@ describe("config", () => {
 		[{ DISCORD_TOKEN: TOKEN, UPLOAD_CONCURRENCY: "0" }, "UPLOAD_CONCURRENCY must be a whole number"],
 		[{ DISCORD_TOKEN: TOKEN, HEALTH_PORT: "70000" }, "HEALTH_PORT must be a port number"],
 		[{ DISCORD_TOKEN: TOKEN, DISCORD_CDN_HOSTS: "a b" }, "DISCORD_CDN_HOSTS must be a comma-separated list"],
+		[{ DISCORD_TOKEN: TOKEN, SHARD_COUNT: "0" }, "SHARD_COUNT must be a whole number of shards (1 or more), or auto"],
+		[{ DISCORD_TOKEN: TOKEN, SHARD_COUNT: "-2" }, "SHARD_COUNT must be a whole number of shards"],
+		[{ DISCORD_TOKEN: TOKEN, SHARD_COUNT: "two" }, "SHARD_COUNT must be a whole number of shards"],
+		[{ DISCORD_TOKEN: TOKEN, SHARD_COUNT: "4", SHARD_IDS: "0;1" }, "SHARD_IDS must list shard ids like 0,1 or 0-3"],
+		[{ DISCORD_TOKEN: TOKEN, SHARD_COUNT: "4", SHARD_IDS: "3-1" }, "SHARD_IDS has a range that runs backwards (3-1)"],
+		[
+			{ DISCORD_TOKEN: TOKEN, SHARD_COUNT: "4", SHARD_IDS: "2,4" },
+			"SHARD_IDS must be below SHARD_COUNT 4 (shard ids run from 0 to 3)",
+		],
+		[{ DISCORD_TOKEN: TOKEN, SHARD_IDS: "0" }, "SHARD_IDS needs SHARD_COUNT"],
 		[
 			{ DISCORD_TOKEN: TOKEN, DISCORD_CDN_HTTP_HOSTS: "http://127.0.0.1:9000" },
 			"DISCORD_CDN_HTTP_HOSTS must be a comma-separated list",

@@ -1,5 +1,13 @@
 import { once } from "node:events";
-import { Client, type ClientOptions, Events, GatewayIntentBits, RESTEvents } from "discord.js";
+import {
+	type APIGatewayBotInfo,
+	Client,
+	type ClientOptions,
+	Events,
+	GatewayIntentBits,
+	RESTEvents,
+	Routes,
+} from "discord.js";
 import { Agent } from "undici";
 import { ClientFeedDiscord, FeedService, type FeedServiceOptions, type TickReport } from "../feeds/index.js";
 import type { Logger } from "../logger.js";
@@ -25,6 +33,12 @@ export interface BotOptions {
 	autoDeferMs?: number;
 	/** How long `stop()` waits for interactions in flight. Default 10 s. */
 	shutdownGraceMs?: number;
+	/**
+	 * The gateway shards this process runs: `count` in all (`auto`: Discord's recommendation from
+	 * GET /gateway/bot, read at start) and which of them (`ids`, default all). Unset: discord.js's
+	 * default, one shard. Only the process running shard 0 registers commands.
+	 */
+	shards?: { count: number | "auto"; ids?: readonly number[] | undefined } | undefined;
 	/** Extra discord.js options (tests shorten the identify throttle). */
 	clientOptions?: Partial<ClientOptions>;
 	/**
@@ -59,6 +73,7 @@ export class Bot {
 			// Nothing the bot sends pings anyone unless that send says so; raw REST bodies (the
 			// feeds) do not get this default and carry their own `allowed_mentions`.
 			allowedMentions: { parse: [], repliedUser: false },
+			...shardOptions(options.shards),
 			...options.clientOptions,
 			rest: {
 				// Evenly spaced at 90% of the global limit (pacing.ts); an explicit makeRequest wins.
@@ -139,28 +154,58 @@ export class Bot {
 				metrics: this.metrics,
 			});
 		}
+		if (this.#options.shards?.count === "auto") await this.#autoShards(this.#options.shards.ids);
 		const ready = once(this.client, Events.ClientReady);
 		await this.client.login(this.#options.token);
 		await ready;
 		const application = this.client.application;
 		if (!application) throw new Error("Discord sent no application in READY");
-		try {
-			await syncCommands({
-				rest: this.client.rest,
-				applicationId: application.id,
-				guildId: this.#options.devGuildId,
-				commands: this.router.commandData,
-				logger: services.logger,
-			});
-		} catch (error) {
-			services.logger.error({ err: error }, "could not register commands; running with what Discord has");
+		// discord.js has resolved the shards by now (login): an array of ids.
+		const shards = this.client.options.shards as number[];
+		// Commands are one set per application: a cluster registers them once, from shard 0's process.
+		if (shards.includes(0)) {
+			try {
+				await syncCommands({
+					rest: this.client.rest,
+					applicationId: application.id,
+					guildId: this.#options.devGuildId,
+					commands: this.router.commandData,
+					logger: services.logger,
+				});
+			} catch (error) {
+				services.logger.error({ err: error }, "could not register commands; running with what Discord has");
+			}
+		} else {
+			services.logger.info({ shards }, "commands are registered by the process running shard 0");
 		}
 		this.#ready = true;
 		if (this.#options.feeds?.timer !== false) this.feeds.start();
 		services.logger.info(
-			{ user: this.client.user?.tag, guilds: this.client.guilds.cache.size, healthPort: this.#health?.port },
+			{
+				user: this.client.user?.tag,
+				guilds: this.client.guilds.cache.size,
+				shards,
+				shardCount: this.client.options.shardCount,
+				healthPort: this.#health?.port,
+			},
 			"bot ready",
 		);
+	}
+
+	/** SHARD_COUNT=auto: Discord's recommended count, and this process's ids checked against it. */
+	async #autoShards(ids: readonly number[] | undefined): Promise<void> {
+		this.client.rest.setToken(this.#options.token);
+		const info = (await this.client.rest.get(Routes.gatewayBot())) as APIGatewayBotInfo;
+		const count = info.shards;
+		const outside = ids?.filter((id) => id >= count) ?? [];
+		if (outside.length > 0) {
+			throw new Error(
+				`SHARD_IDS ${outside.join(",")} are not below Discord's recommended shard count ${count} (SHARD_COUNT=auto)`,
+			);
+		}
+		this.client.options.shardCount = count;
+		this.client.options.shards = ids ? [...ids] : range(count);
+		this.#options.services.logger.info({ shardCount: count }, "shard count from Discord's recommendation");
 	}
 
 	/** One feed scheduler cycle now (polls what is due, delivers the outbox); tests and the sandbox drive time with it. */
@@ -180,4 +225,14 @@ export class Bot {
 		await this.#discordAgent.close();
 		await this.#health?.close();
 	}
+}
+
+function range(count: number): number[] {
+	return Array.from({ length: count }, (_, i) => i);
+}
+
+/** discord.js options for a fixed shard count; `auto` is resolved in `start()`, unset leaves its default. */
+function shardOptions(shards: BotOptions["shards"]): Partial<ClientOptions> {
+	if (shards === undefined || shards.count === "auto") return {};
+	return { shards: shards.ids ? [...shards.ids] : range(shards.count), shardCount: shards.count };
 }

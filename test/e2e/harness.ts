@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { commandModules } from "../../commands/index.js";
 import { Bot, type BotOptions } from "../../src/bot/bot.js";
 import type { CommandModule } from "../../src/bot/types.js";
@@ -61,6 +62,46 @@ export interface HarnessOptions {
 	 * scale: its REST goes to the proxy, which forwards it. The proxy's log lines join `logs`.
 	 */
 	proxy?: boolean;
+	/** The bot's gateway shards (SHARD_COUNT / SHARD_IDS); default: discord.js's (one shard). */
+	shards?: BotOptions["shards"];
+}
+
+/** A second bot process on the same emulators (other shards): its own store, key and logs. */
+export interface Peer {
+	readonly bot: Bot;
+	readonly logs: string[];
+	stop(): Promise<void>;
+}
+
+/**
+ * The emulator's identify window in e2e (Discord's is 5 s; restarts would wait that long), and
+ * the spacing the bots keep: the window plus a margin for the IDENTIFY's way to the emulator.
+ */
+const IDENTIFY_WINDOW_MS = 100;
+const IDENTIFY_SPACING_MS = IDENTIFY_WINDOW_MS + 50;
+
+/**
+ * discord.js's identify throttle (one IDENTIFY per bucket `shard_id % max_concurrency` per
+ * window), shared by every bot of a harness as one identify queue would be across processes, and
+ * kept across restarts: each new Client would otherwise start with an empty one.
+ */
+class IdentifySpacing {
+	readonly #next = new Map<number, number>();
+
+	readonly build = async (manager: {
+		fetchGatewayInformation(): Promise<{ session_start_limit: { max_concurrency: number } }>;
+	}) => {
+		const concurrency = (await manager.fetchGatewayInformation()).session_start_limit.max_concurrency;
+		return {
+			waitForIdentify: async (shardId: number) => {
+				const bucket = shardId % concurrency;
+				const now = Date.now();
+				const at = Math.max(now, this.#next.get(bucket) ?? 0);
+				this.#next.set(bucket, at + IDENTIFY_SPACING_MS);
+				if (at > now) await sleep(at - now);
+			},
+		};
+	};
 }
 
 /**
@@ -91,6 +132,8 @@ export class Harness {
 	readonly #dir: string;
 	#key: Buffer = randomBytes(32);
 	readonly #options: HarnessOptions;
+	readonly #identify = new IdentifySpacing();
+	readonly #peers: Peer[] = [];
 
 	private constructor(discord: DiscordEmulator, imgpile: ImgpileEmulator, dir: string, options: HarnessOptions) {
 		this.discord = discord;
@@ -109,7 +152,10 @@ export class Harness {
 
 	static async start(options: HarnessOptions = {}): Promise<Harness> {
 		const dir = await mkdtemp(join(tmpdir(), "imgpile-e2e-"));
-		const discord = await startDiscordEmulator(options.discord);
+		const discord = await startDiscordEmulator({
+			...options.discord,
+			sessionStartLimit: { windowMs: IDENTIFY_WINDOW_MS, ...options.discord?.sessionStartLimit },
+		});
 		const imgpile = await startImgpileEmulator({
 			users: imgpileUsers(),
 			...options.imgpile,
@@ -120,17 +166,21 @@ export class Harness {
 		return harness;
 	}
 
-	/** Log lines into `logs`, with a fresh registry that knows the bot token. */
-	#logger(name?: string, level = "debug") {
+	/** Log lines into `logs` (the harness's unless given), with a fresh registry that knows the bot token. */
+	#logger(options: { name?: string; level?: string; logs?: string[] } = {}) {
+		const logs = options.logs ?? this.logs;
 		const destination = new Writable({
 			write: (chunk, _encoding, callback) => {
-				this.logs.push(...String(chunk).split("\n").filter(Boolean));
+				logs.push(...String(chunk).split("\n").filter(Boolean));
 				callback();
 			},
 		});
 		const secrets = new SecretRegistry();
 		secrets.add(this.discord.botToken);
-		return { secrets, logger: createLogger({ level, destination, secrets, name }) };
+		return {
+			secrets,
+			logger: createLogger({ level: options.level ?? "debug", destination, secrets, name: options.name }),
+		};
 	}
 
 	async #startProxy(): Promise<void> {
@@ -140,58 +190,94 @@ export class Harness {
 			host: "127.0.0.1",
 			port: 0,
 			// trace: every line the proxy can write is in `logs`, for the secret checks.
-			logger: this.#logger("imgpile-rest-proxy", "trace").logger,
+			logger: this.#logger({ name: "imgpile-rest-proxy", level: "trace" }).logger,
 		});
 	}
 
 	/** Starts (or starts again, over the same data) the bot process. */
 	async startBot(): Promise<void> {
-		const { secrets, logger } = this.#logger();
-		this.secrets = secrets;
-		this.metrics = new Metrics({ processMetrics: this.#options.processMetrics ?? false });
-		this.store = await openStore({
-			url: this.#options.storeUrl ?? `sqlite://${join(this.#dir, "imgpile-bot.sqlite")}`,
+		const run = await this.#launch({ logs: this.logs, shards: this.#options.shards, store: "imgpile-bot.sqlite" });
+		({
+			bot: this.bot,
+			store: this.store,
+			imgpile: this.imgpile,
+			transfers: this.transfers,
+			secrets: this.secrets,
+			metrics: this.metrics,
+		} = run);
+		await run.bot.start();
+	}
+
+	/**
+	 * Another bot process on the same emulators, e.g. the other shards of a cluster: its own logs
+	 * (the harness's `logs` stay the main bot's), and its own store file, or the same Redis store
+	 * with `storeUrl`. Stopped by `close()` too.
+	 */
+	async startPeer(options: { shards: BotOptions["shards"] }): Promise<Peer> {
+		const logs: string[] = [];
+		const run = await this.#launch({ logs, shards: options.shards, store: `peer-${this.#peers.length}.sqlite` });
+		const peer: Peer = {
+			bot: run.bot,
+			logs,
+			stop: async () => {
+				await run.bot.stop();
+				await run.transfers.close({ abortActive: true });
+				await run.imgpile.close();
+				await run.store.close();
+			},
+		};
+		this.#peers.push(peer);
+		await run.bot.start();
+		return peer;
+	}
+
+	async #launch(options: { logs: string[]; shards: BotOptions["shards"]; store: string }) {
+		const { secrets, logger } = this.#logger({ logs: options.logs });
+		const metrics = new Metrics({ processMetrics: this.#options.processMetrics ?? false });
+		const store = await openStore({
+			url: this.#options.storeUrl ?? `sqlite://${join(this.#dir, options.store)}`,
 			// One Redis may serve several tests: each harness keeps to its own keys.
 			namespacePrefix: this.#options.storeUrl ? `e2e.${basename(this.#dir)}.` : undefined,
-			cipher: new TokenCipher(this.#key, this.secrets),
+			cipher: new TokenCipher(this.#key, secrets),
 			logger,
 		});
-		this.imgpile = new Imgpile({
+		const imgpile = new Imgpile({
 			apiUrl: this.imgpileEmulator.apiUrl,
 			uploadUrl: this.imgpileEmulator.uploadUrl,
 			retry: { baseDelayMs: 10, maxDelayMs: 50 },
-			sharedBudget: this.store.requestBudget,
+			sharedBudget: store.requestBudget,
 			logger,
-			metrics: this.metrics,
+			metrics,
 		});
-		this.transfers = new TransferPipeline({
+		const transfers = new TransferPipeline({
 			allowedHosts: this.discord.cdnHosts,
 			// Downloads are https only; the emulator's loopback CDN is plain http, so it is opted in by name.
 			httpHosts: this.discord.cdnHosts,
 			maxConcurrent: this.#options.uploadConcurrency ?? 4,
 			logger,
-			metrics: this.metrics,
+			metrics,
 		});
-		this.bot = new Bot({
+		const bot = new Bot({
 			token: this.discord.botToken,
 			discordApiUrl: this.proxy?.apiUrl ?? this.discord.restUrl,
 			autoDeferMs: this.#options.autoDeferMs,
 			modules: this.#options.modules ?? commandModules,
 			healthPort: this.#options.healthPort,
 			feeds: { ...this.#options.feeds, timer: this.#options.feeds?.timer ?? false },
+			shards: options.shards,
 			services: {
 				logger,
-				store: this.store,
-				imgpile: this.imgpile,
-				secrets: this.secrets,
+				store,
+				imgpile,
+				secrets,
 				imgpileUploadUrl: this.imgpileEmulator.uploadUrl,
-				transfers: this.transfers,
+				transfers,
 				now: this.#options.feeds?.now ?? Date.now,
-				metrics: this.metrics,
+				metrics,
 			},
-			clientOptions: { ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) } },
+			clientOptions: { ws: { buildIdentifyThrottler: this.#identify.build } },
 		});
-		await this.bot.start();
+		return { bot, store, imgpile, transfers, secrets, metrics };
 	}
 
 	async stopBot(): Promise<void> {
@@ -248,6 +334,7 @@ export class Harness {
 	}
 
 	async close(): Promise<void> {
+		for (const peer of this.#peers) await peer.stop().catch(() => {});
 		await this.stopBot().catch(() => {});
 		await this.proxy?.close();
 		await this.discord.close();

@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DiscordEmulator, startDiscordEmulator } from "../emulators/discord/index.js";
 import { type ImgpileEmulator, startImgpileEmulator } from "../emulators/imgpile/index.js";
+import { botEnv } from "../support/bot-env.js";
 import { metricValue } from "../support/metrics.js";
 import { healthz, randomPort, spawnWithOutput } from "../support/process.js";
 
@@ -36,16 +37,7 @@ afterAll(async () => {
 });
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-	return {
-		PATH: process.env.PATH,
-		HOME: dir,
-		DISCORD_TOKEN: discord.botToken,
-		DISCORD_API_URL: discord.restUrl,
-		IMGPILE_API_URL: imgpile.apiUrl,
-		IMGPILE_UPLOAD_URL: imgpile.uploadUrl,
-		LOG_LEVEL: "info",
-		...extra,
-	};
+	return botEnv({ discord, imgpile, dir }, extra);
 }
 
 describe("the bot process", () => {

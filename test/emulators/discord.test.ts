@@ -637,7 +637,8 @@ describe("Discord emulator protocol edges", () => {
 	};
 
 	beforeAll(async () => {
-		discord = await startDiscordEmulator();
+		// These clients skip discord.js's identify spacing (above), so Discord's one IDENTIFY per 5 s is off.
+		discord = await startDiscordEmulator({ sessionStartLimit: { windowMs: 0 } });
 		guild = discord.createGuild({ name: "Edges", preferredLocale: "de" });
 		general = guild.createChannel({ name: "general" });
 		alice = discord.createUser({ username: "alice" });

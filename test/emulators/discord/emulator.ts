@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Cdn, type CdnRequest, readAttachment } from "./cdn.js";
 import { type Clock, Snowflakes, systemClock } from "./clock.js";
-import { Gateway, type GatewayLogEntry, RESUME_PATH } from "./gateway.js";
+import { Gateway, type GatewayLogEntry, RESUME_PATH, shardOf } from "./gateway.js";
 import { type Ctx, DiscordError, errors, type RequestBody, readRequestBody, sendError, sendJson } from "./http.js";
 import { Interaction, InteractionType } from "./interactions.js";
 import { computeMentions, type Ping } from "./mentions.js";
@@ -68,6 +68,15 @@ export interface DiscordEmulatorOptions {
 	cdnPort?: number;
 	/** The media proxy listener (proxy_url, media.discordapp.net). */
 	mediaPort?: number;
+	/**
+	 * GET /gateway/bot's `session_start_limit` and how IDENTIFY is limited: `maxConcurrency`
+	 * (default 1) IDENTIFYs per `windowMs` (default 5000, Discord's; 0 turns the check off, for
+	 * clients that skip discord.js's identify spacing) per bucket `shard_id % max_concurrency`;
+	 * `total` session starts (default 1000) per `resetAfterMs` (default 24 h, clock time).
+	 */
+	sessionStartLimit?: { total?: number; maxConcurrency?: number; windowMs?: number; resetAfterMs?: number };
+	/** GET /gateway/bot's recommended `shards` (default Discord's rule: one per 1,000 guilds); see recommendShards. */
+	recommendedShards?: number;
 }
 
 /** A failure `failNext` injects: the next `times` requests to `route` are answered with it. */
@@ -166,6 +175,9 @@ export class DiscordEmulator implements RestCore {
 	private readonly storageDir: string;
 	private readonly ownsStorage: boolean;
 	private readonly verifyKey = randomBytes(32).toString("hex");
+	private readonly sessionStarts: { total: number; remaining: number; resetAfterMs: number; resetAt: number | null };
+	private recommendedShards: number | null = null;
+	private minShards = 1;
 	private restServer: Server | null = null;
 	private cdnServer: Server | null = null;
 	private mediaServer: Server | null = null;
@@ -203,13 +215,21 @@ export class DiscordEmulator implements RestCore {
 				dispatch: (t, d, scope) => {
 					// Nothing of a guild in an outage reaches the bot until it is back (GUILD_CREATE).
 					if (scope.guildId && this.world.guilds.get(scope.guildId)?.unavailable) return;
-					this.gateway.dispatch(t, d, scope.intent);
+					this.gateway.dispatch(t, d, scope.intent, scope.guildId ?? null);
 				},
 				attachmentUrls: (att) => this.cdn.urls(att),
 			},
 			{ id: this.applicationId, username: opts.botUsername ?? "imgpile" },
 		);
 		this.limiter = new RateLimiter(opts.rateLimits);
+		this.recommendedShards = opts.recommendedShards ?? null;
+		const limit = opts.sessionStartLimit ?? {};
+		this.sessionStarts = {
+			total: limit.total ?? 1000,
+			remaining: limit.total ?? 1000,
+			resetAfterMs: limit.resetAfterMs ?? 24 * 3600_000,
+			resetAt: null,
+		};
 		const privileged = {
 			guildMembers: opts.privilegedIntents?.guildMembers ?? false,
 			presences: opts.privilegedIntents?.presences ?? false,
@@ -228,6 +248,10 @@ export class DiscordEmulator implements RestCore {
 						? { t: "GUILD_DELETE" as const, d: { id: g.id, unavailable: true } }
 						: { t: "GUILD_CREATE" as const, d: g.toGatewayCreate() },
 				),
+			identifyConcurrency: limit.maxConcurrency ?? 1,
+			identifyWindowMs: limit.windowMs ?? 5000,
+			requiredShards: () => this.minShards,
+			startSession: () => this.startSession(),
 			log: (e) => this.gatewayLog.push(e),
 			violation: (message) =>
 				this.recorder.violation({
@@ -457,8 +481,45 @@ export class DiscordEmulator implements RestCore {
 
 	// ------------------------------------------------------------------ RestCore
 
-	dispatch(t: string, d: unknown, intent?: number): void {
-		this.gateway.dispatch(t, d, intent);
+	dispatch(t: string, d: unknown, intent: number | undefined, guildId: string | null): void {
+		this.gateway.dispatch(t, d, intent, guildId);
+	}
+
+	gatewayBot(): Json {
+		this.refreshSessionStarts();
+		const { total, remaining, resetAt, resetAfterMs } = this.sessionStarts;
+		return {
+			url: this.gatewayUrl,
+			shards: this.recommendedShardCount(),
+			session_start_limit: {
+				total,
+				remaining,
+				reset_after: resetAt === null ? resetAfterMs : Math.max(0, resetAt - this.clock.now()),
+				max_concurrency: this.gateway.identifyConcurrency,
+			},
+		};
+	}
+
+	/** Discord's recommendation: one shard per 1,000 guilds (at least one), unless a test set it. */
+	private recommendedShardCount(): number {
+		return this.recommendedShards ?? Math.max(1, Math.ceil(this.liveGuilds().length / 1000));
+	}
+
+	private refreshSessionStarts(): void {
+		const starts = this.sessionStarts;
+		if (starts.resetAt !== null && this.clock.now() >= starts.resetAt) {
+			starts.remaining = starts.total;
+			starts.resetAt = null;
+		}
+	}
+
+	private startSession(): boolean {
+		this.refreshSessionStarts();
+		const starts = this.sessionStarts;
+		if (starts.remaining <= 0) return false;
+		starts.remaining--;
+		starts.resetAt ??= this.clock.now() + starts.resetAfterMs;
+		return true;
 	}
 
 	interactionError(ix: Interaction, err: DiscordError, req: RouteRequest): void {
@@ -509,12 +570,14 @@ export class DiscordEmulator implements RestCore {
 		};
 	}
 
-	private readyPayload(sessionId: string, shard: [number, number], resumeGatewayUrl: string): Json {
+	private readyPayload(sessionId: string, shard: [number, number] | null, resumeGatewayUrl: string): Json {
 		return {
 			v: 10,
 			user_settings: {},
 			user: { ...this.world.botUser.toAPI(), verified: true, mfa_enabled: true, email: null },
-			guilds: this.liveGuilds().map((g) => ({ id: g.id, unavailable: true })),
+			guilds: this.liveGuilds()
+				.filter((g) => !shard || shardOf(g.id, shard[1]) === shard[0])
+				.map((g) => ({ id: g.id, unavailable: true })),
 			relationships: [],
 			private_channels: [],
 			presences: [],
@@ -523,7 +586,7 @@ export class DiscordEmulator implements RestCore {
 			session_id: sessionId,
 			session_type: "normal",
 			resume_gateway_url: resumeGatewayUrl,
-			shard,
+			...(shard ? { shard } : {}),
 			application: { id: this.applicationId, flags: this.messageContentIntent ? 1 << 19 : 0 },
 			auth: {},
 			_trace: ["emulator"],
@@ -548,7 +611,8 @@ export class DiscordEmulator implements RestCore {
 	 * A guild with @everyone (Discord's default permissions), the bot as a member with its managed
 	 * role (`botPermissions`, default: View Channels, Send Messages (+ in threads), Embed Links,
 	 * Attach Files, Read Message History, External Emojis) and an owner (created when not given).
-	 * Dispatched as GUILD_CREATE when the bot is already connected.
+	 * Dispatched as GUILD_CREATE when the bot is already connected. `shard: [id, count]` picks an id
+	 * that lands on that shard (`(guild_id >> 22) % count`).
 	 */
 	createGuild(opts: {
 		name: string;
@@ -557,21 +621,34 @@ export class DiscordEmulator implements RestCore {
 		preferredLocale?: string;
 		everyonePermissions?: PermissionInput;
 		botPermissions?: PermissionInput;
+		shard?: [number, number];
 	}): Guild {
 		let owner = opts.owner ?? (opts.ownerId ? this.world.users.get(opts.ownerId) : undefined);
 		if (!owner)
 			owner = this.world.createUser({ username: `${opts.name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-owner` });
-		const guild = new Guild(this.world, this.ids.next(), opts.name, owner.id, opts.preferredLocale ?? "en-US", opts);
+		const id = opts.shard ? this.idOnShard(...opts.shard) : this.ids.next();
+		const guild = new Guild(this.world, id, opts.name, owner.id, opts.preferredLocale ?? "en-US", opts);
 		guild.members.set(owner.id, new Member(guild, owner, [], this.clock.now()));
 		this.world.guilds.set(guild.id, guild);
-		this.gateway.dispatch("GUILD_CREATE", guild.toGatewayCreate(), Intents.Guilds);
+		this.gateway.dispatch("GUILD_CREATE", guild.toGatewayCreate(), Intents.Guilds, guild.id);
 		return guild;
+	}
+
+	/**
+	 * A fresh snowflake on shard `shard` of `count`: a few ms later than now (the timestamp picks the
+	 * shard), with worker id 2 so it never meets one of `ids` (worker 1).
+	 */
+	private idOnShard(shard: number, count: number): string {
+		const base = BigInt(this.ids.next()) & ~(0x1fn << 17n);
+		const ms = base >> 22n;
+		const delta = (BigInt(shard) - (ms % BigInt(count)) + BigInt(count)) % BigInt(count);
+		return ((base + (delta << 22n)) | (2n << 17n)).toString();
 	}
 
 	/** Removes a guild (the bot was kicked): GUILD_DELETE. */
 	removeGuild(guild: Guild): void {
 		guild.deleted = true;
-		this.gateway.dispatch("GUILD_DELETE", { id: guild.id }, Intents.Guilds);
+		this.gateway.dispatch("GUILD_DELETE", { id: guild.id }, Intents.Guilds, guild.id);
 	}
 
 	/**
@@ -581,14 +658,14 @@ export class DiscordEmulator implements RestCore {
 	guildUnavailable(guild: Guild): void {
 		if (guild.unavailable) return;
 		guild.unavailable = true;
-		this.gateway.dispatch("GUILD_DELETE", { id: guild.id, unavailable: true }, Intents.Guilds);
+		this.gateway.dispatch("GUILD_DELETE", { id: guild.id, unavailable: true }, Intents.Guilds, guild.id);
 	}
 
 	/** The outage is over: GUILD_CREATE with the whole guild, as Discord sends it. */
 	guildAvailable(guild: Guild): void {
 		if (!guild.unavailable) return;
 		guild.unavailable = false;
-		this.gateway.dispatch("GUILD_CREATE", guild.toGatewayCreate(), Intents.Guilds);
+		this.gateway.dispatch("GUILD_CREATE", guild.toGatewayCreate(), Intents.Guilds, guild.id);
 	}
 
 	/** The DM channel between the bot and `user`. */
@@ -704,9 +781,15 @@ export class DiscordEmulator implements RestCore {
 		if (init.channel.guild?.unavailable) {
 			throw new Error(`Cannot dispatch ${init.label}: ${init.channel.guild.name} is unavailable (outage)`);
 		}
-		if (!this.gateway.hasSession) {
+		if (!this.gateway.hasSession()) {
 			throw new Error(
 				`Cannot dispatch ${init.label}: the bot has no gateway session (did it log in, and wait for "ready"?)`,
+			);
+		}
+		const guildId = init.channel.guild?.id ?? null;
+		if (!this.gateway.hasSession(guildId)) {
+			throw new Error(
+				`Cannot dispatch ${init.label}: no gateway session runs the shard of ${guildId ? `guild ${guildId}` : "DMs (shard 0)"}`,
 			);
 		}
 		const ix = new Interaction({
@@ -738,7 +821,7 @@ export class DiscordEmulator implements RestCore {
 				message: `Interaction ${expired.label} was not acknowledged within ${this.ackTimeoutMs} ms (the user sees "This interaction failed")`,
 			});
 		});
-		this.gateway.dispatch("INTERACTION_CREATE", payload);
+		this.gateway.dispatch("INTERACTION_CREATE", payload, undefined, guildId);
 		return ix;
 	}
 
@@ -1185,6 +1268,7 @@ export class DiscordEmulator implements RestCore {
 					hideContent: ch.guild !== null && !mentionsBot && (intents & Intents.MessageContent) === 0,
 				}),
 			ch.guild ? Intents.GuildMessages : Intents.DirectMessages,
+			ch.guild?.id ?? null,
 		);
 		return msg;
 	}
@@ -1291,6 +1375,24 @@ export class DiscordEmulator implements RestCore {
 				what: `gateway dispatch ${t}`,
 			},
 		);
+	}
+
+	/** GET /gateway/bot's recommended `shards` from now on; null: Discord's rule (one per 1,000 guilds). */
+	recommendShards(count: number | null): void {
+		this.recommendedShards = count;
+	}
+
+	/**
+	 * From now on an IDENTIFY with fewer than `minShards` shards (or none: one) is closed 4011
+	 * Sharding required, as Discord does when a session would hold too many guilds; 1 lifts it.
+	 */
+	requireSharding(minShards: number): void {
+		this.minShards = minShards;
+	}
+
+	/** Gateway sessions that can receive dispatches, with the shard each identified with ([0, 1] if none). */
+	gatewaySessions(): Array<{ id: string; shard: [number, number]; intents: number; connected: boolean }> {
+		return this.gateway.liveSessions();
 	}
 
 	/** Op 7 RECONNECT: Discord asks the bot to reconnect (it should resume on resume_gateway_url). */

@@ -9,9 +9,20 @@
  * compression (`compress: true` in IDENTIFY) and `compress=zlib-stream` are supported too,
  * although discord.js without zlib-sync (the default here) negotiates neither.
  *
+ * Sharding as on Discord: IDENTIFY may carry `shard: [id, count]`; a guild's events (and its
+ * GUILD_CREATE after READY) reach only sessions of shard `(guild_id >> 22) % count`, events without
+ * a guild (DMs) only shard 0; without `shard` a session gets everything, as with [0, 1]. Several
+ * sessions may hold the same shard, or use different counts (Discord routes each by its own).
+ * Identify limits: one IDENTIFY per bucket (`shard_id % max_concurrency`) per window (5 s);
+ * another in the window is answered INVALID_SESSION d: false, as on Discord, and recorded as a
+ * violation. Each IDENTIFY uses one session start; with none left Discord ends every session and
+ * resets the token: here the connection closes 4004 and it is a violation.
+ *
  * Close codes: 4001 unknown opcode, 4002 decode error, 4003 not authenticated, 4004 bad token,
- * 4005 already authenticated, 4009 heartbeat missed (session timed out), 4010 invalid shard,
- * 4012 invalid API version, 4013 invalid intents, 4014 disallowed (privileged) intents.
+ * 4005 already authenticated, 4009 heartbeat missed (session timed out), 4010 invalid shard (id
+ * outside 0..count-1, count < 1, not two integers), 4011 sharding required (count below what the
+ * emulator requires), 4012 invalid API version, 4013 invalid intents, 4014 disallowed (privileged)
+ * intents.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -36,15 +47,44 @@ export interface GatewayHost {
 	privilegedIntents: { guildMembers: boolean; presences: boolean; messageContent: boolean };
 	/** ws://host:port of the listener (resume URLs are paths on it). */
 	baseUrl(): string;
-	readyPayload(sessionId: string, shard: [number, number], resumeGatewayUrl: string): Record<string, unknown>;
-	/** What follows READY for each guild: GUILD_CREATE, or GUILD_DELETE { unavailable: true } during an outage. */
+	/** `shard`: what IDENTIFY asked for, if it did (READY then carries it). */
+	readyPayload(sessionId: string, shard: [number, number] | null, resumeGatewayUrl: string): Record<string, unknown>;
+	/**
+	 * What follows READY for each guild: GUILD_CREATE, or GUILD_DELETE { unavailable: true } during
+	 * an outage (`d.id` is the guild's id).
+	 */
 	guildAnnouncements(): Array<{ t: "GUILD_CREATE" | "GUILD_DELETE"; d: Record<string, unknown> }>;
+	/** IDENTIFYs per bucket and window (`max_concurrency`), and the window (0: no check). */
+	identifyConcurrency: number;
+	identifyWindowMs: number;
+	/** The fewest shards a session may identify with (1 unless a test requires sharding). */
+	requiredShards(): number;
+	/** Uses one session start; false when none were left. */
+	startSession(): boolean;
 	log(entry: GatewayLogEntry): void;
 	violation(message: string): void;
 	changed(): void;
 }
 
 const KNOWN_INTENTS = (1 << 26) - 1;
+
+/** `[shard_id, num_shards]`: two integers, at least one shard, the id one of them. */
+function validShard(shard: unknown): shard is [number, number] {
+	if (!Array.isArray(shard) || shard.length !== 2) return false;
+	const [id, count] = shard as unknown[];
+	return (
+		Number.isInteger(id) &&
+		Number.isInteger(count) &&
+		(count as number) >= 1 &&
+		(id as number) >= 0 &&
+		(id as number) < (count as number)
+	);
+}
+
+/** The shard that receives a guild's events: Discord's `(guild_id >> 22) % num_shards`. */
+export function shardOf(guildId: string, count: number): number {
+	return Number((BigInt(guildId) >> 22n) % BigInt(count));
+}
 
 /** Where sessions resume: `/gateway/resume/{node}` (Discord: a per-session host like gateway-us-east1-b). */
 export const RESUME_PATH = /^\/gateway\/resume\/([0-9a-f]{16})$/;
@@ -62,6 +102,12 @@ class Session {
 		readonly intents: number,
 		readonly shard: [number, number],
 	) {}
+
+	/** Whether this session gets the events of `guildId` (null: events without a guild, shard 0's). */
+	receives(guildId: string | null): boolean {
+		const [id, count] = this.shard;
+		return guildId === null ? id === 0 : shardOf(guildId, count) === id;
+	}
 }
 
 class Connection {
@@ -144,16 +190,30 @@ export class Gateway {
 	private readonly wss = new WebSocketServer({ noServer: true });
 	private readonly sessions = new Map<string, Session>();
 	private readonly connections = new Set<Connection>();
+	/** When each identify bucket (`shard_id % max_concurrency`) last took an IDENTIFY. */
+	private readonly identifiedAt = new Map<number, number>();
 
 	constructor(private readonly host: GatewayHost) {}
+
+	/** max_concurrency: IDENTIFYs per bucket and window. */
+	get identifyConcurrency(): number {
+		return this.host.identifyConcurrency;
+	}
 
 	get connected(): boolean {
 		return [...this.connections].some((c) => c.session !== null && !c.closed);
 	}
 
-	/** True when some session can receive dispatches now or on resume. */
-	get hasSession(): boolean {
-		return [...this.sessions.values()].some((s) => !s.invalid);
+	/** True when some session can receive dispatches (of `guildId`, if given) now or on resume. */
+	hasSession(guildId?: string | null): boolean {
+		return [...this.sessions.values()].some((s) => !s.invalid && (guildId === undefined || s.receives(guildId)));
+	}
+
+	/** The sessions that can receive dispatches now or on resume, with their shard. */
+	liveSessions(): Array<{ id: string; shard: [number, number]; intents: number; connected: boolean }> {
+		return [...this.sessions.values()]
+			.filter((s) => !s.invalid)
+			.map((s) => ({ id: s.id, shard: s.shard, intents: s.intents, connected: s.conn !== null && !s.conn.closed }));
 	}
 
 	handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -291,22 +351,46 @@ export class Gateway {
 			conn.close(4014, "Disallowed intent(s).");
 			return;
 		}
-		const shard = Array.isArray(body.shard) ? (body.shard as number[]) : [0, 1];
-		if (shard.length !== 2 || shard[0] !== 0 || shard[1] !== 1) {
+		const shard = body.shard === undefined ? null : body.shard;
+		if (shard !== null && !validShard(shard)) {
 			conn.close(4010, "Invalid shard.");
 			return;
 		}
+		if ((shard?.[1] ?? 1) < this.host.requiredShards()) {
+			conn.close(4011, "Sharding required.");
+			return;
+		}
+		if (!this.host.startSession()) {
+			this.host.violation(
+				"gateway: IDENTIFY with no session starts left (Discord ends every session and resets the token)",
+			);
+			conn.close(4004, "Authentication failed.");
+			return;
+		}
+		const bucket = (shard?.[0] ?? 0) % this.host.identifyConcurrency;
+		const last = this.identifiedAt.get(bucket);
+		const now = Date.now();
+		if (this.host.identifyWindowMs > 0 && last !== undefined && now - last < this.host.identifyWindowMs) {
+			this.host.violation(
+				`gateway: IDENTIFY of shard ${shard?.[0] ?? 0} ${now - last} ms after another in its bucket (${bucket}); max_concurrency ${this.host.identifyConcurrency} allows one per ${this.host.identifyWindowMs} ms`,
+			);
+			this.out(conn, { op: 9, d: false, s: null, t: null });
+			return;
+		}
+		this.identifiedAt.set(bucket, now);
 		conn.payloadCompression = body.compress === true;
-		const session = new Session(randomBytes(16).toString("hex"), intents, [0, 1]);
+		const session = new Session(randomBytes(16).toString("hex"), intents, shard ?? [0, 1]);
 		this.sessions.set(session.id, session);
 		session.conn = conn;
 		conn.session = session;
 		this.sendDispatch(
 			session,
 			"READY",
-			this.host.readyPayload(session.id, [0, 1], `${this.host.baseUrl()}${session.resumePath}`),
+			this.host.readyPayload(session.id, shard, `${this.host.baseUrl()}${session.resumePath}`),
 		);
-		for (const { t, d } of this.host.guildAnnouncements()) this.sendDispatch(session, t, d);
+		for (const { t, d } of this.host.guildAnnouncements()) {
+			if (session.receives(String(d.id))) this.sendDispatch(session, t, d);
+		}
 	}
 
 	private resume(conn: Connection, d: unknown): void {
@@ -355,14 +439,21 @@ export class Gateway {
 	}
 
 	/**
-	 * Dispatch to every live (or resumable) session whose intents include `intent`; `d` may be a
-	 * function of the session's intents (e.g. to blank message content without MessageContent).
+	 * Dispatch to every live (or resumable) session whose intents include `intent` and whose shard
+	 * gets `guildId`'s events (null: an event without a guild, for shard 0); `d` may be a function
+	 * of the session's intents (e.g. to blank message content without MessageContent).
 	 */
-	dispatch(t: string, d: unknown | ((intents: number) => unknown), intent?: number): number {
+	dispatch(
+		t: string,
+		d: unknown | ((intents: number) => unknown),
+		intent: number | undefined,
+		guildId: string | null,
+	): number {
 		let n = 0;
 		for (const session of this.sessions.values()) {
 			if (session.invalid) continue;
 			if (intent !== undefined && (session.intents & intent) === 0) continue;
+			if (!session.receives(guildId)) continue;
 			this.sendDispatch(session, t, typeof d === "function" ? (d as (i: number) => unknown)(session.intents) : d);
 			n++;
 		}

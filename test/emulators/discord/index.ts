@@ -37,6 +37,13 @@
  *   (an outage: GUILD_DELETE { unavailable: true }, also after READY of sessions started during
  *   it, none of the guild's events, no interactions there; then GUILD_CREATE). REST keeps working
  *   for the guild during an outage.
+ * - Sharding (gateway.ts): IDENTIFY `shard: [id, count]` routes each guild's events (READY's
+ *   guild list, GUILD_CREATE after it, interactions) to shard `(guild_id >> 22) % count`, events
+ *   without a guild to shard 0; no `shard`: everything. 4010 for an invalid shard, 4011 below
+ *   `requireSharding(n)`. GET /gateway/bot: `shards` one per 1,000 guilds (or `recommendedShards`
+ *   / `recommendShards(n)`), `session_start_limit` counting IDENTIFYs (`sessionStartLimit` option);
+ *   one IDENTIFY per bucket `shard_id % max_concurrency` per 5 s, else op 9 d: false and a
+ *   violation. `createGuild({ shard: [id, count] })` picks an id on that shard; `gatewaySessions()`.
  * - discord.js 14.28 asks for zlib-stream only when `zlib-sync` is installed; it is not, so the
  *   client speaks plain JSON text frames. zlib-stream and IDENTIFY `compress` work anyway.
  * - Auth: `Authorization: Bot <token>` on every route but interaction callbacks and

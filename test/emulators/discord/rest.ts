@@ -55,8 +55,15 @@ export interface RestCore {
 	commands: Map<string, CommandRec>;
 	interactions: Map<string, Interaction>;
 	applicationJson(): Json;
-	/** Dispatch on the gateway (d may depend on the session's intents). */
-	dispatch(t: string, d: unknown | ((intents: number) => unknown), intent?: number): void;
+	/** Dispatch on the gateway (d may depend on the session's intents) to the shard of `guildId` (null: shard 0). */
+	dispatch(
+		t: string,
+		d: unknown | ((intents: number) => unknown),
+		intent: number | undefined,
+		guildId: string | null,
+	): void;
+	/** GET /gateway/bot: url, recommended shards, session start limit. */
+	gatewayBot(): Json;
 	/** Record an error answered on an interaction's route (and a violation when it is one). */
 	interactionError(ix: Interaction, err: DiscordError, req: RouteRequest): void;
 }
@@ -108,6 +115,7 @@ export function buildRoutes(core: RestCore): Router {
 			"MESSAGE_CREATE",
 			(intents: number) => msg.toAPI({ gateway: true, hideContent: hideContentFor(msg, intents), nonce: true }),
 			msgIntent(msg.channel),
+			msg.guildId,
 		);
 	};
 	const dispatchUpdate = (msg: Message) => {
@@ -116,6 +124,7 @@ export function buildRoutes(core: RestCore): Router {
 			"MESSAGE_UPDATE",
 			(intents: number) => msg.toAPI({ gateway: true, hideContent: hideContentFor(msg, intents) }),
 			msgIntent(msg.channel),
+			msg.guildId,
 		);
 	};
 	const dispatchDelete = (msg: Message) => {
@@ -124,6 +133,7 @@ export function buildRoutes(core: RestCore): Router {
 			"MESSAGE_DELETE",
 			{ id: msg.id, channel_id: msg.channel.id, ...(msg.guildId ? { guild_id: msg.guildId } : {}) },
 			msgIntent(msg.channel),
+			msg.guildId,
 		);
 	};
 
@@ -306,14 +316,7 @@ export function buildRoutes(core: RestCore): Router {
 	// ---------------------------------------------------------------- gateway, users, application
 
 	r.add("GET", "/gateway", () => ({ status: 200, body: { url: core.gatewayUrl } }), { auth: false });
-	r.add("GET", "/gateway/bot", () => ({
-		status: 200,
-		body: {
-			url: core.gatewayUrl,
-			shards: 1,
-			session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
-		},
-	}));
+	r.add("GET", "/gateway/bot", () => ({ status: 200, body: core.gatewayBot() }));
 	r.add("GET", "/users/@me", () => ({
 		status: 200,
 		body: {
