@@ -30,3 +30,21 @@ export function spawnWithOutput(
 	child.stderr?.on("data", collect);
 	return { child, output: () => output };
 }
+
+/**
+ * Polls `read` until `done` holds (another process's endpoint has no event to await); throws
+ * after `timeoutMs` saying `what`. Returns the last value read.
+ */
+export async function pollUntil<T>(
+	read: () => Promise<T>,
+	done: (value: T) => boolean,
+	options: { timeoutMs: number; what: string; intervalMs?: number },
+): Promise<T> {
+	const deadline = Date.now() + options.timeoutMs;
+	for (;;) {
+		const value = await read();
+		if (done(value)) return value;
+		if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}`);
+		await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+	}
+}
