@@ -5,6 +5,7 @@
  */
 import {
 	type APIChannel,
+	type APIGuild,
 	type APIMessage,
 	type Channel,
 	type Client,
@@ -48,8 +49,13 @@ export interface FeedDiscord {
 	guild(guildId: string): GuildInfo | undefined;
 }
 
+/** How long what Discord said of a guild this process does not run (another shard's) is kept. */
+const REMOTE_GUILD_TTL_MS = 10 * 60_000;
+
 export class ClientFeedDiscord implements FeedDiscord {
 	readonly #client: Client;
+	/** Guilds of other shards (run by other processes), as REST told: the feed leader delivers to all. */
+	readonly #remoteGuilds = new Map<string, { info: GuildInfo; at: number }>();
 
 	constructor(client: Client) {
 		this.#client = client;
@@ -85,16 +91,36 @@ export class ClientFeedDiscord implements FeedDiscord {
 	}
 
 	async channelInfo(channelId: string, guildId: string): Promise<ChannelInfo | undefined> {
-		if (this.#client.guilds.cache.get(guildId)?.available === false) return undefined;
+		const cached = this.#client.guilds.cache.get(guildId);
+		if (cached?.available === false) return undefined;
+		// A guild of another shard is not in this process's cache, and never will be: ask REST
+		// (discord.js drops a fetched channel of an unknown guild unless told to keep it).
+		if (!cached) await this.#rememberRemoteGuild(guildId);
 		const channel =
-			this.#client.channels.cache.get(channelId) ?? (await this.#client.channels.fetch(channelId)) ?? undefined;
+			this.#client.channels.cache.get(channelId) ??
+			(await this.#client.channels.fetch(channelId, { allowUnknownGuild: true })) ??
+			undefined;
 		return channel ? infoOf(channel) : undefined;
 	}
 
 	guild(guildId: string): GuildInfo | undefined {
 		const guild = this.#client.guilds.cache.get(guildId);
-		if (!guild) return undefined;
+		if (!guild) return this.#remoteGuilds.get(guildId)?.info;
 		return { name: guild.name, preferredLocale: guild.preferredLocale ?? null, systemChannelId: guild.systemChannelId };
+	}
+
+	async #rememberRemoteGuild(guildId: string): Promise<void> {
+		const known = this.#remoteGuilds.get(guildId);
+		if (known && Date.now() - known.at < REMOTE_GUILD_TTL_MS) return;
+		const guild = (await this.#client.rest.get(Routes.guild(guildId))) as APIGuild;
+		this.#remoteGuilds.set(guildId, {
+			info: {
+				name: guild.name,
+				preferredLocale: guild.preferred_locale ?? null,
+				systemChannelId: guild.system_channel_id,
+			},
+			at: Date.now(),
+		});
 	}
 }
 

@@ -139,7 +139,8 @@ export class FeedService extends FeedControlApi {
 		} catch (error) {
 			if (error instanceof StoreFencedError) {
 				// Another process leads now; what this cycle left undone is in the outbox for it.
-				this.#follow("feed lease lost mid-cycle (fenced): stopped, another process polls now");
+				rt.log.warn("feed cycle stopped: its write was fenced off (another process leads)");
+				this.#follow("feed lease lost mid-cycle (fenced): another process polls now");
 				return { ...report, leader: false };
 			}
 			rt.log.error({ err: error }, "feed cycle stopped by an error");

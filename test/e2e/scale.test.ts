@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pino from "pino";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RestProxy, startRestProxy } from "../../src/proxy/server.js";
 import {
 	type Channel,
@@ -254,4 +254,112 @@ describeRedis("two bot processes on one Redis, two shards, one REST proxy", () =
 		}
 		discord.assertNoViolations();
 	}, 120_000);
+
+	describe("the feeds", () => {
+		const TAG = "burst";
+		let channels: Channel[] = [];
+		let seeded: string[] = [];
+
+		const feedMessages = (channel: Channel): Message[] =>
+			discord.messages(channel).filter((m) => m.author.id === discord.botUser.id);
+		const delivered = () => channels.reduce((sum, channel) => sum + feedMessages(channel).length, 0);
+		const feedPolls = () =>
+			imgpile.requests.filter((r) => r.listener === "api" && r.path === "/api/v1/posts" && r.query.tag === TAG).length;
+
+		/** Seeds `n` posts once the query's first (silent) poll has read the feed; their titles. */
+		async function seedBurst(n: number): Promise<string[]> {
+			await pollUntil(
+				async () => feedPolls(),
+				(polls) => polls > 0,
+				{ timeoutMs: 40_000, what: "the seeding poll" },
+			);
+			const titles = Array.from({ length: n }, (_, i) => `Burst ${seeded.length + i + 1}`);
+			for (const title of titles) imgpile.seedPost({ username: "alice", tags: [TAG], title });
+			seeded = [...seeded, ...titles];
+			return titles;
+		}
+
+		/** Every feed channel has every seeded post exactly once. */
+		function exactlyOnce(): void {
+			for (const channel of channels) {
+				const titles = feedMessages(channel).map((m) => String(m.embeds[0]?.title ?? ""));
+				expect(titles.toSorted(), channel.name).toEqual(seeded.toSorted());
+			}
+		}
+
+		beforeAll(async () => {
+			// Eight channels in each server follow one tag: one query, 16 deliveries per new post.
+			channels = guilds.flatMap((guild, g) =>
+				Array.from({ length: 8 }, (_, i) => guild.createChannel({ name: `burst-${g}-${i}` })),
+			);
+			for (const channel of channels) {
+				const guild = guilds.find((g) => g.channels.includes(channel));
+				const added = await slash(alice, general(guild), "feed", { subcommand: "add", options: { channel, tag: TAG } });
+				expect(added.reply?.content, added.describe()).toMatch(/Feed `[a-z0-9]+` added/);
+			}
+		}, 120_000);
+
+		it("the leader killed during a delivery burst: the other takes over within the lease, every post announced once", async () => {
+			await seedBurst(8);
+			const first = await leader();
+			await pollUntil(
+				async () => delivered(),
+				(n) => n >= 20,
+				{ timeoutMs: 60_000, what: "the burst to start" },
+			);
+			first.child.kill("SIGKILL");
+			const killedAt = performance.now();
+			const other = bots.find((bot) => bot !== first) as BotProcess;
+			await leader([other]);
+			const failoverMs = performance.now() - killedAt;
+			console.info(`feed failover after SIGKILL: ${Math.round(failoverMs)} ms (lease ${LEASE_TTL_S} s)`);
+			// The lease expires at most its TTL after the last renewal; the other process tries each second.
+			expect(failoverMs).toBeLessThan((LEASE_TTL_S + 3) * 1000);
+			await pollUntil(
+				async () => delivered(),
+				(n) => n >= channels.length * seeded.length,
+				{
+					timeoutMs: 60_000,
+					what: "every announcement",
+				},
+			);
+			exactlyOnce();
+			// The killed process comes back (as its restart policy would start it again).
+			await ready(spawnBot(first.shard));
+			discord.assertNoViolations();
+		}, 180_000);
+
+		it("the leader paused past its lease, then resumed: it delivers and writes nothing more", async () => {
+			const before = delivered();
+			await seedBurst(8);
+			const paused = await leader();
+			await pollUntil(
+				async () => delivered(),
+				(n) => n >= before + 20,
+				{ timeoutMs: 60_000, what: "the burst" },
+			);
+			paused.child.kill("SIGSTOP");
+			const other = bots.find((bot) => bot !== paused) as BotProcess;
+			await leader([other]);
+			await pollUntil(
+				async () => delivered(),
+				(n) => n >= channels.length * seeded.length,
+				{
+					timeoutMs: 60_000,
+					what: "every announcement, by the other process",
+				},
+			);
+			paused.child.kill("SIGCONT");
+			// Awake, it goes on with its cycle, and the cycle's next write carries a fence that no longer
+			// holds: refused, so nothing it had in hand is sent or recorded; it follows from then on.
+			await pollUntil(
+				async () => paused.output(),
+				(output) => output.includes("its write was fenced off"),
+				{ timeoutMs: 30_000, what: "the paused leader's fenced write" },
+			);
+			expect(metricValue(await metrics(paused), "imgpile_bot_feed_leader")).toBe(0);
+			exactlyOnce();
+			discord.assertNoViolations();
+		}, 180_000);
+	});
 });

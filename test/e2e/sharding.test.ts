@@ -6,6 +6,7 @@
  */
 import { type Client, Events } from "discord.js";
 import { afterEach, describe, expect, it } from "vitest";
+import { t } from "../../src/i18n/index.js";
 import type { Guild, User } from "../emulators/discord/index.js";
 import { Harness } from "./harness.js";
 
@@ -104,5 +105,36 @@ describe("sharding", () => {
 		await expect(h.startPeer({ shards: { count: "auto", ids: [1] } })).rejects.toThrow(
 			"SHARD_IDS 1 are not below Discord's recommended shard count 1 (SHARD_COUNT=auto)",
 		);
+	});
+
+	it("the feed leader announces in guilds of shards it does not run, in their language", async () => {
+		let now = Date.now();
+		h = await Harness.start({ shards: { count: 2, ids: [0] }, feeds: { now: () => now, intervalMs: 60_000 } });
+		// This guild is on shard 1: another process's; this one never has it in its cache.
+		const far = h.discord.createGuild({ name: "Elsewhere", shard: [1, 2], preferredLocale: "zh-CN" });
+		const channel = far.createChannel({ name: "feed" });
+		await h.store.subscriptions.create({
+			guildId: far.id,
+			channelId: channel.id,
+			filters: { tag: "far", username: null, nsfw: false },
+			mode: "live",
+			everyMs: null,
+			at: null,
+			backfill: 0,
+			createdBy: h.alice.id,
+		});
+		h.bot.feeds.changed();
+		now += 60_000;
+		await h.bot.tick();
+		h.imgpileEmulator.seedPost({ username: "alice", tags: ["far"], title: "Far away" });
+		now += 60_000;
+		expect(await h.bot.tick()).toMatchObject({ delivered: 1 });
+		expect(h.bot.client.guilds.cache.has(far.id)).toBe(false);
+		const [message] = h.discord.messages(channel);
+		expect(message?.embeds[0]?.title).toBe("Far away");
+		expect((message?.embeds[0]?.fields as Array<{ name: string }> | undefined)?.[0]?.name).toBe(
+			t("zh-CN", "post.field.score"),
+		);
+		h.discord.assertNoViolations();
 	});
 });
