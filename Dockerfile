@@ -12,6 +12,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY commands ./commands
+# start:cluster (several shards in one container, `node dist/scripts/start-cluster.js N`).
+COPY scripts/start-cluster.ts ./scripts/
+COPY scripts/lib/cluster.ts ./scripts/lib/
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: no compilers, a non-root user, the SQLite file on a volume.
