@@ -35,7 +35,14 @@ export class UploadsRepository extends Repository {
 		assertId("userId", input.userId);
 		const record: UploadRecord = { ...input, createdAt: isoAt(this.clock) };
 		await this.kv.set(`media:${record.slug}`, record);
-		if (record.attachmentKey) await this.kv.set(`attachment:${record.attachmentKey}`, record.slug);
+		// The first upload of an attachment stays its rehost (atomic on every engine): one that
+		// raced it (two processes, a failover) never replaces it.
+		if (record.attachmentKey) {
+			await this.kv.modify<string, void>(`attachment:${record.attachmentKey}`, (current) => ({
+				value: current ?? record.slug,
+				result: undefined,
+			}));
+		}
 		await this.kv.modify<string[], void>(`recent:${record.userId}`, (current) => ({
 			value: [record.slug, ...(current ?? []).filter((slug) => slug !== record.slug)].slice(0, RECENT_PER_USER),
 			result: undefined,
@@ -65,7 +72,12 @@ export class UploadsRepository extends Repository {
 	async forget(slug: string): Promise<void> {
 		const record = await this.get(slug);
 		if (!record) return;
-		if (record.attachmentKey) await this.kv.delete(`attachment:${record.attachmentKey}`);
+		if (record.attachmentKey) {
+			await this.kv.modify<string, void>(`attachment:${record.attachmentKey}`, (current) => ({
+				value: current === slug ? undefined : current,
+				result: undefined,
+			}));
+		}
 		await this.kv.delete(`media:${slug}`);
 		await this.kv.modify<string[], void>(`recent:${record.userId}`, (current) => ({
 			value: current?.filter((s) => s !== slug),

@@ -49,6 +49,22 @@ forEachEngine((openAt) => {
 			await store.close();
 		});
 
+		it("the first upload of an attachment stays its rehost: a racing one never replaces it", async () => {
+			const { store } = await openAt(dir, randomCipher());
+			await Promise.all(
+				["first00", "second0"].map((slug) => store.uploads.record(upload(slug, { attachmentKey: "555" }))),
+			);
+			const kept = (await store.uploads.byAttachment("555"))?.slug;
+			expect(["first00", "second0"]).toContain(kept);
+			const other = kept === "first00" ? "second0" : "first00";
+			// Forgetting the other one (deleted on imgpile) leaves the attachment's rehost alone.
+			await store.uploads.forget(other);
+			expect((await store.uploads.byAttachment("555"))?.slug).toBe(kept);
+			await store.uploads.forget(kept ?? "");
+			expect(await store.uploads.byAttachment("555")).toBeUndefined();
+			await store.close();
+		});
+
 		it("keeps at most 25 recent uploads per user", async () => {
 			const { store } = await openAt(dir, randomCipher());
 			for (let i = 0; i < 30; i++) await store.uploads.record(upload(`m${String(i).padStart(6, "0")}`));
