@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parseProxyConfig } from "../src/config.js";
+import { parseConfig, parseProxyConfig } from "../src/config.js";
 
 type Yaml = string | Yaml[] | { [key: string]: Yaml };
 type YamlMap = { [key: string]: Yaml };
@@ -117,6 +117,19 @@ describe("docker-compose.yml", () => {
 			expect(env(service).TOKEN_ENCRYPTION_KEY).toMatch(/^\$\{TOKEN_ENCRYPTION_KEY:\?.+\}$/);
 		}
 		expect(services["rest-proxy"]?.env_file).toBe(".env");
+	});
+
+	it("gives each bot an environment the bot accepts (with .env's token and key)", () => {
+		for (const bot of BOTS) {
+			const config = parseConfig({
+				DISCORD_TOKEN: "aaaaaaaaaaaaaaaaaaaaaaaa.bbbbbb.ccc",
+				...env(services[bot] as YamlMap),
+				TOKEN_ENCRYPTION_KEY: "ab".repeat(32),
+			});
+			expect(config.STORE_URL).toBe("redis://redis:6379");
+			expect(config.SHARD_COUNT).toBe(2);
+			expect(healthcheckPort(services[bot] as YamlMap)).toBe(String(config.HEALTH_PORT));
+		}
 	});
 
 	it("makes each bot one of two shards", () => {
