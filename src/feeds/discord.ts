@@ -112,7 +112,10 @@ export class ClientFeedDiscord implements FeedDiscord {
 	async #rememberRemoteGuild(guildId: string): Promise<void> {
 		const known = this.#remoteGuilds.get(guildId);
 		if (known && Date.now() - known.at < REMOTE_GUILD_TTL_MS) return;
-		const guild = (await this.#client.rest.get(Routes.guild(guildId))) as APIGuild;
+		// Only the guild's language hangs on this: a failed lookup must not hold the delivery up
+		// (the channel's own lookup says whether it can go).
+		const guild = (await this.#client.rest.get(Routes.guild(guildId)).catch(() => undefined)) as APIGuild | undefined;
+		if (!guild) return;
 		this.#remoteGuilds.set(guildId, {
 			info: {
 				name: guild.name,

@@ -109,10 +109,17 @@ describeRedis("two bot processes on one Redis, two shards, one REST proxy", () =
 			}
 			return undefined;
 		};
-		return (await pollUntil(find, (bot) => bot !== undefined, {
+		const found = await pollUntil(find, (bot) => bot !== undefined, {
 			timeoutMs: 30_000,
 			what: "a feed leader",
-		})) as BotProcess;
+		}).catch((error: Error) => {
+			const states = among.map(
+				(bot) =>
+					`shard ${bot.shard}: ${running(bot) ? "running" : `exited ${bot.child.exitCode ?? bot.child.signalCode}`}\n${bot.output().slice(-2000)}`,
+			);
+			throw new Error(`${error.message}\n${states.join("\n")}`);
+		});
+		return found as BotProcess;
 	}
 
 	beforeAll(async () => {
@@ -279,6 +286,17 @@ describeRedis("two bot processes on one Redis, two shards, one REST proxy", () =
 			return titles;
 		}
 
+		/** The feed lines of a process's log (the last ones), for failure messages. */
+		const feedLog = (bot: BotProcess) =>
+			running(bot)
+				? bot
+						.output()
+						.split("\n")
+						.filter((line) => line.includes('"component":"feeds"') && !line.includes('"level":20'))
+						.slice(-25)
+						.join("\n")
+				: `it exited (${bot.child.exitCode ?? bot.child.signalCode}): ${bot.output().slice(-3000)}`;
+
 		/** Every feed channel has every seeded post exactly once. */
 		function exactlyOnce(): void {
 			for (const channel of channels) {
@@ -319,15 +337,18 @@ describeRedis("two bot processes on one Redis, two shards, one REST proxy", () =
 				async () => delivered(),
 				(n) => n >= channels.length * seeded.length,
 				{
-					timeoutMs: 60_000,
+					timeoutMs: 120_000,
 					what: "every announcement",
 				},
-			);
+			).catch((error: Error) => {
+				// What the surviving process was doing, for whoever reads the failure.
+				throw new Error(`${error.message}: ${delivered()} delivered; ${feedLog(other)}`);
+			});
 			exactlyOnce();
 			// The killed process comes back (as its restart policy would start it again).
 			await ready(spawnBot(first.shard));
 			discord.assertNoViolations();
-		}, 180_000);
+		}, 300_000);
 
 		it("the leader paused past its lease, then resumed: it delivers and writes nothing more", async () => {
 			const before = delivered();
@@ -360,6 +381,6 @@ describeRedis("two bot processes on one Redis, two shards, one REST proxy", () =
 			expect(metricValue(await metrics(paused), "imgpile_bot_feed_leader")).toBe(0);
 			exactlyOnce();
 			discord.assertNoViolations();
-		}, 180_000);
+		}, 300_000);
 	});
 });
