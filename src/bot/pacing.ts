@@ -29,8 +29,9 @@ export function pacedMakeRequest(perSecond: number, inner: MakeRequest = Default
 		if (slot > now) await sleep(slot - now);
 	};
 	return async (url, init) => {
+		// Header names are case-insensitive (the REST proxy forwards them as it received them).
 		const headers = init.headers as Record<string, string> | undefined;
-		if (headers?.Authorization !== undefined) {
+		if (headers && Object.keys(headers).some((name) => name.toLowerCase() === "authorization")) {
 			const mine = queue.then(turn);
 			queue = mine;
 			await mine;

@@ -9,8 +9,11 @@ describe("Discord request pacing", () => {
 			departures.push({ url, at: performance.now() });
 			return { status: 204 } as ResponseLike;
 		});
-		const withToken = { headers: { Authorization: "Bot token" } };
-		const queued = Array.from({ length: 6 }, (_, i) => paced(`/channels/${i}/messages`, withToken));
+		// Header names in any case (a proxy may forward them lowercased).
+		const withToken = (i: number) => ({
+			headers: { [i % 2 ? "Authorization" : "authorization"]: "Bot token" } as Record<string, string>,
+		});
+		const queued = Array.from({ length: 6 }, (_, i) => paced(`/channels/${i}/messages`, withToken(i)));
 		await paced("/interactions/1/token/callback", { headers: {} });
 		expect(departures[0]?.url).toBe("/interactions/1/token/callback");
 		await Promise.all(queued);
