@@ -187,7 +187,11 @@ function parseWith<Schema extends z.ZodObject>(
  * value prints one clear line and exits 1: a bot must not start half-configured.
  */
 export function loadConfig(envFile = ".env"): Config {
-	return loadWith(envFile, parseConfig);
+	const config = loadWith(envFile, parseConfig);
+	// discord.js reads SHARD_COUNT from the environment itself (meant for its ShardingManager's
+	// children) and refuses `auto`; ours is parsed here and reaches the Client as an option only.
+	delete process.env.SHARD_COUNT;
+	return config;
 }
 
 /** `loadConfig` for the REST proxy's process. */

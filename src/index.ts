@@ -8,9 +8,6 @@ import { loadOrCreateKey, openStore, TokenCipher } from "./store/index.js";
 import { TransferPipeline } from "./transfer/index.js";
 
 const config = loadConfig();
-// discord.js reads SHARD_COUNT from the environment itself (meant for its ShardingManager's
-// children) and refuses `auto`; ours is parsed above and reaches the Client as an option only.
-delete process.env.SHARD_COUNT;
 const secrets = new SecretRegistry();
 secrets.add(config.DISCORD_TOKEN);
 secrets.add(config.TOKEN_ENCRYPTION_KEY);
