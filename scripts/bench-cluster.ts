@@ -27,7 +27,7 @@ import { startRestProxy } from "../src/proxy/server.js";
 import { type Channel, type Guild, startDiscordEmulator, type User } from "../test/emulators/discord/index.js";
 import { startImgpileEmulator } from "../test/emulators/imgpile/index.js";
 import { metricValue } from "../test/support/metrics.js";
-import { healthz, pollUntil, randomPort } from "../test/support/process.js";
+import { freePort, healthz, pollUntil } from "../test/support/process.js";
 import { startRedis } from "../test/support/redis.js";
 
 const { values } = parseArgs({
@@ -83,7 +83,7 @@ async function run(processes: number): Promise<Row> {
 		);
 		const generals = guilds.map((guild) => guild.createChannel({ name: "general" }));
 		for (let i = 0; i < processes; i++) {
-			const port = randomPort();
+			const port = await freePort();
 			const shards = Array.from({ length: shardCount }, (_, s) => s).filter((s) => s % processes === i);
 			const child = spawn(process.execPath, ["--enable-source-maps", join(BUILD, "src/index.js")], {
 				cwd: dir,

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startDiscordEmulator } from "../test/emulators/discord/index.js";
 import { startImgpileEmulator } from "../test/emulators/imgpile/index.js";
+import { freePort } from "../test/support/process.js";
 
 const COUNT = Number(process.env.BENCH_INTERACTIONS ?? 200);
 
@@ -35,7 +36,7 @@ async function waitHealthy(port: number, child: ChildProcess): Promise<void> {
 const discord = await startDiscordEmulator();
 const imgpile = await startImgpileEmulator();
 const dir = await mkdtemp(join(tmpdir(), "imgpile-bench-interactions-"));
-const port = 20_000 + Math.floor(Math.random() * 20_000);
+const port = await freePort();
 // The bot as `npm start` runs it: the compiled build. BENCH_BOT_NODE_ARGS="--cpu-prof
 // --cpu-prof-dir=/tmp/prof" profiles it.
 execFileSync("npm", ["run", "build"], { stdio: "ignore" });

@@ -36,6 +36,7 @@ import { promisify } from "node:util";
 import { Imgpile } from "../src/imgpile/index.js";
 import { type Message, startDiscordEmulator } from "../test/emulators/discord/index.js";
 import { mp4Bytes } from "../test/support/images.js";
+import { freePort } from "../test/support/process.js";
 import { imgpileEmulatorUrls } from "./lib/emulator-process.js";
 
 const SIZE = 100 * 1000 * 1000;
@@ -200,7 +201,7 @@ async function main(): Promise<void> {
 	const downloadFile = join(storageDir, "download.mp4");
 	const discord = await startDiscordEmulator({ uploadLimitBytes: 200 * MB });
 	const imgpile = await startImgpile(storageDir);
-	const healthPort = 20_000 + Math.floor(Math.random() * 20_000);
+	const healthPort = await freePort();
 	const bot = startBot(
 		dir,
 		{

@@ -13,7 +13,7 @@ import { type DiscordEmulator, startDiscordEmulator } from "../emulators/discord
 import { type ImgpileEmulator, startImgpileEmulator } from "../emulators/imgpile/index.js";
 import { botEnv } from "../support/bot-env.js";
 import { metricValue } from "../support/metrics.js";
-import { healthz, randomPort, spawnWithOutput } from "../support/process.js";
+import { freePort, healthz, spawnWithOutput } from "../support/process.js";
 
 const TSX = resolve("node_modules/.bin/tsx");
 const ENTRY = resolve("dist/src/index.js");
@@ -42,7 +42,7 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 describe("the bot process", () => {
 	it("starts from the environment, serves /healthz once READY, answers, and stops cleanly on SIGTERM", async () => {
-		const port = randomPort();
+		const port = await freePort();
 		const { child, output } = spawnWithOutput(process.execPath, ["--enable-source-maps", ENTRY], {
 			cwd: dir,
 			env: env({ HEALTH_PORT: String(port) }),

@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DiscordEmulator, startDiscordEmulator } from "../emulators/discord/index.js";
-import { healthz, randomPort, spawnWithOutput } from "../support/process.js";
+import { freePort, healthz, spawnWithOutput } from "../support/process.js";
 
 const TSX = resolve("node_modules/.bin/tsx");
 const ENTRY = resolve("src/proxy.ts");
@@ -27,7 +27,7 @@ afterAll(async () => {
 
 describe("the REST proxy process", () => {
 	it("starts from the environment, serves /healthz, and on SIGTERM answers what it holds, then exits 0", async () => {
-		const port = randomPort();
+		const port = await freePort();
 		const { child, output } = spawnWithOutput(TSX, [ENTRY], {
 			env: {
 				PATH: process.env.PATH,

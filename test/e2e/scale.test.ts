@@ -27,7 +27,7 @@ import { type ImgpileEmulator, startImgpileEmulator } from "../emulators/imgpile
 import { botEnv } from "../support/bot-env.js";
 import { pngBytes } from "../support/images.js";
 import { metricValue } from "../support/metrics.js";
-import { healthz, pollUntil, randomPort, spawnWithOutput } from "../support/process.js";
+import { freePort, healthz, pollUntil, spawnWithOutput } from "../support/process.js";
 import { describeRedis, type RedisServer, startRedis } from "../support/redis.js";
 
 /** Built apart from dist/: other test files build there at the same time. */
@@ -56,7 +56,8 @@ describeRedis("two bot processes on one Redis, two shards, one REST proxy", () =
 	const key = randomBytes(32).toString("hex");
 	const bots: BotProcess[] = [];
 
-	function spawnBot(shard: number, port = randomPort()): BotProcess {
+	async function spawnBot(shard: number): Promise<BotProcess> {
+		const port = await freePort();
 		const { child, output } = spawnWithOutput(process.execPath, ["--enable-source-maps", ENTRY], {
 			cwd: dir,
 			env: botEnv(
@@ -150,7 +151,7 @@ describeRedis("two bot processes on one Redis, two shards, one REST proxy", () =
 			return guild;
 		});
 		await built;
-		await Promise.all([spawnBot(0), spawnBot(1)].map(ready));
+		await Promise.all((await Promise.all([spawnBot(0), spawnBot(1)])).map(ready));
 	}, 120_000);
 
 	afterAll(async () => {
@@ -346,7 +347,7 @@ describeRedis("two bot processes on one Redis, two shards, one REST proxy", () =
 			});
 			exactlyOnce();
 			// The killed process comes back (as its restart policy would start it again).
-			await ready(spawnBot(first.shard));
+			await ready(await spawnBot(first.shard));
 			discord.assertNoViolations();
 		}, 300_000);
 

@@ -1,5 +1,6 @@
 /** Helpers for tests that run the bot or the REST proxy as a child process. */
 import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
 
 /** GET /healthz on 127.0.0.1:port: its status, or 0 while nothing listens. */
 export async function healthz(port: number): Promise<number> {
@@ -10,9 +11,23 @@ export async function healthz(port: number): Promise<number> {
 	}
 }
 
-/** A free-looking port for a child to listen on (the child cannot report an ephemeral one). */
-export function randomPort(): number {
-	return 20_000 + Math.floor(Math.random() * 20_000);
+/**
+ * A port that is free now, for a child to listen on (the child cannot report an ephemeral one).
+ * Picked below the kernel's ephemeral range (32768 up): a port in it can be taken at any moment
+ * by an outgoing connection's local end, and the child's listen then fails with EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+	for (;;) {
+		const port = 10_000 + Math.floor(Math.random() * 22_000);
+		const server = createServer();
+		const bound = await new Promise<boolean>((resolve) => {
+			server.once("error", () => resolve(false));
+			server.listen(port, "0.0.0.0", () => resolve(true));
+		});
+		if (!bound) continue;
+		await new Promise((resolve) => server.close(resolve));
+		return port;
+	}
 }
 
 /** Spawns `command` with exactly `env`; `output()` is everything it wrote so far, stdout and stderr. */
