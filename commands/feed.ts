@@ -18,6 +18,7 @@ import {
 } from "discord.js";
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
+import { checkDestination, findChannel } from "../src/bot/feed-destination.js";
 import { discordTime, modeText, sendingTo, subscriptionLines } from "../src/bot/feed-status.js";
 import { isManager, requireManager } from "../src/bot/guards.js";
 import { parseUsername } from "../src/bot/input.js";
@@ -123,55 +124,14 @@ function feeds(ctx: HandlerContext): FeedControl {
 
 // ── add ─────────────────────────────────────────────────────────────────────
 
-const NEEDED: [bigint, string][] = [
-	[PermissionFlagsBits.ViewChannel, "View Channel"],
-	[PermissionFlagsBits.SendMessages, "Send Messages"],
-	[PermissionFlagsBits.EmbedLinks, "Embed Links"],
-	// To check after a restart whether a delivery reached the channel (so nothing is posted twice).
-	[PermissionFlagsBits.ReadMessageHistory, "Read Message History"],
-];
-
-/** Channel kinds feeds cannot post in yet (a later release adds threads and forum posts). */
-const NOT_YET: Partial<Record<ChannelType, MessageKey>> = {
-	[ChannelType.GuildForum]: "feed.add.forumNotYet",
-	[ChannelType.PublicThread]: "feed.add.threadNotYet",
-	[ChannelType.PrivateThread]: "feed.add.threadNotYet",
-	[ChannelType.AnnouncementThread]: "feed.add.threadNotYet",
-};
-
-/** The channel as the gateway cache has it, and what the bot lacks there (English names, as Discord shows them). */
-async function channelCheck(
-	interaction: ChatInputCommandInteraction,
-	channelId: string,
-): Promise<{ channel: GuildBasedChannel | undefined; missing: string[] }> {
-	const guild = interaction.guild;
-	const channel =
-		guild?.channels.cache.get(channelId) ?? (await guild?.channels.fetch(channelId).catch(() => null)) ?? undefined;
-	const me = interaction.client.user;
-	if (!channel || !me) return { channel, missing: [] };
-	const permissions = channel.permissionsFor(me);
-	if (!permissions) return { channel, missing: NEEDED.map(([, name]) => name) };
-	return { channel, missing: NEEDED.filter(([bit]) => !permissions.has(bit)).map(([, name]) => name) };
-}
-
 async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
 	const control = feeds(ctx);
-	const picked = optionsOf(data, interaction).getChannel("channel", true);
-	const channelId = picked.id;
-	const notYet = NOT_YET[picked.type];
-	if (notYet) throw new UserError(notYet, { channel: `<#${channelId}>` });
+	const channelId = optionsOf(data, interaction).getChannel("channel", true).id;
 	const filters = filtersFrom(interaction);
 	const { mode, everyMs, at } = scheduleFrom(interaction);
 	const backfill = optionsOf(data, interaction).getInteger("backfill") ?? 0;
 
-	const { channel, missing } = await channelCheck(interaction, channelId);
-	if (!channel?.isTextBased()) throw new UserError("feed.add.notText", { channel: `<#${channelId}>` });
-	if (missing.length > 0) {
-		throw new UserError("feed.add.missingPermissions", { channel: `<#${channelId}>`, permissions: missing.join(", ") });
-	}
-	if (filters.nsfw && !channelAllowsNsfw(channel)) {
-		throw new UserError("feed.add.nsfwChannel", { channel: `<#${channelId}>` });
-	}
+	await checkDestination(interaction, channelId, { filters, mentionRoleId: null, publish: false });
 	const existing = await control.list(guildId);
 	if (existing.length >= MAX_FEEDS_PER_GUILD) throw new UserError("feed.add.tooMany", { max: MAX_FEEDS_PER_GUILD });
 	const key = queryKeyOf(filters);
@@ -312,17 +272,9 @@ async function pause(ctx: HandlerContext, interaction: ChatInputCommandInteracti
 async function resume(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
 	const control = feeds(ctx);
 	const sub = await owned(ctx, interaction, guildId);
-	const { channel, missing } = await channelCheck(interaction, sub.channelId);
+	const channel = await findChannel(interaction, sub.channelId);
 	if (!channel) throw new UserError("feed.resume.channelGone", { id: sub.id });
-	if (missing.length > 0) {
-		throw new UserError("feed.add.missingPermissions", {
-			channel: `<#${sub.channelId}>`,
-			permissions: missing.join(", "),
-		});
-	}
-	if (sub.filters.nsfw && !channelAllowsNsfw(channel)) {
-		throw new UserError("feed.add.nsfwChannel", { channel: `<#${sub.channelId}>` });
-	}
+	await checkDestination(interaction, sub.channelId, sub, channel);
 	await control.resume(sub);
 	ctx.log.info({ subscriptionId: sub.id }, "feed subscription resumed");
 	await ctx.respond.reply({

@@ -2,6 +2,7 @@ export { FeedBudget } from "./budget.js";
 export { type FeedControl, FeedControlApi } from "./control.js";
 export { ClientFeedDiscord, classifyDiscordError, type FeedDiscord } from "./discord.js";
 export { DigestBusyError, FeedSendError } from "./failures.js";
+export { type FilterRule, filteredBy } from "./match.js";
 export { pollQuery } from "./poller.js";
 export * from "./render.js";
 export {

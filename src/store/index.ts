@@ -54,12 +54,16 @@ export {
 	type StoreOptions,
 } from "./store.js";
 export {
+	DEFAULT_SCORE_WINDOW_MS,
 	type FeedFilters,
 	type FeedMode,
+	type FeedStyle,
 	type FeedSubscription,
 	type FeedSubscriptionPatch,
 	type NewFeedSubscription,
 	queryKeyOf,
+	type RemovedAction,
+	SUBSCRIPTION_DEFAULTS,
 	SubscriptionRepository,
 } from "./subscriptions.js";
 export { type LinkedToken, type LinkedTokenInfo, type TokenRef, TokenRepository, type TokenScope } from "./tokens.js";

@@ -10,6 +10,15 @@ export interface FeedFilters {
 
 export type FeedMode = "live" | "digest";
 
+/** How an announcement looks: the full embed with buttons, one line with the link, or the image alone with a caption. */
+export type FeedStyle = "full" | "compact" | "image";
+
+/** What becomes of an announcement whose post is gone from imgpile (deleted, hidden, private, rejected). */
+export type RemovedAction = "delete" | "note";
+
+/** A score gate's default window: a post must reach the score while younger than this. */
+export const DEFAULT_SCORE_WINDOW_MS = 24 * 3_600_000;
+
 export interface FeedSubscription {
 	id: string;
 	guildId: string;
@@ -30,14 +39,41 @@ export interface FeedSubscription {
 	disabledReason: string | null;
 	lastDeliveryAt: string | null;
 	nextDigestAt: string | null;
+	/** Look of announcements and digests. */
+	style: FeedStyle;
+	/** The role pinged once per announcement or digest (only it: `allowed_mentions.roles`), or null. */
+	mentionRoleId: string | null;
+	/** Crosspost each announcement (announcement channels only). */
+	publish: boolean;
+	/** Until when crossposting is held back (Discord's 10 per hour per channel was reached), ISO; null while it is not. */
+	publishLimitedUntil: string | null;
+	/** Live sync: an announcement whose post is gone from imgpile is deleted, or replaced by a short note. */
+	removed: RemovedAction;
+	/** Score gate: posts are announced once their score reaches this (null: no gate). */
+	minScore: number | null;
+	/** Score gate window in ms (a post older than this is no longer watched); null: the default 24 h. */
+	withinMs: number | null;
 }
+
+/** What a stored record from before a field existed reads as. */
+export const SUBSCRIPTION_DEFAULTS = {
+	style: "full",
+	mentionRoleId: null,
+	publish: false,
+	publishLimitedUntil: null,
+	removed: "delete",
+	minScore: null,
+	withinMs: null,
+} as const satisfies Partial<FeedSubscription>;
+
+type OptionalOnCreate = keyof typeof SUBSCRIPTION_DEFAULTS;
 
 /** What `create` needs; the state fields are optional and default to a fresh, active subscription. */
 export type NewFeedSubscription = Omit<
 	FeedSubscription,
-	"id" | "createdAt" | "paused" | "disabledReason" | "lastDeliveryAt" | "nextDigestAt"
+	"id" | "createdAt" | "paused" | "disabledReason" | "lastDeliveryAt" | "nextDigestAt" | OptionalOnCreate
 > &
-	Partial<Pick<FeedSubscription, "paused" | "disabledReason" | "lastDeliveryAt" | "nextDigestAt">>;
+	Partial<Pick<FeedSubscription, "paused" | "disabledReason" | "lastDeliveryAt" | "nextDigestAt" | OptionalOnCreate>>;
 
 /** Everything but identity and provenance may change. */
 export type FeedSubscriptionPatch = Partial<Omit<FeedSubscription, "id" | "guildId" | "createdBy" | "createdAt">>;
@@ -81,6 +117,13 @@ export class SubscriptionRepository extends Repository {
 			disabledReason: input.disabledReason ?? null,
 			lastDeliveryAt: input.lastDeliveryAt ?? null,
 			nextDigestAt: input.nextDigestAt ?? null,
+			style: input.style ?? SUBSCRIPTION_DEFAULTS.style,
+			mentionRoleId: input.mentionRoleId ?? null,
+			publish: input.publish ?? false,
+			publishLimitedUntil: input.publishLimitedUntil ?? null,
+			removed: input.removed ?? SUBSCRIPTION_DEFAULTS.removed,
+			minScore: input.minScore ?? null,
+			withinMs: input.withinMs ?? null,
 		});
 		for (let attempt = 0; ; attempt++) {
 			const id = randomId(10);
@@ -104,7 +147,7 @@ export class SubscriptionRepository extends Repository {
 		if (!isPlausibleId(id)) {
 			return undefined;
 		}
-		return this.kv.get<FeedSubscription>(recordKey(id));
+		return withDefaults(await this.kv.get<FeedSubscription>(recordKey(id)));
 	}
 
 	/** Applies `patch` and returns the new subscription; undefined if it does not exist (e.g. removed meanwhile). */
@@ -123,7 +166,7 @@ export class SubscriptionRepository extends Repository {
 		}
 		return this.kv.modify<FeedSubscription, FeedSubscription | undefined>(recordKey(id), (current) => {
 			if (!current) return { value: current, result: undefined };
-			const next = checkSubscription({ ...current, ...clean });
+			const next = checkSubscription({ ...withDefaults(current), ...clean });
 			return { value: next, result: next };
 		});
 	}
@@ -156,7 +199,7 @@ export class SubscriptionRepository extends Repository {
 	async #list(indexKey: string): Promise<FeedSubscription[]> {
 		const ids = asStringArray(await this.kv.get<string[]>(indexKey));
 		const records = await this.kv.getAll<FeedSubscription>(ids.map(recordKey));
-		return records.filter((record): record is FeedSubscription => record !== undefined);
+		return records.flatMap((record) => (record === undefined ? [] : [withDefaults(record)]));
 	}
 
 	async #addToIndex(indexKey: string, id: string): Promise<void> {
@@ -186,7 +229,18 @@ const MUTABLE = new Set<string>([
 	"disabledReason",
 	"lastDeliveryAt",
 	"nextDigestAt",
+	"style",
+	"mentionRoleId",
+	"publish",
+	"publishLimitedUntil",
+	"removed",
+	"minScore",
+	"withinMs",
 ] satisfies Array<keyof FeedSubscriptionPatch>);
+
+function withDefaults<T extends FeedSubscription | undefined>(record: T): T {
+	return (record === undefined ? record : { ...SUBSCRIPTION_DEFAULTS, ...record }) as T;
+}
 
 function isPlausibleId(id: string): boolean {
 	return typeof id === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(id);
@@ -213,7 +267,16 @@ function checkSubscription(sub: FeedSubscription): FeedSubscription {
 	if (sub.at !== null && !HH_MM.test(sub.at)) fail(`at must be "HH:MM" or null`);
 	if (!Number.isSafeInteger(sub.backfill) || sub.backfill < 0) fail("backfill must be a non-negative integer");
 	if (typeof sub.paused !== "boolean") fail("paused must be a boolean");
-	for (const field of ["disabledReason", "lastDeliveryAt", "nextDigestAt"] as const) {
+	if (!["full", "compact", "image"].includes(sub.style)) fail(`style must be "full", "compact" or "image"`);
+	if (sub.removed !== "delete" && sub.removed !== "note") fail(`removed must be "delete" or "note"`);
+	if (typeof sub.publish !== "boolean") fail("publish must be a boolean");
+	if (sub.mentionRoleId !== null && !/^\d{17,20}$/.test(sub.mentionRoleId))
+		fail("mentionRoleId must be a snowflake or null");
+	if (sub.minScore !== null && !Number.isSafeInteger(sub.minScore)) fail("minScore must be an integer or null");
+	if (sub.withinMs !== null && (!Number.isSafeInteger(sub.withinMs) || sub.withinMs <= 0)) {
+		fail("withinMs must be a positive integer or null");
+	}
+	for (const field of ["disabledReason", "lastDeliveryAt", "nextDigestAt", "publishLimitedUntil"] as const) {
 		if (sub[field] !== null && typeof sub[field] !== "string") fail(`${field} must be a string or null`);
 	}
 	return sub;

@@ -13,9 +13,11 @@ import {
 	queryKeyOf,
 	StoreConfigError,
 	StoreValidationError,
+	SUBSCRIPTION_DEFAULTS,
 	TokenCipher,
 	TokenDecryptError,
 } from "../../src/store/index.js";
+import type { Kv } from "../../src/store/kv.js";
 import { forEachEngine, memoryLogger, openAt, randomCipher, tempDir } from "./helpers.js";
 
 const USER_TOKEN = "ipk_live_USERSECRET_7f3a9c2e5b1d4f8a6c0e2b4d6f8a0c2e";
@@ -461,6 +463,30 @@ forEachEngine((openAt) => {
 			await expect(store.subscriptions.update(sub.id, { at: "25:00" })).rejects.toThrow(StoreValidationError);
 			await expect(store.subscriptions.create(newSub({ backfill: -1 }))).rejects.toThrow(StoreValidationError);
 			await expect(store.subscriptions.create(newSub({ guildId: "a:b" }))).rejects.toThrow(StoreValidationError);
+			await store.close();
+		});
+
+		it("reads a record stored before the announcement options existed with their defaults, and validates them", async () => {
+			const { store } = await openAt(dir, randomCipher());
+			const sub = await store.subscriptions.create(newSub());
+			expect(sub).toMatchObject(SUBSCRIPTION_DEFAULTS);
+			// The record as an earlier version wrote it: none of the fields added since.
+			const kv = Reflect.get(store.subscriptions, "kv") as Kv;
+			const old = Object.fromEntries(Object.entries(sub).filter(([field]) => !(field in SUBSCRIPTION_DEFAULTS)));
+			await kv.set(`sub:${sub.id}`, old);
+			expect(await store.subscriptions.get(sub.id)).toEqual(sub);
+			expect((await store.subscriptions.listAll()).find((s) => s.id === sub.id)).toEqual(sub);
+			expect(await store.subscriptions.update(sub.id, { style: "compact", minScore: 5 })).toMatchObject({
+				style: "compact",
+				minScore: 5,
+				removed: "delete",
+			});
+			await expect(store.subscriptions.update(sub.id, { style: "huge" as "full" })).rejects.toThrow(
+				StoreValidationError,
+			);
+			await expect(store.subscriptions.update(sub.id, { mentionRoleId: "@everyone" })).rejects.toThrow(
+				StoreValidationError,
+			);
 			await store.close();
 		});
 
