@@ -20,6 +20,7 @@ import {
 	mapLimit,
 	translatorFor,
 } from "./runtime.js";
+import { recordAnnounced } from "./sync.js";
 
 /** Delivers to the subscriptions with something due: new posts, retries, digests, and now and then the whole outbox. */
 export async function deliverAll(
@@ -91,6 +92,10 @@ async function deliverLive(
 ): Promise<"delivered" | "skipped" | "stop"> {
 	if (entry.state === "sent") {
 		// Discord accepted it before a crash: finish, do not send again.
+		if (isPayload(entry.payload) && entry.discordMessageId) {
+			const where = { channelId: sub.channelId, messageId: entry.discordMessageId };
+			await recordAnnounced(rt, ctx, sub, [entry.payload.id], where);
+		}
 		await rt.store.outbox.done(entry.key, ctx.fence);
 		ctx.report.recovered++;
 		rt.metrics?.feedDelivery("live", "recovered");
@@ -124,6 +129,7 @@ async function deliverLive(
 		if (found === "stop") return "stop";
 		if (found) {
 			await rt.store.outbox.recordSent(entry.key, found, ctx.fence);
+			await recordAnnounced(rt, ctx, sub, [payload.id], { channelId: sub.channelId, messageId: found });
 			await rt.store.outbox.done(entry.key, ctx.fence);
 			ctx.report.recovered++;
 			rt.metrics?.feedDelivery("live", "recovered");
@@ -147,6 +153,7 @@ async function deliverLive(
 	}
 	await rt.hooks.afterAccepted?.({ ...info, messageId });
 	await rt.store.outbox.recordSent(entry.key, messageId, ctx.fence);
+	await recordAnnounced(rt, ctx, sub, [payload.id], { channelId: sub.channelId, messageId });
 	await rt.store.outbox.done(entry.key, ctx.fence);
 	ctx.report.delivered++;
 	rt.metrics?.feedDelivery("live", "sent");

@@ -20,6 +20,7 @@ import {
 	type QueryState,
 } from "./runtime.js";
 import { slotOffset, slotPassed } from "./schedule.js";
+import { isScoreGated, observePolled } from "./sync.js";
 
 async function queryState(rt: FeedRuntime, queryKey: string): Promise<QueryState> {
 	let state = rt.queries.get(queryKey);
@@ -113,6 +114,7 @@ async function poll(
 				"more new posts than the page cap: the oldest of this burst are not announced",
 			);
 		}
+		await observePolled(rt, ctx, result.read);
 		if (seeding) {
 			await rt.store.feedState.markSeen(
 				queryKey,
@@ -197,6 +199,7 @@ async function fanOut(
 ): Promise<void> {
 	const payloads = posts.map(payloadOf);
 	await mapLimit(group, rt.concurrency, async (sub) => {
+		if (isScoreGated(sub)) return;
 		const dueAt = sub.mode === "digest" ? (sub.nextDigestAt ?? iso(ctx.now)) : null;
 		for (const payload of payloads) {
 			const { created } = await rt.store.outbox.put(
