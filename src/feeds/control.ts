@@ -4,7 +4,13 @@
  */
 
 import { mayAnnounce } from "../discord/index.js";
-import { type FeedCursor, type FeedSubscription, type NewFeedSubscription, queryKeyOf } from "../store/index.js";
+import {
+	type FeedCursor,
+	type FeedSubscription,
+	type FeedSubscriptionPatch,
+	type NewFeedSubscription,
+	queryKeyOf,
+} from "../store/index.js";
 import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
 import { FeedSendError } from "./failures.js";
@@ -36,6 +42,12 @@ export interface FeedControl {
 	timezone(guildId: string): Promise<string>;
 	/** A new subscription, its first digest scheduled in the guild's time zone, its query read afresh if new. */
 	add(input: Omit<NewFeedSubscription, "nextDigestAt">): Promise<{ subscription: FeedSubscription; timezone: string }>;
+	/**
+	 * Changes a subscription (channel, filters, announcement options); new filters are read as a
+	 * new query is (nothing from before is announced), and the old query's state goes when no one
+	 * uses it any more. Undefined if it was removed meanwhile.
+	 */
+	edit(subscription: FeedSubscription, patch: FeedSubscriptionPatch): Promise<FeedSubscription | undefined>;
 	/** How the subscription's query is being polled. */
 	cursor(subscription: FeedSubscription): Promise<FeedCursor>;
 	/** Removes the subscription and its pending deliveries (and its query's state when no one else uses it); how many deliveries were dropped. */
@@ -172,6 +184,16 @@ export class FeedControlApi implements FeedControl {
 		return { subscription, timezone };
 	}
 
+	async edit(sub: FeedSubscription, patch: FeedSubscriptionPatch): Promise<FeedSubscription | undefined> {
+		const updated = await this.runtime.store.subscriptions.update(sub.id, patch);
+		if (updated && queryKeyOf(updated.filters) !== queryKeyOf(sub.filters)) {
+			await this.reactivated(updated);
+			await this.#forgetIfUnused(sub);
+		}
+		this.changed();
+		return updated;
+	}
+
 	cursor(sub: FeedSubscription): Promise<FeedCursor> {
 		return this.runtime.store.feedState.getCursor(queryKeyOf(sub.filters));
 	}
@@ -180,11 +202,17 @@ export class FeedControlApi implements FeedControl {
 		const { store } = this.runtime;
 		await store.subscriptions.remove(sub.id);
 		const dropped = await store.outbox.removeForSubscription(sub.id);
+		await this.#forgetIfUnused(sub);
+		this.changed();
+		return dropped;
+	}
+
+	/** Drops the state of the query `sub` had when no subscription polls it any more. */
+	async #forgetIfUnused(sub: FeedSubscription): Promise<void> {
+		const { store } = this.runtime;
 		const key = queryKeyOf(sub.filters);
 		const stillUsed = (await store.subscriptions.listAll()).some((other) => queryKeyOf(other.filters) === key);
 		if (!stillUsed) await store.feedState.forget(key);
-		this.changed();
-		return dropped;
 	}
 
 	async pause(sub: FeedSubscription): Promise<void> {
