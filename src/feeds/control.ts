@@ -4,7 +4,13 @@
  */
 
 import { mayAnnounce } from "../discord/index.js";
-import { type FeedCursor, type FeedSubscription, type NewFeedSubscription, queryKeyOf } from "../store/index.js";
+import {
+	type FeedCursor,
+	type FeedSubscription,
+	type NewFeedSubscription,
+	pollKeyOf,
+	queryKeyOf,
+} from "../store/index.js";
 import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
 import { FeedSendError } from "./failures.js";
@@ -103,14 +109,19 @@ export class FeedControlApi implements FeedControl {
 	}
 
 	async reactivated(sub: FeedSubscription): Promise<void> {
+		const pollKey = pollKeyOf(sub.filters);
 		const queryKey = queryKeyOf(sub.filters);
 		const others = (await this.runtime.store.subscriptions.listAll()).filter(
-			(other) => other.id !== sub.id && isActive(other) && queryKeyOf(other.filters) === queryKey,
+			(other) => other.id !== sub.id && isActive(other),
 		);
-		if (others.length === 0) {
-			// Nobody followed this query meanwhile: read it afresh, as a new query.
+		if (!others.some((other) => pollKeyOf(other.filters) === pollKey)) {
+			// Nobody followed this poll meanwhile: read it afresh, as a new poll.
+			await this.runtime.store.feedState.forget(pollKey);
+			this.runtime.queries.delete(pollKey);
+		}
+		// State from before polls were shared (see polling.ts) holds only while others kept it current.
+		if (!others.some((other) => queryKeyOf(other.filters) === queryKey)) {
 			await this.runtime.store.feedState.forget(queryKey);
-			this.runtime.queries.delete(queryKey);
 		}
 		if (sub.mode === "live") this.runtime.retryAt.set(sub.id, this.runtime.now());
 		this.changed();
@@ -172,17 +183,22 @@ export class FeedControlApi implements FeedControl {
 		return { subscription, timezone };
 	}
 
-	cursor(sub: FeedSubscription): Promise<FeedCursor> {
-		return this.runtime.store.feedState.getCursor(queryKeyOf(sub.filters));
+	async cursor(sub: FeedSubscription): Promise<FeedCursor> {
+		const cursor = await this.runtime.store.feedState.getCursor(pollKeyOf(sub.filters));
+		// Not polled under its shared key yet (just updated from per-combination keys): the old state.
+		if (cursor.lastPolledAt === null) return this.runtime.store.feedState.getCursor(queryKeyOf(sub.filters));
+		return cursor;
 	}
 
 	async remove(sub: FeedSubscription): Promise<number> {
 		const { store } = this.runtime;
 		await store.subscriptions.remove(sub.id);
 		const dropped = await store.outbox.removeForSubscription(sub.id);
-		const key = queryKeyOf(sub.filters);
-		const stillUsed = (await store.subscriptions.listAll()).some((other) => queryKeyOf(other.filters) === key);
-		if (!stillUsed) await store.feedState.forget(key);
+		const others = await store.subscriptions.listAll();
+		for (const keyOf of [pollKeyOf, queryKeyOf]) {
+			const key = keyOf(sub.filters);
+			if (!others.some((other) => keyOf(other.filters) === key)) await store.feedState.forget(key);
+		}
 		this.changed();
 		return dropped;
 	}

@@ -111,10 +111,19 @@ export class FeedStateRepository {
 		);
 	}
 
-	/** Drops the query's seen set and cursor (no subscription uses it any more). */
-	async forget(queryKey: string): Promise<void> {
-		await this.#kv.delete(seenKey(queryKey));
-		await this.#kv.delete(cursorKey(queryKey));
+	/**
+	 * Drops the query's seen set and cursor (no subscription uses it any more, or its state moved
+	 * to another key). With a fence, only while that lease holds.
+	 */
+	async forget(queryKey: string, fence?: Fence): Promise<void> {
+		if (!fence) {
+			await this.#kv.delete(seenKey(queryKey));
+			await this.#kv.delete(cursorKey(queryKey));
+			return;
+		}
+		const drop = () => ({ value: undefined, result: undefined });
+		await this.#kv.modify<unknown, void>(seenKey(queryKey), drop, undefined, fence);
+		await this.#kv.modify<unknown, void>(cursorKey(queryKey), drop, undefined, fence);
 	}
 }
 
