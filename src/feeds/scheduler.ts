@@ -43,6 +43,19 @@ import {
 	type TickReport,
 } from "./runtime.js";
 
+/** The active subscriptions by poll key (`pollKeyOf`): one imgpile poll per group. */
+export function groupByPoll(subs: readonly FeedSubscription[]): Map<string, FeedSubscription[]> {
+	const groups = new Map<string, FeedSubscription[]>();
+	for (const sub of subs) {
+		if (!isActive(sub)) continue;
+		const key = pollKeyOf(sub.filters);
+		const group = groups.get(key);
+		if (group) group.push(sub);
+		else groups.set(key, [sub]);
+	}
+	return groups;
+}
+
 /** The scheduler: the lease, the timer, the cycle; the jobs themselves live in polling, delivery, digests and control. */
 export class FeedService extends FeedControlApi {
 	readonly #tickMs: number;
@@ -118,14 +131,7 @@ export class FeedService extends FeedControlApi {
 			report.leader = true;
 			const ctx: CycleContext = { now, fence: rt.fence, report, history: new Map(), listings: new Map() };
 			const subs = await this.#loadSubscriptions();
-			const groups = new Map<string, FeedSubscription[]>();
-			for (const sub of subs) {
-				if (!isActive(sub)) continue;
-				const key = pollKeyOf(sub.filters);
-				const group = groups.get(key);
-				if (group) group.push(sub);
-				else groups.set(key, [sub]);
-			}
+			const groups = groupByPoll(subs);
 			report.queries = groups.size;
 			rt.queryCount = groups.size;
 			const period = rt.budget.period(rt.intervalMs, groups.size, now);
