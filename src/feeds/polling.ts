@@ -22,7 +22,7 @@ import {
 	queryKeyOf,
 } from "../store/index.js";
 import { filteredBy } from "./match.js";
-import { newAmong, PollIncompleteError, pollQuery } from "./poller.js";
+import { compareFeedOrder, newAmong, PollIncompleteError, pollQuery } from "./poller.js";
 import { payloadOf } from "./render.js";
 import {
 	type CycleContext,
@@ -156,32 +156,18 @@ async function poll(
 			);
 		}
 		await observePolled(rt, ctx, result.read);
-		// Pending and rejected posts never reach public listings; should one show up, it is not
-		// announced and not marked seen (so it is announced once approved).
-		const listed = (post: Post) => mayAnnounce(post.moderation_status, true);
 		if (seeding) {
 			await rt.store.feedState.markSeen(
 				pollKey,
 				result.read.map((post) => post.id),
 				ctx.fence,
+				{ hold: nsfwIds(result.read) },
 			);
 			rt.log.info({ pollKey, seen: result.read.length }, "feed poll seeded (nothing announced)");
 		} else if (upgrading) {
 			await upgrade(rt, ctx, pollKey, group, legacy, result.read.filter(listed), touched);
 		} else {
-			const fresh = result.fresh.filter(listed);
-			if (fresh.length > 0) {
-				await fanOut(rt, ctx, group, (sub) => fresh.filter((post) => filteredBy(sub.filters, post) === null), touched);
-			}
-			const marked = [...fresh, ...result.stale.filter(listed)];
-			if (marked.length > 0) {
-				await rt.store.feedState.markSeen(
-					pollKey,
-					marked.map((post) => post.id),
-					ctx.fence,
-				);
-				rt.log.debug({ pollKey, fresh: fresh.length, subscriptions: group.length }, "new posts queued");
-			}
+			await announceNew(rt, ctx, pollKey, group, { ...result, frontier }, touched);
 		}
 		state.lastPolledAt = now;
 		state.failures = 0;
@@ -228,6 +214,63 @@ async function poll(
 	}
 }
 
+/** Pending and rejected posts never reach public listings; should one show up, it is not announced and not marked seen (so it is announced once approved). */
+const listed = (post: Post) => mayAnnounce(post.moderation_status, true);
+
+const nsfwIds = (posts: readonly Post[]) =>
+	posts.filter((post) => post.moderation_status === "nsfw").map((post) => post.id);
+
+/**
+ * A poll's new posts go to the subscriptions whose filters they pass. A post seen while NSFW and
+ * approved since (at or above the previous frontier) goes to the subscriptions without NSFW then:
+ * their own query would have listed it only now.
+ */
+async function announceNew(
+	rt: FeedRuntime,
+	ctx: CycleContext,
+	pollKey: string,
+	group: FeedSubscription[],
+	result: { fresh: Post[]; stale: Post[]; read: Post[]; frontier: FeedFrontier | null },
+	touched: Set<string>,
+): Promise<void> {
+	const fresh = result.fresh.filter(listed);
+	const held = await rt.store.feedState.getHeld(pollKey);
+	const previous = result.frontier;
+	const approvedLater = result.read
+		.filter(
+			(post) =>
+				post.moderation_status === "approved" &&
+				held.has(post.id) &&
+				(previous === null || previous === "end" || compareFeedOrder(post, previous) >= 0),
+		)
+		.reverse();
+	const later = new Set(approvedLater);
+	const posts = [...approvedLater, ...fresh].sort((a, b) => compareFeedOrder(a, { createdAt: b.created_at, id: b.id }));
+	if (posts.length > 0) {
+		await fanOut(
+			rt,
+			ctx,
+			group,
+			(sub) =>
+				posts.filter((post) => (!later.has(post) || !sub.filters.nsfw) && filteredBy(sub.filters, post) === null),
+			touched,
+		);
+	}
+	const marked = [...fresh, ...result.stale.filter(listed)];
+	if (marked.length > 0 || approvedLater.length > 0) {
+		await rt.store.feedState.markSeen(
+			pollKey,
+			marked.map((post) => post.id),
+			ctx.fence,
+			{ hold: nsfwIds(marked), release: approvedLater.map((post) => post.id) },
+		);
+		rt.log.debug(
+			{ pollKey, fresh: fresh.length, approvedLater: approvedLater.length, subscriptions: group.length },
+			"new posts queued",
+		);
+	}
+}
+
 /**
  * The first shared poll of subscriptions that had per-combination state: each subscription gets
  * what is new against its old key's seen set and frontier (a subscription whose old key was never
@@ -252,7 +295,9 @@ async function upgrade(
 	await fanOut(rt, ctx, group, (sub) => freshByKey.get(queryKeyOf(sub.filters)) ?? [], touched);
 	const oldSeen = [...legacy.values()].flatMap((old) => [...old.seen]);
 	const readIds = new Set(read.map((post) => post.id));
-	await rt.store.feedState.markSeen(pollKey, [...oldSeen.filter((id) => !readIds.has(id)), ...readIds], ctx.fence);
+	await rt.store.feedState.markSeen(pollKey, [...oldSeen.filter((id) => !readIds.has(id)), ...readIds], ctx.fence, {
+		hold: nsfwIds(read),
+	});
 	rt.log.info(
 		{ pollKey, fromKeys: legacy.size, queued: [...freshByKey.values()].reduce((sum, posts) => sum + posts.length, 0) },
 		"feed poll took over the state of the per-combination queries",

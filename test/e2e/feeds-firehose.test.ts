@@ -122,6 +122,23 @@ describe("one firehose for every feed without a tag", () => {
 		expect(titles(ch)).toEqual(["Safe one"]);
 	});
 
+	it("a post re-moderated from NSFW to approved reaches the feeds without NSFW then, once", async () => {
+		const safe = await channel("fh-remod-safe");
+		const adult = await channel("fh-remod-nsfw", true);
+		await addFeed({ channel: safe, user: "bob" });
+		await addFeed({ channel: adult, user: "bob", nsfw: true });
+		await cycle();
+		const post = seed("Misflagged", { username: "bob", isNsfw: true });
+		await cycle();
+		expect(titles(adult)).toEqual(["Misflagged"]);
+		expect(titles(safe)).toEqual([]);
+		h.imgpileEmulator.setModeration("post", post.slug, "approved");
+		await cycle();
+		await cycle();
+		expect(titles(safe)).toEqual(["Misflagged"]);
+		expect(titles(adult)).toEqual(["Misflagged"]);
+	});
+
 	it("a busy firehose pages back while a whole page is new, and reads one page once it is quiet", async () => {
 		const ch = await channel("fh-busy");
 		await addFeed({ channel: ch, user: "carol" });
