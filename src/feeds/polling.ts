@@ -167,7 +167,7 @@ async function poll(
 		} else if (upgrading) {
 			await upgrade(rt, ctx, pollKey, group, legacy, result.read.filter(listed), touched);
 		} else {
-			await announceNew(rt, ctx, pollKey, group, { ...result, frontier }, touched);
+			await announceNew(rt, ctx, pollKey, group, { ...result, previous: frontier }, touched);
 		}
 		state.lastPolledAt = now;
 		state.failures = 0;
@@ -230,12 +230,12 @@ async function announceNew(
 	ctx: CycleContext,
 	pollKey: string,
 	group: FeedSubscription[],
-	result: { fresh: Post[]; stale: Post[]; read: Post[]; frontier: FeedFrontier | null },
+	result: { fresh: Post[]; stale: Post[]; read: Post[]; previous: FeedFrontier | null },
 	touched: Set<string>,
 ): Promise<void> {
 	const fresh = result.fresh.filter(listed);
 	const held = await rt.store.feedState.getHeld(pollKey);
-	const previous = result.frontier;
+	const { previous } = result;
 	const approvedLater = result.read
 		.filter(
 			(post) =>

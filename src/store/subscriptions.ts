@@ -83,9 +83,9 @@ const indexOfGuild = (guildId: string) => `index:guild:${guildId}`;
 const recordKey = (id: string) => `sub:${id}`;
 
 /**
- * Stable key of the imgpile query behind a set of filters: subscriptions with equal keys share one
- * poll and one seen set. Values are trimmed, lowercased and URI-encoded (so `|` and `=` cannot collide),
- * e.g. `tag=cats|user=|nsfw=0`.
+ * Stable identity of a set of filters (one subscription per filters and channel). Values are
+ * trimmed, lowercased and URI-encoded (so `|` and `=` cannot collide), e.g. `tag=cats|user=|nsfw=0`.
+ * Polls are shared more widely (`pollKeyOf`); feed state from before that is still under these keys.
  */
 export function queryKeyOf(filters: FeedFilters): string {
 	return `tag=${normKey(filters.tag)}|user=${normKey(filters.username)}|nsfw=${filters.nsfw ? 1 : 0}`;
@@ -101,7 +101,8 @@ export const FIREHOSE_POLL_KEY = "firehose";
  * `tag=<tag>` with one (a listing carries no tags, so a tag needs its own query). User and NSFW
  * filters are applied by the bot to what the poll reads. Subscriptions with equal poll keys share
  * one poll, one seen set, one cursor. It never equals a `queryKeyOf` key (those carry `|`), so the
- * state kept under the former per-combination keys stays apart (see `pollFiltersOf`'s users).
+ * state kept under the former per-combination keys stays apart until a poll takes it over (the
+ * upgrade rule in src/feeds/polling.ts).
  */
 export function pollKeyOf(filters: FeedFilters): string {
 	return filters.tag === null ? FIREHOSE_POLL_KEY : `tag=${normKey(filters.tag)}`;
