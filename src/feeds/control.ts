@@ -9,6 +9,7 @@ import {
 	type FeedSubscription,
 	type FeedSubscriptionPatch,
 	type NewFeedSubscription,
+	pollKeyOf,
 	queryKeyOf,
 } from "../store/index.js";
 import { digest } from "./digests.js";
@@ -115,14 +116,19 @@ export class FeedControlApi implements FeedControl {
 	}
 
 	async reactivated(sub: FeedSubscription): Promise<void> {
+		const pollKey = pollKeyOf(sub.filters);
 		const queryKey = queryKeyOf(sub.filters);
 		const others = (await this.runtime.store.subscriptions.listAll()).filter(
-			(other) => other.id !== sub.id && isActive(other) && queryKeyOf(other.filters) === queryKey,
+			(other) => other.id !== sub.id && isActive(other),
 		);
-		if (others.length === 0) {
-			// Nobody followed this query meanwhile: read it afresh, as a new query.
+		if (!others.some((other) => pollKeyOf(other.filters) === pollKey)) {
+			// Nobody followed this poll meanwhile: read it afresh, as a new poll.
+			await this.runtime.store.feedState.forget(pollKey);
+			this.runtime.queries.delete(pollKey);
+		}
+		// State from before polls were shared (see polling.ts) holds only while others kept it current.
+		if (!others.some((other) => queryKeyOf(other.filters) === queryKey)) {
 			await this.runtime.store.feedState.forget(queryKey);
-			this.runtime.queries.delete(queryKey);
 		}
 		if (sub.mode === "live") this.runtime.retryAt.set(sub.id, this.runtime.now());
 		this.changed();
@@ -186,7 +192,7 @@ export class FeedControlApi implements FeedControl {
 
 	async edit(sub: FeedSubscription, patch: FeedSubscriptionPatch): Promise<FeedSubscription | undefined> {
 		const updated = await this.runtime.store.subscriptions.update(sub.id, patch);
-		if (updated && queryKeyOf(updated.filters) !== queryKeyOf(sub.filters)) {
+		if (updated && pollKeyOf(updated.filters) !== pollKeyOf(sub.filters)) {
 			await this.reactivated(updated);
 			await this.#forgetIfUnused(sub);
 		}
@@ -194,8 +200,11 @@ export class FeedControlApi implements FeedControl {
 		return updated;
 	}
 
-	cursor(sub: FeedSubscription): Promise<FeedCursor> {
-		return this.runtime.store.feedState.getCursor(queryKeyOf(sub.filters));
+	async cursor(sub: FeedSubscription): Promise<FeedCursor> {
+		const cursor = await this.runtime.store.feedState.getCursor(pollKeyOf(sub.filters));
+		// Not polled under its shared key yet (just updated from per-combination keys): the old state.
+		if (cursor.lastPolledAt === null) return this.runtime.store.feedState.getCursor(queryKeyOf(sub.filters));
+		return cursor;
 	}
 
 	async remove(sub: FeedSubscription): Promise<number> {
@@ -207,12 +216,14 @@ export class FeedControlApi implements FeedControl {
 		return dropped;
 	}
 
-	/** Drops the state of the query `sub` had when no subscription polls it any more. */
+	/** Drops the state of the queries `sub` had (shared and per-combination) when no subscription uses them any more. */
 	async #forgetIfUnused(sub: FeedSubscription): Promise<void> {
 		const { store } = this.runtime;
-		const key = queryKeyOf(sub.filters);
-		const stillUsed = (await store.subscriptions.listAll()).some((other) => queryKeyOf(other.filters) === key);
-		if (!stillUsed) await store.feedState.forget(key);
+		const others = (await store.subscriptions.listAll()).filter((other) => other.id !== sub.id);
+		for (const keyOf of [pollKeyOf, queryKeyOf]) {
+			const key = keyOf(sub.filters);
+			if (!others.some((other) => keyOf(other.filters) === key)) await store.feedState.forget(key);
+		}
 	}
 
 	async pause(sub: FeedSubscription): Promise<void> {
