@@ -19,9 +19,11 @@ import {
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { checkDestination, findChannel } from "../src/bot/feed-destination.js";
+import { feedPreview, previewSubcommand } from "../src/bot/feed-preview.js";
 import { discordTime, modeText, sendingTo, subscriptionLines } from "../src/bot/feed-status.js";
+import { feedWhy, whySubcommand } from "../src/bot/feed-why.js";
 import { isManager, requireManager } from "../src/bot/guards.js";
-import { parseUsername } from "../src/bot/input.js";
+import { parsePostSlug, parseUsername } from "../src/bot/input.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { channelAllowsNsfw, quoteInput, truncate } from "../src/discord/index.js";
 import {
@@ -93,6 +95,8 @@ export const data = chatCommand("feed", {
 		byId("resume"),
 		byId("test"),
 		byId("digest"),
+		whySubcommand,
+		previewSubcommand,
 	],
 });
 
@@ -113,6 +117,25 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 			return test(ctx, interaction, guildId);
 		case "digest":
 			return digestNow(ctx, interaction, guildId);
+		case "why":
+			return feedWhy(ctx, feeds(ctx), guildId, {
+				post: parsePostSlug(optionsOf(data, interaction).getString("post", true)),
+				feedId: optionsOf(data, interaction).getString("feed"),
+				who: { guildId, user: interaction.user },
+				channel: (id) => interaction.guild?.channels.cache.get(id),
+			});
+		case "preview": {
+			const options = optionsOf(data, interaction);
+			const given = ["tag", "user", "nsfw"].some((name) => interaction.options.get(name) !== null);
+			return feedPreview(ctx, feeds(ctx), guildId, {
+				feedId: options.getString("feed"),
+				filters: given ? filtersFrom(interaction) : null,
+				style: options.getString("style"),
+				channelId: interaction.options.getChannel("channel")?.id ?? null,
+				here: { id: interaction.channelId, channel: interaction.channel },
+				channel: (id) => interaction.guild?.channels.cache.get(id),
+			});
+		}
 	}
 	throw new UserError("error.unknownAction");
 }
