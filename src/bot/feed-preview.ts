@@ -4,11 +4,12 @@
  * shown to the asker alone. Nothing is posted in the feed's channel.
  */
 import { ApplicationCommandOptionType, ChannelType, type RESTPostAPIChannelMessageJSONBody } from "discord.js";
-import { channelAllowsNsfw, quoteInput } from "../discord/index.js";
+import { channelAllowsNsfw } from "../discord/index.js";
 import { announcement, describeFilters, type FeedControl, type FeedPostPayload } from "../feeds/index.js";
 import { named, type Translate } from "../i18n/index.js";
-import type { FeedFilters, FeedStyle, FeedSubscription } from "../store/index.js";
+import type { FeedFilters, FeedStyle } from "../store/index.js";
 import { UserError } from "./errors.js";
+import { feedNamed } from "./feed-why.js";
 import type { HandlerContext } from "./types.js";
 
 /** The `/feed preview` subcommand's definition (in `/feed`'s options; texts from the `cmd.feed.*` keys). */
@@ -60,7 +61,7 @@ export async function feedPreview(
 	guildId: string,
 	input: FeedPreviewInput,
 ): Promise<void> {
-	const sub = input.feedId === null ? undefined : await owned(control, guildId, input.feedId);
+	const sub = input.feedId === null ? undefined : await feedNamed(control, guildId, input.feedId);
 	const filters = input.filters ?? sub?.filters ?? { tag: null, username: null, nsfw: false };
 	if (input.style !== null && !STYLES.includes(input.style)) throw new UserError("error.unknownAction");
 	const style = (input.style as FeedStyle | null) ?? sub?.style ?? "full";
@@ -91,13 +92,6 @@ export async function feedPreview(
 		ephemeral: true,
 		allowedMentions: { parse: [] },
 	});
-}
-
-async function owned(control: FeedControl, guildId: string, feedId: string): Promise<FeedSubscription> {
-	const id = feedId.trim().split(/\s/)[0] ?? "";
-	const sub = await control.find(guildId, id);
-	if (!sub) throw new UserError("feed.notFound", { id: quoteInput(id) });
-	return sub;
 }
 
 /**

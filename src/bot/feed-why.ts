@@ -1,8 +1,9 @@
 /**
  * `/feed why post:<slug|link> [feed]`: for each feed of the server (or the one named), whether
  * the post was announced (where, when) or the first reason it was not, in this order: the feed
- * paused or stopped, the post not approved on imgpile, a filter rule, NSFW in a channel that is
- * not age-restricted, older than the feed, below the score gate, queued, not read yet.
+ * stopped or paused, the post not approved or not public on imgpile, a filter rule, NSFW in a
+ * channel that is not age-restricted, queued (not sent yet), older than the feed, below the score
+ * gate, not read yet (when the next poll is).
  */
 import { ApplicationCommandOptionType } from "discord.js";
 import { channelAllowsNsfw, charLength, postUrl, quoteInput, safeText, truncate } from "../discord/index.js";
@@ -54,7 +55,11 @@ export async function feedWhy(
 	);
 	const lines: string[] = [];
 	for (const sub of subs) {
-		const verdict = await verdictFor(ctx, control, sub, post, channelAllowsNsfw(input.channel(sub.channelId)));
+		const verdict = await verdictFor(ctx, control, sub, {
+			post,
+			channelNsfw: channelAllowsNsfw(input.channel(sub.channelId)),
+			keyed: input.post.key !== undefined,
+		});
 		lines.push(ctx.t("feed.why.line", { id: sub.id, channel: `<#${sub.channelId}>`, verdict }));
 	}
 	await ctx.respond.reply({
@@ -75,15 +80,18 @@ async function subscriptionsAsked(
 	guildId: string,
 	feedId: string | null,
 ): Promise<FeedSubscription[]> {
-	if (feedId !== null) {
-		const id = feedId.trim().split(/\s/)[0] ?? "";
-		const sub = await control.find(guildId, id);
-		if (!sub) throw new UserError("feed.notFound", { id: quoteInput(id) });
-		return [sub];
-	}
+	if (feedId !== null) return [await feedNamed(control, guildId, feedId)];
 	const subs = await control.list(guildId);
 	if (subs.length === 0) throw new UserError("feed.list.empty");
 	return subs;
+}
+
+/** The server's feed a `feed` option names (its first word: autocomplete choices start with the id). */
+export async function feedNamed(control: FeedControl, guildId: string, input: string): Promise<FeedSubscription> {
+	const id = input.trim().split(/\s/)[0] ?? "";
+	const sub = await control.find(guildId, id);
+	if (!sub) throw new UserError("feed.notFound", { id: quoteInput(id) });
+	return sub;
 }
 
 /** One line per feed; when they do not all fit, as many as fit and how many more. */
@@ -105,8 +113,7 @@ async function verdictFor(
 	ctx: HandlerContext,
 	control: FeedControl,
 	sub: FeedSubscription,
-	post: Post,
-	channelNsfw: boolean,
+	{ post, channelNsfw, keyed }: { post: Post; channelNsfw: boolean; keyed: boolean },
 ): Promise<string> {
 	const { t } = ctx;
 	const announced = await control.announcement(sub, post.id);
@@ -116,7 +123,7 @@ async function verdictFor(
 	}
 	if (sub.disabledReason !== null) return t("feed.why.stopped", { reason: reasonText(t, sub.disabledReason) });
 	if (sub.paused) return t("feed.why.paused", { id: sub.id });
-	const imgpileState = imgpileReason(ctx, post);
+	const imgpileState = imgpileReason(ctx, post, keyed);
 	if (imgpileState) return imgpileState;
 	const rule = filteredBy(sub.filters, post);
 	if (rule === "user") {
@@ -135,7 +142,11 @@ async function verdictFor(
 	}
 	const delivery = await control.delivery(sub, post.id);
 	if (delivery.queued) {
-		if (sub.mode === "digest") return t("feed.why.queuedDigest", { time: discordTime(delivery.queued.dueAt, "R") });
+		if (sub.mode === "digest") {
+			return t("feed.why.queuedDigest", {
+				time: discordTime(delivery.queued.dueAt ?? sub.nextDigestAt, "R"),
+			});
+		}
 		if (delivery.queued.attempts > 0) return t("feed.why.queuedRetry", { attempts: delivery.queued.attempts });
 		return t("feed.why.queued");
 	}
@@ -152,11 +163,14 @@ async function verdictFor(
 	return t("feed.why.notSeen", { time: discordTime(await nextPoll(control, sub), "R") });
 }
 
-/** Pending, rejected, or not public on imgpile: no feed announces it. */
-function imgpileReason(ctx: HandlerContext, post: Post): string | undefined {
+/**
+ * Pending, rejected, or not public on imgpile: no feed announces it. `visibility` comes to the
+ * owner only; a post read with an access key is private whoever reads it.
+ */
+function imgpileReason(ctx: HandlerContext, post: Post, keyed: boolean): string | undefined {
 	if (post.moderation_status === "pending") return ctx.t("feed.why.pending");
 	if (post.moderation_status === "rejected") return ctx.t("feed.why.rejected");
-	if (post.visibility !== undefined && post.visibility !== "public") return ctx.t("feed.why.notPublic");
+	if (keyed || (post.visibility !== undefined && post.visibility !== "public")) return ctx.t("feed.why.notPublic");
 	return undefined;
 }
 

@@ -189,7 +189,7 @@ describe("/feed why", () => {
 		expect(description.split("\n").at(-1)).toBe(`…and ${25 - shown.size} more feeds: name one with \`feed:\`.`);
 	});
 
-	it("pending and rejected on imgpile", async () => {
+	it("pending, rejected and private on imgpile", async () => {
 		const id = await addFeed({ channel: h.general, tag: "whymod" });
 		await cycle();
 		const pending = seed("whymod", "Waiting", { moderation: "pending" });
@@ -200,6 +200,12 @@ describe("/feed why", () => {
 			"⏳ the post is still waiting for moderation on imgpile; feeds announce it once it is approved.",
 		);
 		expect(lines(await why(rejected.slug)).get(id)).toContain("🚫 imgpile rejected the post: no feed announces it.");
+		// Private: seen as such by its owner (alice), or by anyone holding its share link's key.
+		const own = h.imgpileEmulator.seedPost({ username: "alice", tags: ["whymod"], visibility: "private" });
+		const bobs = h.imgpileEmulator.seedPost({ username: "bob", tags: ["whymod"], visibility: "private" });
+		const notPublic = "🔒 the post is not public on imgpile (private or hidden): no feed announces it.";
+		expect(lines(await why(own.slug)).get(id)).toContain(notPublic);
+		expect(lines(await why(`https://imgpile.com/p/${bobs.slug}?key=${bobs.access_key}`)).get(id)).toContain(notPublic);
 	});
 
 	it("NSFW post, channel no longer age-restricted", async () => {
