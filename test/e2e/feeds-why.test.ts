@@ -390,6 +390,12 @@ describe("/feed preview", () => {
 			`https://imgpile.com/p/${carols.slug}`,
 		);
 		expect(botMessages(ch)).toEqual([]);
+		const zh = await run("preview", { channel: ch, tag: "pvfilter", user: "carol" }, { locale: "zh-CN" });
+		expect(zh.ephemeral).toBe(true);
+		expect(zh.reply?.content).toBe(
+			`👁️ 预览：#pvfilter 来自 carol 的最新帖子在 <#${ch.id}> 中播报时的样子。没有发送任何消息。`,
+		);
+		expect(zh.reply?.embeds[0]?.footer).toEqual({ text: expect.stringMatching(/ · 预览$/) });
 		const nothing = await run("preview", { tag: "pvnothing" });
 		expect(nothing.reply?.content).toBe("No post matches #pvnothing yet, so there is nothing to preview.");
 	});
