@@ -3,19 +3,22 @@
  * posts, digests on demand, health), so the command file only parses input and renders answers.
  */
 
+import { SnowflakeUtil } from "discord.js";
 import { mayAnnounce } from "../discord/index.js";
 import {
 	type FeedCursor,
+	type FeedFilters,
 	type FeedSubscription,
 	type FeedSubscriptionPatch,
 	type NewFeedSubscription,
+	outboxKeyOf,
 	pollKeyOf,
 	queryKeyOf,
 } from "../store/index.js";
 import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
 import { FeedSendError } from "./failures.js";
-import { payloadOf, testAnnouncement } from "./render.js";
+import { carriesMarker, digestMarker, type FeedPostPayload, payloadOf, testAnnouncement } from "./render.js";
 import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
 
@@ -56,6 +59,27 @@ export interface FeedControl {
 	pause(subscription: FeedSubscription): Promise<void>;
 	/** Active again (unpaused, not disabled); a stopped subscription's query is read afresh. */
 	resume(subscription: FeedSubscription): Promise<FeedSubscription | undefined>;
+	// ── /feed why, /feed preview ──
+	/** Where and when the subscription announced the post; undefined when it did not (or it cannot be found). */
+	announcement(subscription: FeedSubscription, postId: number): Promise<Announcement | undefined>;
+	/** The post in the subscription's delivery: waiting in its outbox (not sent yet), and whether its polls read it. */
+	delivery(subscription: FeedSubscription, postId: number): Promise<PostDelivery>;
+	/** The latest post these filters would announce in a channel (age-restricted or not); undefined: none yet. */
+	latest(filters: FeedFilters, channelNsfw: boolean): Promise<FeedPostPayload | undefined>;
+}
+
+/** A message that announced a post: the channel it is in, the message, when (ISO). */
+export interface Announcement {
+	channelId: string;
+	messageId: string;
+	at: string;
+}
+
+export interface PostDelivery {
+	/** In the outbox and not sent yet: when it is due (null: now; a digest's time), failed attempts so far. */
+	queued: { dueAt: string | null; attempts: number } | null;
+	/** In the query's seen set: a poll read it (and queued it for the subscriptions active then). */
+	seen: boolean;
 }
 
 export class FeedControlApi implements FeedControl {
@@ -135,14 +159,10 @@ export class FeedControlApi implements FeedControl {
 	}
 
 	async sendTest(sub: FeedSubscription): Promise<"sent" | "nothing"> {
-		const now = this.runtime.now();
-		this.runtime.budget.spent(now);
-		const fetched = await this.runtime.source.first(sub.filters, 10);
-		this.runtime.budget.observe(now, fetched.limit, fetched.remaining);
 		const channelNsfw = this.runtime.discord.channel(sub.channelId)?.nsfw ?? false;
-		const post = fetched.page.data.find((candidate) => mayAnnounce(candidate.moderation_status, channelNsfw));
+		const post = await this.latest(sub.filters, channelNsfw);
 		if (!post) return "nothing";
-		const body = testAnnouncement(translatorFor(this.runtime, sub.guildId), payloadOf(post), {
+		const body = testAnnouncement(translatorFor(this.runtime, sub.guildId), post, {
 			channelNsfw,
 			subscriptionId: sub.id,
 		});
@@ -238,4 +258,60 @@ export class FeedControlApi implements FeedControl {
 		this.changed();
 		return updated;
 	}
+
+	// ── /feed why, /feed preview ──
+
+	async announcement(sub: FeedSubscription, postId: number): Promise<Announcement | undefined> {
+		// Until the live sync keeps where each post was announced (src/feeds/sync.ts), it is found
+		// from what exists: this function is the one place to read that record instead.
+		return announcedFromOutbox(this.runtime, sub, postId);
+	}
+
+	async delivery(sub: FeedSubscription, postId: number): Promise<PostDelivery> {
+		const entry = await this.runtime.store.outbox.get(outboxKeyOf(sub.id, postId));
+		const seen = (await this.runtime.store.feedState.getSeen(queryKeyOf(sub.filters))).has(postId);
+		const queued = entry && entry.state === "pending" ? { dueAt: entry.dueAt, attempts: entry.attempts } : null;
+		return { queued, seen };
+	}
+
+	async latest(filters: FeedFilters, channelNsfw: boolean): Promise<FeedPostPayload | undefined> {
+		const now = this.runtime.now();
+		this.runtime.budget.spent(now);
+		const fetched = await this.runtime.source.first(filters, 10);
+		this.runtime.budget.observe(now, fetched.limit, fetched.remaining);
+		const post = fetched.page.data.find((candidate) => mayAnnounce(candidate.moderation_status, channelNsfw));
+		return post && payloadOf(post);
+	}
+}
+
+/**
+ * An announcement as the outbox and the channel tell it: an entry Discord accepted (not done
+ * yet) names its message; a delivered one is found by its footer marker among the channel's
+ * recent messages (a live announcement, or a digest the post was the oldest of). Older ones are
+ * not found: undefined.
+ */
+async function announcedFromOutbox(
+	rt: FeedRuntime,
+	sub: FeedSubscription,
+	postId: number,
+): Promise<Announcement | undefined> {
+	const key = outboxKeyOf(sub.id, postId);
+	const entry = await rt.store.outbox.get(key);
+	if (entry?.discordMessageId) {
+		return { channelId: sub.channelId, messageId: entry.discordMessageId, at: snowflakeTime(entry.discordMessageId) };
+	}
+	if (entry) return undefined;
+	const messages = await rt.discord.recentMessages(sub.channelId, rt.historyLimit).catch(() => []);
+	const me = rt.discord.botUserId();
+	const found = messages.find(
+		(message) =>
+			(me === undefined || message.author?.id === me) &&
+			(carriesMarker(message, key) || carriesMarker(message, digestMarker(key))),
+	);
+	return found && { channelId: sub.channelId, messageId: found.id, at: found.timestamp };
+}
+
+/** When Discord made the message (its id says). */
+function snowflakeTime(id: string): string {
+	return new Date(SnowflakeUtil.timestampFrom(id)).toISOString();
 }
