@@ -301,7 +301,11 @@ async function announcedFromOutbox(
 		return { channelId: sub.channelId, messageId: entry.discordMessageId, at: snowflakeTime(entry.discordMessageId) };
 	}
 	if (entry) return undefined;
-	const messages = await rt.discord.recentMessages(sub.channelId, rt.historyLimit).catch(() => []);
+	// Best effort: a channel the bot can no longer read just has no announcement to show.
+	const messages = await rt.discord.recentMessages(sub.channelId, rt.historyLimit).catch((error: unknown) => {
+		rt.log.debug({ err: error, subscriptionId: sub.id }, "feed why: the channel's recent messages could not be read");
+		return [];
+	});
 	const me = rt.discord.botUserId();
 	const found = messages.find(
 		(message) =>

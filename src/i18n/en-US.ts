@@ -555,7 +555,7 @@ export const enUS = {
 	"feed.disabled.notice":
 		"⚠️ Feed `{id}` ({filters}) in **{guild}** stopped announcing in {channel}: {reason} Nothing is lost; fix it, then run `/feed resume id:{id}`.",
 	// /feed why and /feed preview (issue #12, "Explain it")
-	"feed.why.title": "Feeds and {title}",
+	"feed.why.title": "{title} in this server's feeds",
 	"feed.why.line": "`{id}` → {channel}: {verdict}",
 	"feed.why.more": {
 		plural: "count",

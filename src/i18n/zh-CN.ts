@@ -500,7 +500,7 @@ export const zhCN = {
 	"feed.disabled.notice":
 		"⚠️ **{guild}** 中的订阅 `{id}`（{filters}）已停止在 {channel} 播报：{reason} 帖子不会丢失；修复后运行 `/feed resume id:{id}`。",
 	// /feed why and /feed preview (issue #12, "Explain it")
-	"feed.why.title": "订阅与 {title}",
+	"feed.why.title": "{title} 在本服务器的订阅中",
 	"feed.why.line": "`{id}` → {channel}：{verdict}",
 	"feed.why.more": { plural: "count", other: "……还有 {count} 个订阅：用 `feed:` 指定一个。" },
 	"feed.why.announced": "✅ 已播报（{time}）：{link}",

@@ -139,7 +139,7 @@ describe("/feed why", () => {
 		// A post link works as well as its slug.
 		const ix = await why(`https://imgpile.com/p/${post.slug}`);
 		const embed = ix.reply?.embeds[0] as Json;
-		expect(embed.title).toBe("Feeds and Announced one");
+		expect(embed.title).toBe("Announced one in this server's feeds");
 		expect(embed.url).toBe(`https://imgpile.com/p/${post.slug}`);
 		const answer = lines(ix);
 		// The link is found now from the message's footer marker; the live sync's record (src/feeds/sync.ts) gives it too.
@@ -245,9 +245,10 @@ describe("/feed why", () => {
 		const id = await addFeed({ channel: h.general, tag: "whytime", backfill: 1 });
 		// The backfill queued the latest one; the next cycle delivers it.
 		expect(lines(await why(old.slug)).get(id)).toContain("📬 queued, not delivered yet");
-		const olderLine = lines(await why(older.slug)).get(id);
-		expect(olderLine).toMatch(
-			/🕰️ older than the feed: posted <t:\d+:f>, before the feed was added \(<t:\d+:f>\), and not among the posts it backfilled\./,
+		const added = (await h.store.subscriptions.get(id))?.createdAt ?? "";
+		const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+		expect(lines(await why(older.slug)).get(id)).toContain(
+			`🕰️ older than the feed: posted <t:${seconds(older.created_at)}:f>, before the feed was added (<t:${seconds(added)}:f>), and not among the posts it backfilled.`,
 		);
 		await cycle();
 		const fresh = seed("whytime", "Just now");
@@ -295,7 +296,7 @@ describe("/feed why", () => {
 		const post = seed("whyzh", "你好");
 		await cycle();
 		const zh = await why(post.slug, {}, { locale: "zh-CN" });
-		expect(zh.reply?.embeds[0]?.title).toBe("订阅与 你好");
+		expect(zh.reply?.embeds[0]?.title).toBe("你好 在本服务器的订阅中");
 		expect(lines(zh).get(id)).toMatch(/^`\w+` → <#\d+>：✅ 已播报（<t:\d+:R>）：https:\/\/discord\.com\/channels\//);
 		const bad = await run("why", { post: "not a post!" }, { locale: "zh-CN" });
 		expect(bad.ephemeral).toBe(true);
