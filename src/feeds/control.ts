@@ -11,6 +11,7 @@ import { FeedSendError } from "./failures.js";
 import { payloadOf, testAnnouncement } from "./render.js";
 import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
+import { syncStatus } from "./sync.js";
 
 /** What the `/feed` command may ask of the scheduler. */
 export interface FeedControl {
@@ -43,6 +44,13 @@ export interface FeedControl {
 	pause(subscription: FeedSubscription): Promise<void>;
 	/** Active again (unpaused, not disabled); a stopped subscription's query is read afresh. */
 	resume(subscription: FeedSubscription): Promise<FeedSubscription | undefined>;
+	/**
+	 * How far behind live sync is for the subscription: `behind` posts it follows (announcements
+	 * younger than 7 days, posts its score gate waits on) were not read from imgpile for more than
+	 * 10 minutes because re-reads did not fit the budget's sync share (FEED_SYNC_SHARE);
+	 * `oldestUnsyncedAt`: when the longest-waiting of them was last read (ISO), null when none waits.
+	 */
+	syncStatus(subscription: FeedSubscription): Promise<{ behind: number; oldestUnsyncedAt: string | null }>;
 }
 
 export class FeedControlApi implements FeedControl {
@@ -190,6 +198,10 @@ export class FeedControlApi implements FeedControl {
 	async pause(sub: FeedSubscription): Promise<void> {
 		await this.runtime.store.subscriptions.update(sub.id, { paused: true });
 		this.changed();
+	}
+
+	syncStatus(sub: FeedSubscription): Promise<{ behind: number; oldestUnsyncedAt: string | null }> {
+		return syncStatus(this.runtime, sub);
 	}
 
 	async resume(sub: FeedSubscription): Promise<FeedSubscription | undefined> {

@@ -505,6 +505,8 @@ export const enUS = {
 	"feed.reason.discordError": "Discord refused the message; try again in a minute.",
 	"feed.disabled.notice":
 		"⚠️ Feed `{id}` ({filters}) in **{guild}** stopped announcing in {channel}: {reason} Nothing is lost; fix it, then run `/feed resume id:{id}`.",
+	// Live sync (issue #12): an announcement whose post is gone from imgpile, with `removed: note`.
+	"feed.sync.removed": "This post was removed from imgpile.",
 } as const satisfies Record<string, string | Plural>;
 
 export type MessageKey = keyof typeof enUS;

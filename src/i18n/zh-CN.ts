@@ -451,4 +451,6 @@ export const zhCN = {
 	"feed.reason.discordError": "Discord 拒绝了这条消息；请一分钟后再试。",
 	"feed.disabled.notice":
 		"⚠️ **{guild}** 中的订阅 `{id}`（{filters}）已停止在 {channel} 播报：{reason} 帖子不会丢失；修复后运行 `/feed resume id:{id}`。",
+	// Live sync (issue #12): an announcement whose post is gone from imgpile, with `removed: note`.
+	"feed.sync.removed": "该帖子已从 imgpile 移除。",
 } as const satisfies Messages;
