@@ -99,24 +99,27 @@ async function observe(
 	const read = new Set(posts.map((post) => post.id));
 	// Fewer posts than a page: the listing reached the end of the query, it covers every post.
 	const missing = from ? missingFrom(index, posts, from, posts.length < rt.pageSize) : [];
-	await rt.store.announcements.watch(
-		ctx.now,
-		(next) => {
-			for (const post of posts) {
-				const entry = next.posts[post.id];
-				if (!entry) continue;
-				entry.syncedAt = ctx.now;
-				entry.status = post.moderation_status;
-				delete entry.missing;
-			}
-			for (const { id, kind } of missing) {
-				const entry = next.posts[id];
-				if (entry && !read.has(Number(id))) entry.missing = kind;
-			}
-			for (const change of changes) change(next);
-		},
-		ctx.fence,
-	);
+	// Most polls read nothing the sync follows: then nothing is written.
+	const followed = posts.some((post) => index.posts[post.id] !== undefined);
+	if (followed || missing.length > 0 || changes.length > 0)
+		await rt.store.announcements.watch(
+			ctx.now,
+			(next) => {
+				for (const post of posts) {
+					const entry = next.posts[post.id];
+					if (!entry) continue;
+					entry.syncedAt = ctx.now;
+					entry.status = post.moderation_status;
+					delete entry.missing;
+				}
+				for (const { id, kind } of missing) {
+					const entry = next.posts[id];
+					if (entry && !read.has(Number(id))) entry.missing = kind;
+				}
+				for (const change of changes) change(next);
+			},
+			ctx.fence,
+		);
 	await reread(rt, ctx, subs, read);
 }
 

@@ -29,18 +29,24 @@ const crashHook = (moment: "afterAccepted" | "afterSynced") => () => {
 
 let h: Harness;
 
-beforeAll(async () => {
-	h = await Harness.start({
+/** A bot on both emulators, the feeds on the test's clock; `budget`: the feeds' imgpile budget. */
+function start(budget?: { perMinute: number; syncShare: number }): Promise<Harness> {
+	return Harness.start({
 		imgpile: { now: clock, users: imgpileUsers({ username: "feedbot", token: FEED_TOKEN }) },
 		discord: { rateLimits: { routes: { "POST /channels/{channel_id}/messages": { limit: 500, windowMs: 1000 } } } },
 		feeds: {
 			now: clock,
 			intervalMs: INTERVAL,
 			token: FEED_TOKEN,
-			pageSize: 3,
+			pageSize: budget ? 2 : 3,
+			budget,
 			hooks: { afterAccepted: crashHook("afterAccepted"), afterSynced: crashHook("afterSynced") },
 		},
 	});
+}
+
+beforeAll(async () => {
+	h = await start();
 });
 
 afterAll(async () => {
@@ -339,5 +345,48 @@ describe("score-gated feeds", () => {
 		await cycle();
 		await cycle();
 		expect(titles(ch)).toEqual(["Gate crash"]);
+	});
+});
+
+describe("re-reads within the budget's sync share", () => {
+	let main: Harness;
+	beforeAll(async () => {
+		main = h;
+		// 20 requests a minute, the feeds' 80 %: 16, of which live sync may take an eighth: 2.
+		h = await start({ perMinute: 20, syncShare: 0.125 });
+	});
+	afterAll(async () => {
+		await h.close();
+		h = main;
+	});
+
+	it("re-reads the newest announcements first, and says how far behind it is while it cannot keep up", async () => {
+		const ch = await channel("tight");
+		const sub = await addFeed(ch, "tight");
+		const posts: Post[] = [];
+		for (let i = 0; i < 7; i++) posts.push((await announced(ch, "tight", `Tight ${i}`)).post);
+		// Pages of 2: the polls read the two newest; the five others fell out of view.
+		expect(await h.bot.feeds.syncStatus(sub)).toEqual({ behind: 0, oldestUnsyncedAt: null });
+		const readAt = (post: Post) => rereads(post).map((r) => r.at);
+		await cycle(11 * MINUTE);
+		// Two re-reads a minute: the two newest of the five, and three wait.
+		expect(posts.map((post) => readAt(post).length)).toEqual([0, 0, 0, 1, 1, 0, 0]);
+		const behind = await h.bot.feeds.syncStatus(sub);
+		expect(behind.behind).toBe(3);
+		expect(behind.oldestUnsyncedAt).not.toBeNull();
+		expect(Date.parse(behind.oldestUnsyncedAt ?? "")).toBeLessThan(now - 10 * MINUTE);
+		await cycle();
+		expect(posts.map((post) => readAt(post).length)).toEqual([0, 1, 1, 1, 1, 0, 0]);
+		expect((await h.bot.feeds.syncStatus(sub)).behind).toBe(1);
+		await cycle();
+		expect(posts.map((post) => readAt(post).length)).toEqual([1, 1, 1, 1, 1, 0, 0]);
+		expect(await h.bot.feeds.syncStatus(sub)).toEqual({ behind: 0, oldestUnsyncedAt: null });
+		// Newest announcement first, every time (in the order imgpile got the requests).
+		const slugs = posts.map((post) => `/api/v1/posts/${post.slug}`);
+		const order = h.imgpileEmulator.requests.flatMap((r) => {
+			const i = slugs.indexOf(r.path);
+			return r.listener === "api" && i >= 0 ? [i] : [];
+		});
+		expect(order).toEqual([4, 3, 2, 1, 0]);
 	});
 });
