@@ -367,19 +367,18 @@ describe("re-reads within the budget's sync share", () => {
 		for (let i = 0; i < 7; i++) posts.push((await announced(ch, "tight", `Tight ${i}`)).post);
 		// Pages of 2: the polls read the two newest; the five others fell out of view.
 		expect(await h.bot.feeds.syncStatus(sub)).toEqual({ behind: 0, oldestUnsyncedAt: null });
-		const readAt = (post: Post) => rereads(post).map((r) => r.at);
 		await cycle(11 * MINUTE);
 		// Two re-reads a minute: the two newest of the five, and three wait.
-		expect(posts.map((post) => readAt(post).length)).toEqual([0, 0, 0, 1, 1, 0, 0]);
+		expect(posts.map((post) => rereads(post).length)).toEqual([0, 0, 0, 1, 1, 0, 0]);
 		const behind = await h.bot.feeds.syncStatus(sub);
 		expect(behind.behind).toBe(3);
 		expect(behind.oldestUnsyncedAt).not.toBeNull();
 		expect(Date.parse(behind.oldestUnsyncedAt ?? "")).toBeLessThan(now - 10 * MINUTE);
 		await cycle();
-		expect(posts.map((post) => readAt(post).length)).toEqual([0, 1, 1, 1, 1, 0, 0]);
+		expect(posts.map((post) => rereads(post).length)).toEqual([0, 1, 1, 1, 1, 0, 0]);
 		expect((await h.bot.feeds.syncStatus(sub)).behind).toBe(1);
 		await cycle();
-		expect(posts.map((post) => readAt(post).length)).toEqual([1, 1, 1, 1, 1, 0, 0]);
+		expect(posts.map((post) => rereads(post).length)).toEqual([1, 1, 1, 1, 1, 0, 0]);
 		expect(await h.bot.feeds.syncStatus(sub)).toEqual({ behind: 0, oldestUnsyncedAt: null });
 		// Newest announcement first, every time (in the order imgpile got the requests).
 		const slugs = posts.map((post) => `/api/v1/posts/${post.slug}`);
