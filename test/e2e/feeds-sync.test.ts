@@ -83,7 +83,7 @@ async function channel(name: string, options: { nsfw?: boolean } = {}): Promise<
 async function addFeed(
 	ch: Channel,
 	tag: string,
-	extra: Partial<Pick<NewFeedSubscription, "removed" | "minScore" | "withinMs">> = {},
+	extra: Partial<Pick<NewFeedSubscription, "removed" | "minScore" | "withinMs" | "mode" | "everyMs">> = {},
 ): Promise<FeedSubscription> {
 	const { subscription } = await h.bot.feeds.add({
 		guildId: h.guild.id,
@@ -103,7 +103,7 @@ async function addFeed(
 
 const botMessages = (ch: Channel): Message[] =>
 	h.discord.messages(ch).filter((m) => m.author.id === h.discord.botUser.id);
-const embedOf = (m: Message | undefined) => m?.embeds[0] as Json | undefined;
+const embedOf = (m: Pick<Message, "embeds"> | undefined) => m?.embeds[0] as Json | undefined;
 const titles = (ch: Channel) => botMessages(ch).map((m) => embedOf(m)?.title);
 const scoreShown = (m: Message | undefined) =>
 	((embedOf(m)?.fields as Json[] | undefined) ?? []).find((f) => f.name === "Score")?.value;
@@ -123,13 +123,24 @@ function seed(tag: string, title: string): Post {
 	return h.imgpileEmulator.seedPost({ username: "alice", tags: [tag], title });
 }
 
-/** A new post, announced: the message. */
-async function announced(ch: Channel, tag: string, title: string): Promise<{ post: Post; message: Message }> {
+/** A message as it was at one moment (the emulator's Message changes with each edit). */
+interface Snapshot {
+	id: string;
+	embeds: Json[];
+	components: Json[];
+}
+
+function snapshot(message: Message | undefined): Snapshot {
+	expect(message).toBeDefined();
+	const { id, embeds, components } = message as Message;
+	return { id, embeds: structuredClone(embeds), components: structuredClone(components) as Json[] };
+}
+
+/** A new post, announced: the message as it was sent. */
+async function announced(ch: Channel, tag: string, title: string): Promise<{ post: Post; message: Snapshot }> {
 	const post = seed(tag, title);
 	await cycle();
-	const message = botMessages(ch).find((m) => embedOf(m)?.title === title);
-	expect(message, `"${title}" announced`).toBeDefined();
-	return { post, message: message as Message };
+	return { post, message: snapshot(botMessages(ch).find((m) => embedOf(m)?.title === title)) };
 }
 
 describe("announcements stay true", () => {
@@ -149,6 +160,10 @@ describe("announcements stay true", () => {
 		expect(embedOf(messages[0])?.image).toEqual(embedOf(message)?.image);
 		const edits = h.discord.events.filter((e) => e.kind === "edit" && e.messageId === message.id);
 		expect(edits).toHaveLength(1);
+		// An edit never pings (a role mention in the content included), and carries no nonce.
+		const patch = h.discord.requests.find((r) => r.method === "PATCH" && r.path.endsWith(`/${message.id}`));
+		expect(patch?.body).toMatchObject({ allowed_mentions: { parse: [] } });
+		expect(patch?.body).not.toHaveProperty("nonce");
 		// Nothing new to show: no further edits.
 		await cycle();
 		expect(h.discord.events.filter((e) => e.kind === "edit" && e.messageId === message.id)).toHaveLength(1);
@@ -255,6 +270,26 @@ describe("announcements stay true", () => {
 		const adultNow = botMessages(adult).find((m) => m.id === inAdultMessage?.id);
 		expect(embedOf(adultNow)?.image).toBeDefined();
 		expect(inAdult.id).toBeTruthy();
+	});
+
+	it("keeps a digest true: an edited post is shown anew, a removed one leaves the digest", async () => {
+		const ch = await channel("sync-digest");
+		const sub = await addFeed(ch, "sync-digest", { mode: "digest", everyMs: DAY });
+		const [a, b] = [seed("sync-digest", "Digest A"), seed("sync-digest", "Digest B"), seed("sync-digest", "Digest C")];
+		await cycle();
+		expect(await h.bot.feeds.sendDigestNow(sub)).toBe(3);
+		const embedTitles = () => (botMessages(ch)[0]?.embeds ?? []).map((embed) => (embed as Json).title);
+		expect(embedTitles()).toEqual(["Digest C", "Digest B", "Digest A"]);
+		const sent = snapshot(botMessages(ch)[0]);
+		h.imgpileEmulator.editPost(b?.slug ?? "", { title: "Digest B, better" });
+		await cycle();
+		expect(embedTitles()).toEqual(["Digest C", "Digest B, better", "Digest A"]);
+		h.imgpileEmulator.removePost(a?.slug ?? "");
+		await cycle();
+		expect(embedTitles()).toEqual(["Digest C", "Digest B, better"]);
+		expect(botMessages(ch).map((m) => m.id)).toEqual([sent.id]);
+		// The footer marker stays, so a digest interrupted by a crash is still recognised.
+		expect(botMessages(ch)[0]?.embeds.at(-1)?.footer).toEqual(sent.embeds.at(-1)?.footer);
 	});
 
 	it("refreshes the score shown at most every 10 minutes, and not once the post is 7 days old", async () => {
