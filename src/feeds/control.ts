@@ -21,6 +21,7 @@ import { FeedSendError } from "./failures.js";
 import { carriesMarker, digestMarker, type FeedPostPayload, payloadOf, testAnnouncement } from "./render.js";
 import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
+import { syncStatus } from "./sync.js";
 
 /** What the `/feed` command may ask of the scheduler. */
 export interface FeedControl {
@@ -66,6 +67,13 @@ export interface FeedControl {
 	delivery(subscription: FeedSubscription, postId: number): Promise<PostDelivery>;
 	/** The latest post these filters would announce in a channel (age-restricted or not); undefined: none yet. */
 	latest(filters: FeedFilters, channelNsfw: boolean): Promise<FeedPostPayload | undefined>;
+	/**
+	 * How far behind live sync is for the subscription: `behind` posts it follows (announcements
+	 * younger than 7 days, posts its score gate waits on) were not read from imgpile for more than
+	 * 10 minutes because re-reads did not fit the budget's sync share (FEED_SYNC_SHARE);
+	 * `oldestUnsyncedAt`: when the longest-waiting of them was last read (ISO), null when none waits.
+	 */
+	syncStatus(subscription: FeedSubscription): Promise<{ behind: number; oldestUnsyncedAt: string | null }>;
 }
 
 /** A message that announced a post: the channel it is in, the message, when (ISO). */
@@ -251,6 +259,10 @@ export class FeedControlApi implements FeedControl {
 		this.changed();
 	}
 
+	syncStatus(sub: FeedSubscription): Promise<{ behind: number; oldestUnsyncedAt: string | null }> {
+		return syncStatus(this.runtime, sub);
+	}
+
 	async resume(sub: FeedSubscription): Promise<FeedSubscription | undefined> {
 		const wasStopped = sub.paused || sub.disabledReason !== null;
 		const updated = await this.runtime.store.subscriptions.update(sub.id, { paused: false, disabledReason: null });
@@ -262,8 +274,11 @@ export class FeedControlApi implements FeedControl {
 	// ── /feed why, /feed preview ──
 
 	async announcement(sub: FeedSubscription, postId: number): Promise<Announcement | undefined> {
-		// Until the live sync keeps where each post was announced (src/feeds/sync.ts), it is found
-		// from what exists: this function is the one place to read that record instead.
+		// The live sync's record (kept 8 days); older announcements, or one whose record a crash
+		// kept from being written, are looked for in the outbox and the channel.
+		const record = await this.runtime.store.announcements.get(postId);
+		const message = record?.messages.find((m) => m.subscriptionId === sub.id && m.state !== "lost");
+		if (message) return { channelId: message.channelId, messageId: message.messageId, at: message.at };
 		return announcedFromOutbox(this.runtime, sub, postId);
 	}
 

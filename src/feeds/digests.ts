@@ -33,6 +33,7 @@ import {
 } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
 import type { FetchedPage } from "./source.js";
+import { recordAnnounced } from "./sync.js";
 
 /** Digest re-checks: posts per listing page, and listing pages at most (beyond: one GET per post). */
 const RECHECK_PAGE_SIZE = 100;
@@ -93,6 +94,13 @@ async function digestNow(
 			messageId = found;
 		}
 		if (messageId) {
+			const marker = digestMarker(oldest?.key ?? "");
+			await recordAnnounced(rt, ctx, sub, postIdsOf(inflight), {
+				channelId: sub.channelId,
+				messageId,
+				kind: "digest",
+				marker,
+			});
 			for (const entry of inflight) {
 				if (entry.state !== "sent") await rt.store.outbox.recordSent(entry.key, messageId, ctx.fence);
 				await rt.store.outbox.done(entry.key, ctx.fence);
@@ -190,6 +198,14 @@ async function digestNow(
 		return 0;
 	}
 	await rt.hooks.afterAccepted?.({ ...info, messageId });
+	const marker = digestMarker(oldest.key);
+	await recordAnnounced(rt, ctx, sub, postIdsOf(batch), {
+		channelId: sub.channelId,
+		messageId,
+		kind: "digest",
+		marker,
+		posts,
+	});
 	for (const key of keys) await rt.store.outbox.recordSent(key, messageId, ctx.fence);
 	for (const key of keys) await rt.store.outbox.done(key, ctx.fence);
 	ctx.report.digests++;
@@ -197,6 +213,10 @@ async function digestNow(
 	await rt.store.subscriptions.update(sub.id, { lastDeliveryAt: iso(ctx.now) });
 	if (mode === "scheduled") await scheduleNextDigest(rt, sub, ctx.now);
 	return batch.length;
+}
+
+function postIdsOf(entries: readonly OutboxEntry[]): number[] {
+	return entries.map((entry) => entry.postId);
 }
 
 async function scheduleNextDigest(rt: FeedRuntime, sub: FeedSubscription, now: number): Promise<void> {

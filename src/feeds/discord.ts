@@ -13,6 +13,7 @@ import {
 	HTTPError,
 	RateLimitError,
 	RESTJSONErrorCodes,
+	type RESTPatchAPIChannelMessageJSONBody,
 	type RESTPostAPIChannelMessageJSONBody,
 	Routes,
 } from "discord.js";
@@ -47,6 +48,11 @@ export interface FeedDiscord {
 	 */
 	channelInfo(channelId: string, guildId: string): Promise<ChannelInfo | undefined>;
 	guild(guildId: string): GuildInfo | undefined;
+	// Live sync (issue #12): announcements kept true after they were sent.
+	/** Edits the bot's message; an edit never pings anyone (`allowed_mentions` parse []). */
+	edit(channelId: string, messageId: string, body: RESTPatchAPIChannelMessageJSONBody): Promise<void>;
+	/** Deletes the bot's message (rejects with Discord's 10008 when it is already gone). */
+	delete(channelId: string, messageId: string): Promise<void>;
 }
 
 /** How long what Discord said of a guild this process does not run (another shard's) is kept. */
@@ -107,6 +113,16 @@ export class ClientFeedDiscord implements FeedDiscord {
 		const guild = this.#client.guilds.cache.get(guildId);
 		if (!guild) return this.#remoteGuilds.get(guildId)?.info;
 		return { name: guild.name, preferredLocale: guild.preferredLocale ?? null, systemChannelId: guild.systemChannelId };
+	}
+
+	async edit(channelId: string, messageId: string, body: RESTPatchAPIChannelMessageJSONBody): Promise<void> {
+		await this.#client.rest.patch(Routes.channelMessage(channelId, messageId), {
+			body: { ...body, allowed_mentions: { parse: [] } },
+		});
+	}
+
+	async delete(channelId: string, messageId: string): Promise<void> {
+		await this.#client.rest.delete(Routes.channelMessage(channelId, messageId));
 	}
 
 	async #rememberRemoteGuild(guildId: string): Promise<void> {

@@ -594,6 +594,8 @@ export const enUS = {
 	"feed.preview.nothing": "No post matches {filters} yet, so there is nothing to preview.",
 	"feed.preview.nsfwHidden":
 		"🔞 This channel is not age-restricted, so the NSFW image is left out here (others can see this channel).",
+	// Live sync (issue #12): an announcement whose post is gone from imgpile, with `removed: note`.
+	"feed.sync.removed": "This post was removed from imgpile.",
 } as const satisfies Record<string, string | Plural>;
 
 export type MessageKey = keyof typeof enUS;

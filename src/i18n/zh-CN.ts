@@ -527,4 +527,6 @@ export const zhCN = {
 	"feed.preview.marker": "预览",
 	"feed.preview.nothing": "还没有符合 {filters} 的帖子，无法预览。",
 	"feed.preview.nsfwHidden": "🔞 此频道不是年龄限制频道，因此这里不显示 NSFW 图片（其他人能看到此频道）。",
+	// Live sync (issue #12): an announcement whose post is gone from imgpile, with `removed: note`.
+	"feed.sync.removed": "该帖子已从 imgpile 移除。",
 } as const satisfies Messages;
