@@ -59,9 +59,8 @@ export const data = chatCommand("feed", {
 					type: ApplicationCommandOptionType.Channel,
 					name: "channel",
 					required: true,
-					// Discord offers only these types. Forums and threads are listed so that picking one is
-					// answered with why not (yet). Media channels (16) are not: Discord's API spec does not
-					// accept 16 in channel_types, so the picker never offers them.
+					// Discord offers only these types. Media channels (16) are not listed: Discord's API spec
+					// does not accept 16 in channel_types, so the picker never offers them.
 					channel_types: [
 						ChannelType.GuildText,
 						ChannelType.GuildAnnouncement,

@@ -136,36 +136,8 @@ describe("/feed add", () => {
 });
 
 describe("/feed add: channel kinds", () => {
-	it("refuses forum channels and threads (not yet) plainly, and announces in announcement channels", async () => {
-		const forum = h.guild.createChannel({ name: "art-forum", type: "forum" });
+	it("announces in announcement channels; media channels are not offered (forums and threads: feeds-destinations)", async () => {
 		const media = h.guild.createChannel({ name: "art-media", type: "media" });
-		const thread = h.general.createThread({ name: "chat", owner: h.alice });
-		const hidden = h.general.createThread({
-			name: "mods",
-			private: true,
-			owner: h.alice,
-			members: [h.discord.botUser],
-		});
-		const cases: Array<[Channel, string]> = [
-			[forum, "is a forum channel: feeds cannot post there yet"],
-			[thread, "is a thread: feeds cannot post in threads yet"],
-			[hidden, "is a thread: feeds cannot post in threads yet"],
-		];
-		for (const [ch, text] of cases) {
-			const refused = await run("add", { channel: ch, tag: "kinds" });
-			expect(refused.ephemeral).toBe(true);
-			expect(refused.reply?.content).toBe(`<#${ch.id}> ${text}. Pick a text or announcement channel.`);
-		}
-		const zh = await h.discord.slash({
-			user: h.alice,
-			channel: h.general,
-			command: "feed",
-			subcommand: "add",
-			options: { channel: forum, tag: "kinds" },
-			locale: "zh-CN",
-		});
-		await zh.settled();
-		expect(zh.reply?.content).toContain(`<#${forum.id}> 是论坛频道`);
 		// Not in the option's channel_types: Discord's picker does not even offer a media channel.
 		await expect(run("add", { channel: media, tag: "kinds" })).rejects.toThrow(/not in channel_types/);
 		expect(await h.store.subscriptions.listAll()).toEqual([]);
