@@ -5,12 +5,14 @@
 
 import { mayAnnounce } from "../discord/index.js";
 import { type FeedCursor, type FeedSubscription, type NewFeedSubscription, queryKeyOf } from "../store/index.js";
+import { sendTo } from "./destination.js";
 import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
 import { FeedSendError } from "./failures.js";
 import { payloadOf, testAnnouncement } from "./render.js";
 import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
+import { forumPostName } from "./styles.js";
 
 /** What the `/feed` command may ask of the scheduler. */
 export interface FeedControl {
@@ -124,12 +126,13 @@ export class FeedControlApi implements FeedControl {
 		const channelNsfw = this.runtime.discord.channel(sub.channelId)?.nsfw ?? false;
 		const post = fetched.page.data.find((candidate) => mayAnnounce(candidate.moderation_status, channelNsfw));
 		if (!post) return "nothing";
-		const body = testAnnouncement(translatorFor(this.runtime, sub.guildId), payloadOf(post), {
-			channelNsfw,
-			subscriptionId: sub.id,
-		});
+		const t = translatorFor(this.runtime, sub.guildId);
+		const payload = payloadOf(post);
+		const body = testAnnouncement(t, payload, { channelNsfw, subscriptionId: sub.id });
+		// In a forum, the test is a post of its own.
+		const kind = this.runtime.discord.channel(sub.channelId)?.kind ?? "text";
 		try {
-			await this.runtime.discord.send(sub.channelId, body);
+			await sendTo(this.runtime, sub, kind, { body, postName: forumPostName(t, payload) });
 		} catch (error) {
 			const failure = classifyDiscordError(error);
 			throw new FeedSendError(failure.kind === "gone" || failure.kind === "forbidden" ? failure.reason : failure.kind, {
