@@ -182,6 +182,24 @@ describe("forum and media channels", () => {
 		expect(forumPosts(forum).map((p) => p.name)).toEqual(["Crash beforeSend", "Crash afterAccepted"]);
 		expect(await h.store.outbox.pending()).toEqual([]);
 	});
+	it("a digest in a forum is one post of its own; killed after Discord accepted it, not posted again", async () => {
+		const forum = await channel("digest-forum", "forum");
+		const id = await addFeed({ channel: forum, tag: "fdigest", every: "1h" });
+		await cycle();
+		seed("fdigest", "Digested 1");
+		seed("fdigest", "Digested 2");
+		await cycle();
+		crash.at = "afterAccepted";
+		expect((await run("digest", { id })).reply?.content).toContain("went wrong");
+		expect(forumPosts(forum).map((p) => p.name)).toEqual(["2 new posts: #fdigest"]);
+		await h.restartBot();
+		const report = await h.bot.tick();
+		expect(report.recovered).toBe(2);
+		now = Date.parse((await h.store.subscriptions.get(id))?.nextDigestAt ?? "");
+		await cycle(1);
+		expect(forumPosts(forum)).toHaveLength(1);
+		expect(await h.store.outbox.pending()).toEqual([]);
+	});
 });
 
 describe("threads", () => {
