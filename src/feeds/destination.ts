@@ -18,6 +18,9 @@ import { carriesMarker } from "./render.js";
 import { type CycleContext, type FeedRuntime, iso, MAX_BACKOFF_MS } from "./runtime.js";
 import type { AnnouncedAt } from "./sync.js";
 
+/** Discord's crosspost limit: 10 per hour per announcement channel. */
+const CROSSPOSTS_PER_HOUR = 10;
+const CROSSPOST_WINDOW_MS = 60 * 60_000;
 /** A forum takes at most 5 tags per post. */
 const MAX_TAGS = 5;
 /** Forum posts of the bot read for a marker when the post's name is not known (a digest). */
@@ -144,9 +147,16 @@ export async function publish(
 	if (!sub.publish || kind !== "announcement") return "ok";
 	const limitedUntil = sub.publishLimitedUntil ? Date.parse(sub.publishLimitedUntil) : Number.NaN;
 	if (limitedUntil > ctx.now) return "ok";
+	// Discord's count is the authority (people publish too, another process may have): this one
+	// only saves the 429 when this process alone reached 10 within the hour.
+	const recent = (rt.crossposts.get(where.channelId) ?? []).filter((at) => at > ctx.now - CROSSPOST_WINDOW_MS);
 	let outcome: Awaited<ReturnType<typeof rt.discord.crosspost>>;
 	try {
-		outcome = await rt.discord.crosspost(where.channelId, where.messageId);
+		const oldest = recent[0];
+		outcome =
+			recent.length >= CROSSPOSTS_PER_HOUR && oldest !== undefined
+				? { published: false, retryAfterMs: oldest + CROSSPOST_WINDOW_MS - ctx.now }
+				: await rt.discord.crosspost(where.channelId, where.messageId);
 	} catch (error) {
 		if (classifyDiscordError(error).kind === "transient") {
 			rt.log.warn({ err: error, subscriptionId: sub.id }, "crosspost failed; will try again");
@@ -157,6 +167,8 @@ export async function publish(
 		rt.log.warn({ err: error, subscriptionId: sub.id, messageId: where.messageId }, "announcement not crossposted");
 		return "ok";
 	}
+	if (outcome.published) recent.push(ctx.now);
+	rt.crossposts.set(where.channelId, recent);
 	const until = outcome.published ? null : iso(ctx.now + outcome.retryAfterMs);
 	if (until !== sub.publishLimitedUntil) {
 		await rt.store.subscriptions.update(sub.id, { publishLimitedUntil: until });

@@ -148,6 +148,8 @@ export interface FeedRuntime {
 	readonly rechecked: Map<number, { post: FeedPostPayload | null; at: number }>;
 	/** Digest subscriptions whose interrupted digest was looked for and not found (until the next send). */
 	readonly digestChecked: Set<string>;
+	/** This process's crossposts of the last hour per channel (times): Discord's 10 per hour, kept before it answers 429. */
+	readonly crossposts: Map<string, number[]>;
 	/** Subscriptions changed: re-read them before the next cycle. */
 	dirty: boolean;
 	leader: boolean;
@@ -194,6 +196,7 @@ export function createRuntime(options: FeedServiceOptions): FeedRuntime {
 		recentListings: new Map(),
 		rechecked: new Map(),
 		digestChecked: new Set(),
+		crossposts: new Map(),
 		dirty: true,
 		leader: false,
 		fence: undefined,

@@ -274,8 +274,11 @@ describe("announcement channels: publish", () => {
 		// Discord's wait: until the first crosspost of the hour (made now, on the shared clock) is an hour old.
 		expect(Date.parse(limited ?? "")).toBeGreaterThanOrEqual(now + CROSSPOST_WINDOW_MS);
 		expect(Date.parse(limited ?? "")).toBeLessThan(now + CROSSPOST_WINDOW_MS + 5_000);
+		// The bot counted its own 10: the 11th was not even tried (no 429 from Discord).
 		const crossposts = () => h.discord.requests.filter((r) => r.route?.endsWith("/crosspost")).length;
+		expect(h.discord.requests.filter((r) => r.route?.endsWith("/crosspost") && r.status === 429)).toEqual([]);
 		const tried = crossposts();
+		expect(tried).toBe(10);
 		seed("pub", "News 12");
 		await cycle();
 		expect(crossposts()).toBe(tried);
@@ -287,6 +290,25 @@ describe("announcement channels: publish", () => {
 		expect(botMessages(news).map(published).at(-1)).toBe(true);
 		expect((await h.store.subscriptions.get(id))?.publishLimitedUntil).toBeNull();
 		expect(h.discord.messages(follower)).toHaveLength(11);
+	});
+
+	it("people used the hour's crossposts: Discord's 429 (49 minutes) is not waited out; the message goes unpublished", async () => {
+		const news = await channel("pub-busy", "announcement");
+		const id = await addFeed({ channel: news, tag: "pubbusy" }, { publish: true });
+		await cycle();
+		// Ten crossposts by the channel's members ten minutes ago: the bot cannot know.
+		const theirs = now - 10 * 60_000;
+		for (let i = 0; i < 10; i++) news.crosspostTimes.push(theirs);
+		seed("pubbusy", "Too busy to publish");
+		await cycle();
+		expect(botMessages(news).map((m) => m.flags & MessageFlags.Crossposted)).toEqual([0]);
+		const tried = h.discord.requests.filter((r) => r.route?.endsWith("/crosspost") && r.path.includes(news.id));
+		expect(tried.map((r) => r.status)).toEqual([429]);
+		const limited = Date.parse((await h.store.subscriptions.get(id))?.publishLimitedUntil ?? "");
+		// Until their crossposts are an hour old, as Discord said.
+		expect(limited).toBeGreaterThanOrEqual(theirs + CROSSPOST_WINDOW_MS);
+		expect(limited).toBeLessThan(theirs + CROSSPOST_WINDOW_MS + 5_000);
+		expect(await h.store.outbox.pending()).toEqual([]);
 	});
 
 	it("killed after Discord accepted, before the crosspost: published once after a restart", async () => {
