@@ -2,6 +2,8 @@
  * `/feed`: announcements and digests of new imgpile posts in a channel (Manage Server).
  *
  *   /feed add channel:#art tag:cats [user] [nsfw] [mode:live|digest] [every:2h] [at:09:00] [backfill:3]
+ *             [style:full|compact|image] [mention:@role] [publish] [min-score:10 within:12h] [removed:delete|note]
+ *   /feed edit id [channel] [tag] [user] [nsfw] [style] [mention] [publish] [min-score] [within] [removed] [clear]
  *   /feed list | remove id | pause id | resume id | test id | digest id
  *
  * The scheduler (src/feeds) does the polling and delivery; this module checks input and the
@@ -19,7 +21,18 @@ import {
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { checkDestination, findChannel } from "../src/bot/feed-destination.js";
-import { discordTime, modeText, sendingTo, subscriptionLines } from "../src/bot/feed-status.js";
+import {
+	ANNOUNCE_OPTIONS,
+	type AnnounceOptions,
+	announceFrom,
+	channelOption,
+	FILTER_OPTIONS,
+	filtersFrom,
+	givenFilters,
+	SCHEDULE_OPTIONS,
+	scheduleFrom,
+} from "../src/bot/feed-input.js";
+import { discordTime, modeText, optionsText, sendingTo, subscriptionLines } from "../src/bot/feed-status.js";
 import { isManager, requireManager } from "../src/bot/guards.js";
 import { parseUsername } from "../src/bot/input.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
@@ -32,14 +45,15 @@ import {
 	parseInterval,
 } from "../src/feeds/index.js";
 import { type MessageKey, named } from "../src/i18n/index.js";
-import { type FeedFilters, type FeedMode, queryKeyOf } from "../src/store/index.js";
+import {
+	type FeedFilters,
+	type FeedMode,
+	type FeedSubscription,
+	queryKeyOf,
+	SUBSCRIPTION_DEFAULTS,
+} from "../src/store/index.js";
 
-/** Subscriptions per server at most. */
 export const MAX_FEEDS_PER_GUILD = 25;
-const MIN_DIGEST_MS = 15 * 60_000;
-const MAX_DIGEST_MS = 7 * 86_400_000;
-const DEFAULT_DIGEST_AT = "09:00";
-const TAG = /^[\p{L}\p{N}_.-]{1,50}$/u;
 
 const idOption = { type: ApplicationCommandOptionType.String, name: "id", required: true, autocomplete: true } as const;
 
@@ -55,35 +69,31 @@ export const data = chatCommand("feed", {
 			type: ApplicationCommandOptionType.Subcommand,
 			name: "add",
 			options: [
-				{
-					type: ApplicationCommandOptionType.Channel,
-					name: "channel",
-					required: true,
-					// Discord offers only these types. Media channels (16) are not listed: Discord's API spec
-					// does not accept 16 in channel_types, so the picker never offers them.
-					channel_types: [
-						ChannelType.GuildText,
-						ChannelType.GuildAnnouncement,
-						ChannelType.GuildForum,
-						ChannelType.PublicThread,
-						ChannelType.PrivateThread,
-						ChannelType.AnnouncementThread,
-					],
-				},
-				{ type: ApplicationCommandOptionType.String, name: "tag" },
-				{ type: ApplicationCommandOptionType.String, name: "user" },
-				{ type: ApplicationCommandOptionType.Boolean, name: "nsfw" },
+				channelOption(true),
+				...FILTER_OPTIONS,
+				...SCHEDULE_OPTIONS,
+				{ type: ApplicationCommandOptionType.Integer, name: "backfill", min_value: 0, max_value: 10 },
+				...ANNOUNCE_OPTIONS,
+			],
+		},
+		{
+			type: ApplicationCommandOptionType.Subcommand,
+			name: "edit",
+			options: [
+				idOption,
+				channelOption(false),
+				...FILTER_OPTIONS,
+				...ANNOUNCE_OPTIONS,
 				{
 					type: ApplicationCommandOptionType.String,
-					name: "mode",
+					name: "clear",
 					choices: [
-						{ value: "live", ...named("cmd.feed.choice.live") },
-						{ value: "digest", ...named("cmd.feed.choice.digest") },
+						{ value: "tag", ...named("cmd.feed.choice.clearTag") },
+						{ value: "user", ...named("cmd.feed.choice.clearUser") },
+						{ value: "mention", ...named("cmd.feed.choice.clearMention") },
+						{ value: "min-score", ...named("cmd.feed.choice.clearScore") },
 					],
 				},
-				{ type: ApplicationCommandOptionType.String, name: "every" },
-				{ type: ApplicationCommandOptionType.String, name: "at" },
-				{ type: ApplicationCommandOptionType.Integer, name: "backfill", min_value: 0, max_value: 10 },
 			],
 		},
 		{ type: ApplicationCommandOptionType.Subcommand, name: "list", options: [] },
@@ -100,6 +110,8 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 	switch (optionsOf(data, interaction).getSubcommand(true)) {
 		case "add":
 			return add(ctx, interaction, guildId);
+		case "edit":
+			return edit(ctx, interaction, guildId);
 		case "list":
 			return list(ctx, guildId);
 		case "remove":
@@ -126,11 +138,13 @@ function feeds(ctx: HandlerContext): FeedControl {
 async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
 	const control = feeds(ctx);
 	const channelId = optionsOf(data, interaction).getChannel("channel", true).id;
-	const filters = filtersFrom(interaction);
-	const { mode, everyMs, at } = scheduleFrom(interaction);
+	const filters = filtersFrom(optionsOf(data, interaction));
+	const { mode, everyMs, at } = scheduleFrom(optionsOf(data, interaction));
 	const backfill = optionsOf(data, interaction).getInteger("backfill") ?? 0;
+	const options = { ...SUBSCRIPTION_DEFAULTS, ...announceFrom(optionsOf(data, interaction)) };
+	if (options.withinMs !== null && options.minScore === null) throw new UserError("feed.add.withinNeedsScore");
 
-	await checkDestination(interaction, channelId, { filters, mentionRoleId: null, publish: false });
+	await checkDestination(interaction, channelId, { filters, ...options });
 	const existing = await control.list(guildId);
 	if (existing.length >= MAX_FEEDS_PER_GUILD) throw new UserError("feed.add.tooMany", { max: MAX_FEEDS_PER_GUILD });
 	const key = queryKeyOf(filters);
@@ -147,6 +161,7 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 		at,
 		backfill,
 		createdBy: interaction.user.id,
+		...options,
 	});
 	ctx.log.info({ subscriptionId: sub.id, channelId, queryKey: key, mode }, "feed subscription added");
 
@@ -158,6 +173,8 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 			mode: modeText(ctx, sub, timezone),
 		}),
 	];
+	const chosen = optionsText(ctx, sub);
+	if (chosen) lines.push(chosen);
 	lines.push(
 		mode === "live"
 			? ctx.t("feed.add.liveNext", { interval: formatInterval(control.intervalMs) })
@@ -176,47 +193,53 @@ async function add(ctx: HandlerContext, interaction: ChatInputCommandInteraction
 	await ctx.respond.reply({ content: lines.join("\n"), ephemeral: true, allowedMentions: { parse: [] } });
 }
 
-function filtersFrom(interaction: ChatInputCommandInteraction): FeedFilters {
-	const rawTag = optionsOf(data, interaction).getString("tag");
-	let tag: string | null = null;
-	if (rawTag !== null) {
-		const clean = rawTag.trim().replace(/^#+/, "").toLowerCase();
-		if (!TAG.test(clean)) throw new UserError("feed.add.badTag", { input: quoteInput(rawTag) });
-		tag = clean;
-	}
-	const rawUser = optionsOf(data, interaction).getString("user");
-	const username = rawUser === null ? null : parseUsername(rawUser);
-	return { tag, username, nsfw: optionsOf(data, interaction).getBoolean("nsfw") ?? false };
-}
+// ── edit ────────────────────────────────────────────────────────────────────
 
-function scheduleFrom(interaction: ChatInputCommandInteraction): {
-	mode: FeedMode;
-	everyMs: number | null;
-	at: string | null;
-} {
-	const everyText = optionsOf(data, interaction).getString("every");
-	const atText = optionsOf(data, interaction).getString("at");
-	const modeText = optionsOf(data, interaction).getString("mode");
-	if (modeText !== null && modeText !== "live" && modeText !== "digest") throw new UserError("error.unknownAction");
-	const mode: FeedMode = (modeText as FeedMode | null) ?? (everyText !== null || atText !== null ? "digest" : "live");
-	if (mode === "live") {
-		if (everyText !== null || atText !== null) throw new UserError("feed.add.liveNoSchedule");
-		return { mode, everyMs: null, at: null };
-	}
-	if (everyText !== null && atText !== null) throw new UserError("feed.add.everyOrAt");
-	if (everyText !== null) {
-		const everyMs = parseInterval(everyText);
-		if (everyMs === undefined || everyMs < MIN_DIGEST_MS || everyMs > MAX_DIGEST_MS) {
-			throw new UserError("feed.add.badEvery", { input: quoteInput(everyText) });
-		}
-		return { mode, everyMs, at: null };
-	}
-	if (atText !== null) {
-		const at = normalizeTimeOfDay(atText);
-		if (!at) throw new UserError("feed.add.badAt", { input: quoteInput(atText) });
-		return { mode, everyMs: null, at };
-	}
-	return { mode, everyMs: null, at: DEFAULT_DIGEST_AT };
+async function edit(ctx: HandlerContext, interaction: ChatInputCommandInteraction, guildId: string): Promise<void> {
+	const control = feeds(ctx);
+	const sub = await owned(ctx, interaction, guildId);
+	const options = optionsOf(data, interaction);
+	const channelId = options.getChannel("channel")?.id ?? sub.channelId;
+	const filters: FeedFilters = { ...sub.filters, ...givenFilters(optionsOf(data, interaction)) };
+	const patch: Partial<AnnounceOptions> = announceFrom(optionsOf(data, interaction));
+	const clear = options.getString("clear");
+	if (clear === "tag") filters.tag = null;
+	else if (clear === "user") filters.username = null;
+	else if (clear === "mention") patch.mentionRoleId = null;
+	else if (clear === "min-score") Object.assign(patch, { minScore: null, withinMs: null });
+	else if (clear !== null) throw new UserError("error.unknownAction");
+	const changes = Object.keys(patch).length + (channelId !== sub.channelId ? 1 : 0);
+	if (changes === 0 && queryKeyOf(filters) === queryKeyOf(sub.filters)) throw new UserError("feed.edit.nothing");
+	const next = { ...sub, ...patch, channelId, filters };
+	if (next.withinMs !== null && next.minScore === null) throw new UserError("feed.add.withinNeedsScore");
+
+	await checkDestination(interaction, channelId, next);
+	const key = queryKeyOf(filters);
+	const twin = (await control.list(guildId)).find(
+		(other) => other.id !== sub.id && other.channelId === channelId && queryKeyOf(other.filters) === key,
+	);
+	if (twin) throw new UserError("feed.add.duplicate", { id: twin.id, channel: `<#${channelId}>` });
+
+	const updated = await control.edit(sub, {
+		...patch,
+		channelId,
+		filters,
+		// A publish limit reached belongs to the channel it was reached in.
+		...(next.publish && channelId === sub.channelId ? {} : { publishLimitedUntil: null }),
+	});
+	if (!updated) throw new UserError("feed.notFound", { id: quoteInput(sub.id) });
+	ctx.log.info({ subscriptionId: sub.id, channelId, fields: Object.keys(patch) }, "feed subscription edited");
+	const lines = [
+		ctx.t("feed.edit.done", {
+			id: updated.id,
+			filters: describeFilters(ctx.t, updated.filters),
+			channel: `<#${updated.channelId}>`,
+			mode: modeText(ctx, updated, await control.timezone(guildId)),
+		}),
+	];
+	const chosen = optionsText(ctx, updated);
+	if (chosen) lines.push(chosen);
+	await ctx.respond.reply({ content: lines.join("\n"), ephemeral: true, allowedMentions: { parse: [] } });
 }
 
 // ── list ────────────────────────────────────────────────────────────────────

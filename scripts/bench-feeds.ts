@@ -1,5 +1,5 @@
 /**
- * npm run bench:feeds — the feed scheduler at scale, in two runs (`--run scheduler|limits|all`,
+ * npm run bench:feeds — the feed scheduler at scale, in three runs (`--run scheduler|limits|grouping|all`,
  * default all). The real bot, its store on disk and both emulators run in this process; time is a
  * clock moved by hand, 12 scheduler ticks per poll period (so queries poll at their own slot in
  * the period, as in production).
@@ -18,6 +18,9 @@
  *    messages per second against the 50/s ceiling (target: at least 80%), unforced 429s and
  *    invalid requests (target: 0), and duplicates and missing messages (target: 0).
  *
+ * 3. grouping: subscriptions over 20 user filters, 5 tags, NSFW or not: imgpile requests per cycle
+ *    with one poll per tag (see groupingRun) beside the count per filter combination.
+ *
  *   npm run bench:feeds -- --guilds 1000 --queries 20 --posts 200 --cycles 10
  *   npm run bench:feeds -- --run limits --limits-guilds 200 --limits-queries 2 --limits-burst 10 [--delivery-concurrency 8]
  *
@@ -31,9 +34,10 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { commandModules } from "../commands/index.js";
 import { Bot } from "../src/bot/bot.js";
+import { filteredBy } from "../src/feeds/index.js";
 import { Imgpile } from "../src/imgpile/index.js";
 import { createLogger, SecretRegistry } from "../src/logger.js";
-import { openStore, TokenCipher } from "../src/store/index.js";
+import { type FeedFilters, openStore, pollKeyOf, queryKeyOf, TokenCipher } from "../src/store/index.js";
 import { TransferPipeline } from "../src/transfer/index.js";
 import { type BotEvent, type Channel, startDiscordEmulator } from "../test/emulators/discord/index.js";
 import { startImgpileEmulator } from "../test/emulators/imgpile/index.js";
@@ -66,14 +70,21 @@ interface World {
 	bot: Bot;
 	channels: Channel[];
 	tagOfChannel: Map<string, string>;
+	filtersOfChannel: Map<string, FeedFilters>;
 	wal: boolean;
 	close(): Promise<void>;
 }
 
-/** Both emulators, the bot with its store on disk, and `guilds` guilds subscribed over `queries` tags. */
+/**
+ * Both emulators, the bot with its store on disk, and `guilds` guilds subscribed over `queries`
+ * tags (or over `filtersOf(i)`, NSFW feeds in age-restricted channels).
+ */
 async function setup(opts: {
 	guilds: number;
 	queries: number;
+	filtersOf?: (guild: number) => FeedFilters;
+	/** imgpile accounts besides "poster". */
+	users?: string[];
 	/** Discord's real limits and the bot's own REST settings, or both lifted. */
 	discordLimits: boolean;
 	deliveryConcurrency?: number;
@@ -88,7 +99,13 @@ async function setup(opts: {
 	// most requests in any minute). The emulator's limiter is lifted because the client's pacing lane
 	// believes X-RateLimit-Limit and refills on real time, which this hand-moved clock outruns.
 	const imgpile = await startImgpileEmulator({
-		users: [{ username: "poster", token: "ip-poster-0123456789abcdef" }],
+		users: [
+			{ username: "poster", token: "ip-poster-0123456789abcdef" },
+			...(opts.users ?? []).map((username, i) => ({
+				username,
+				token: `ip-${username}-${String(i).padStart(12, "0")}`,
+			})),
+		],
 		now: clock,
 		limits: { publicPerMinute: 1_000_000 },
 	});
@@ -98,11 +115,14 @@ async function setup(opts: {
 	});
 	const channels: Channel[] = [];
 	const tagOfChannel = new Map<string, string>();
+	const filtersOfChannel = new Map<string, FeedFilters>();
 	for (let i = 0; i < opts.guilds; i++) {
+		const filters = opts.filtersOf?.(i) ?? { tag: `q${i % opts.queries}`, username: null, nsfw: false };
 		const guild = discord.createGuild({ name: `Guild ${i}` });
-		const channel = guild.createChannel({ name: "feed" });
+		const channel = guild.createChannel({ name: "feed", nsfw: filters.nsfw });
 		channels.push(channel);
-		tagOfChannel.set(channel.id, `q${i % opts.queries}`);
+		tagOfChannel.set(channel.id, filters.tag ?? "");
+		filtersOfChannel.set(channel.id, filters);
 	}
 
 	// BENCH_STORE_WAL=0 measures the store's default journal (an fsync per write) instead of WAL.
@@ -155,7 +175,7 @@ async function setup(opts: {
 		await store.subscriptions.create({
 			guildId,
 			channelId: channel.id,
-			filters: { tag: tagOfChannel.get(channel.id) ?? null, username: null, nsfw: false },
+			filters: filtersOfChannel.get(channel.id) ?? { tag: null, username: null, nsfw: false },
 			mode: "live",
 			everyMs: null,
 			at: null,
@@ -170,6 +190,7 @@ async function setup(opts: {
 		bot,
 		channels,
 		tagOfChannel,
+		filtersOfChannel,
 		wal,
 		close: async () => {
 			await bot.stop();
@@ -351,6 +372,129 @@ async function schedulerRun(): Promise<boolean> {
 	return sent === expected && duplicates === 0;
 }
 
+/**
+ * 3. grouping: `guilds` guilds over 20 user filters, 5 tags, with and without NSFW (mixed: a third
+ * on a tag, one in seven without a user filter, half NSFW). Prints imgpile requests per cycle
+ * under the per-tag grouping (target: 6, the firehose and 5 tags, plus extra pages when a page is
+ * all new) beside what the former per-combination grouping needed for the same subscriptions (one
+ * query per distinct `queryKeyOf`), and checks every channel got exactly what its filters allow.
+ */
+async function groupingRun(): Promise<boolean> {
+	const GUILDS = Number(values.guilds);
+	const USERS = 20;
+	const TAGS = 5;
+	const CYCLES = 5;
+	const PER_CYCLE = 12;
+	/** More than a page (50) in one cycle: the firehose reads extra pages then. */
+	const BURST = 60;
+	const BURST_CYCLE = 2;
+	const users = Array.from({ length: USERS }, (_, i) => `user${i}`);
+	/** Guild i's filters, mixed pseudo-randomly (a hash of i): a third on a tag, one in seven without a user filter, half NSFW. */
+	const filtersOf = (i: number): FeedFilters => {
+		const r = Math.imul(i + 1, 2654435761) >>> 0;
+		const user = (r >>> 3) % USERS;
+		return {
+			tag: r % 3 === 0 ? `t${(r >>> 8) % TAGS}` : null,
+			// Typed in any case: the filter matches regardless.
+			username: (r >>> 12) % 7 === 0 ? null : (r >>> 16) % 2 ? `User${user}` : `user${user}`,
+			nsfw: (r >>> 20) % 2 === 1,
+		};
+	};
+	const pollKeys = new Set<string>();
+	const queryKeys = new Set<string>();
+	for (let i = 0; i < GUILDS; i++) {
+		pollKeys.add(pollKeyOf(filtersOf(i)));
+		queryKeys.add(queryKeyOf(filtersOf(i)));
+	}
+	console.log(
+		`bench:feeds (grouping) — ${GUILDS} guilds over ${USERS} user filters, ${TAGS} tags, NSFW or not: ${queryKeys.size} filter combinations, ${pollKeys.size} polls; ${CYCLES} cycles of ${PER_CYCLE} posts, one of ${BURST}`,
+	);
+	const { discord, imgpile, bot, channels, filtersOfChannel, close } = await setup({
+		guilds: GUILDS,
+		queries: TAGS,
+		filtersOf,
+		users: [...users, "stranger"],
+		discordLimits: false,
+		deliveryConcurrency: 16,
+	});
+	now += INTERVAL;
+	await bot.tick(); // seeding cycle: the first polls announce nothing
+
+	const expected = new Set<string>();
+	const nsfwSlugs = new Set<string>();
+	let requestIndex = imgpile.requests.length;
+	let eventIndex = discord.events.length;
+	const requestsPerCycle: Array<{ firehose: number; tags: number }> = [];
+	const sent = new Set<string>();
+	let duplicates = 0;
+	let n = 0;
+	for (let cycle = 0; cycle < CYCLES + 2; cycle++) {
+		const count = cycle >= CYCLES ? 0 : cycle === BURST_CYCLE ? BURST : PER_CYCLE;
+		for (let i = 0; i < count; i++, n++) {
+			const username = n % 9 === 0 ? "stranger" : (users[(n * 7) % USERS] ?? "stranger");
+			const tag = n % 4 === 0 ? null : `t${n % TAGS}`;
+			const isNsfw = n % 5 === 0;
+			const post = imgpile.seedPost({ username, tags: tag ? [tag] : [], title: `Post ${n}`, isNsfw });
+			if (post.moderation_status === "nsfw") nsfwSlugs.add(post.slug);
+			for (const channel of channels) {
+				const filters = filtersOfChannel.get(channel.id);
+				if (!filters || filteredBy(filters, post) !== null) continue;
+				if (filters.tag !== null && filters.tag.toLowerCase() !== tag) continue;
+				expected.add(`${channel.id}:${post.slug}`);
+			}
+		}
+		for (let tick = 1; tick <= TICKS_PER_CYCLE; tick++) {
+			now += INTERVAL / TICKS_PER_CYCLE;
+			await bot.tick();
+		}
+		const reads = imgpile.requests.slice(requestIndex).filter((r) => r.path === "/api/v1/posts");
+		requestIndex = imgpile.requests.length;
+		requestsPerCycle.push({
+			firehose: reads.filter((r) => r.query.tag === undefined).length,
+			tags: reads.filter((r) => r.query.tag !== undefined).length,
+		});
+		for (const { channelId, slug } of announcements(discord.events.slice(eventIndex))) {
+			const pair = `${channelId}:${slug}`;
+			if (sent.has(pair)) duplicates++;
+			sent.add(pair);
+		}
+		eventIndex = discord.events.length;
+	}
+	const missing = [...expected].filter((pair) => !sent.has(pair)).length;
+	const unexpected = [...sent].filter((pair) => !expected.has(pair)).length;
+	const nsfwChannels = new Set(channels.filter((c) => c.nsfw).map((c) => c.id));
+	const nsfwLeaks = [...sent].filter((pair) => {
+		const [channelId = "", slug = ""] = pair.split(":");
+		return nsfwSlugs.has(slug) && !nsfwChannels.has(channelId);
+	}).length;
+	const total = (r: { firehose: number; tags: number }) => r.firehose + r.tags;
+	// Per combination, each query polls once a period at least; imgpile's guest budget (30/min,
+	// 80% for the feeds) stretches the period when they do not fit.
+	const oldPeriodMin = Math.max(1, queryKeys.size / 24);
+	console.log(
+		`imgpile requests per cycle (per tag): ${requestsPerCycle.map((r) => `${total(r)} (${r.firehose} firehose + ${r.tags} tags)`).join(", ")}`,
+	);
+	console.log(
+		`  target ${pollKeys.size} (firehose + ${pollKeys.size - 1} tags) plus extra pages when a page is all new (cycle ${BURST_CYCLE + 1}: ${BURST} posts, page size 50)`,
+	);
+	console.log(
+		`per filter combination (before): ${queryKeys.size} requests per cycle for the same subscriptions, which imgpile's guest budget (24/min for the feeds) fits only by polling every ${oldPeriodMin.toFixed(1)} min instead of 1`,
+	);
+	const ok =
+		requestsPerCycle.every(
+			(r, cycle) => total(r) >= pollKeys.size && (cycle === BURST_CYCLE || total(r) === pollKeys.size),
+		) &&
+		missing === 0 &&
+		unexpected === 0 &&
+		duplicates === 0 &&
+		nsfwLeaks === 0;
+	console.log(
+		`Discord messages: sent ${sent.size + duplicates}, expected ${expected.size}, missing ${missing}, not allowed by the filters ${unexpected}, duplicates ${duplicates}, NSFW outside age-restricted channels ${nsfwLeaks}${ok ? " ✓" : " ✗"}`,
+	);
+	await close();
+	return ok;
+}
+
 async function limitsRun(): Promise<boolean> {
 	const GUILDS = Number(values["limits-guilds"]);
 	const QUERIES = Number(values["limits-queries"]);
@@ -435,4 +579,5 @@ const run = values.run ?? "all";
 let ok = true;
 if (run === "all" || run === "scheduler") ok = (await schedulerRun()) && ok;
 if (run === "all" || run === "limits") ok = (await limitsRun()) && ok;
+if (run === "all" || run === "grouping") ok = (await groupingRun()) && ok;
 if (!ok) process.exitCode = 1;

@@ -160,6 +160,11 @@ export interface OptionsOf<D> {
 		name: NameOf<D, ApplicationCommandOptionType.Channel>,
 		required: true,
 	): NonNullable<ReturnType<Resolver["getChannel"]>>;
+	getChannel(
+		name: NameOf<D, ApplicationCommandOptionType.Channel>,
+		required?: boolean,
+	): ReturnType<Resolver["getChannel"]>;
+	getRole(name: NameOf<D, ApplicationCommandOptionType.Role>, required?: boolean): ReturnType<Resolver["getRole"]>;
 }
 
 /** The options of `interaction`, read by the names `data` declares (the same resolver, typed). */

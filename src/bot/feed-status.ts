@@ -10,7 +10,7 @@ import {
 	formatInterval,
 	reasonText,
 } from "../feeds/index.js";
-import type { FeedSubscription } from "../store/index.js";
+import { DEFAULT_SCORE_WINDOW_MS, type FeedSubscription } from "../store/index.js";
 import { UserError } from "./errors.js";
 import type { HandlerContext } from "./types.js";
 
@@ -34,8 +34,31 @@ export async function subscriptionLines(
 				health,
 			}),
 		);
+		const options = optionsText(ctx, sub);
+		if (options) lines[lines.length - 1] += `\n${options}`;
 	}
 	return lines;
+}
+
+/** The subscription's announcement options that differ from the defaults, as one line; "" when none. */
+export function optionsText(ctx: HandlerContext, sub: FeedSubscription): string {
+	const parts: string[] = [];
+	if (sub.style !== "full") parts.push(ctx.t(`feed.options.style.${sub.style}`));
+	if (sub.mentionRoleId) parts.push(ctx.t("feed.options.mention", { role: `<@&${sub.mentionRoleId}>` }));
+	if (sub.publish) {
+		const limited = sub.publishLimitedUntil ? Date.parse(sub.publishLimitedUntil) : Number.NaN;
+		parts.push(
+			limited > ctx.now()
+				? ctx.t("feed.options.publishLimited", { time: discordTime(sub.publishLimitedUntil, "R") })
+				: ctx.t("feed.options.publish"),
+		);
+	}
+	if (sub.minScore !== null) {
+		const window = formatInterval(sub.withinMs ?? DEFAULT_SCORE_WINDOW_MS);
+		parts.push(ctx.t("feed.options.scoreGate", { score: sub.minScore, window }));
+	}
+	if (sub.removed === "note") parts.push(ctx.t("feed.options.removedNote"));
+	return parts.length > 0 ? ctx.t("feed.options.line", { options: parts.join(" · ") }) : "";
 }
 
 /** How a subscription is doing: paused, stopped (why), imgpile errors, slowed, or fine. */

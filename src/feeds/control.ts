@@ -4,7 +4,14 @@
  */
 
 import { mayAnnounce } from "../discord/index.js";
-import { type FeedCursor, type FeedSubscription, type NewFeedSubscription, queryKeyOf } from "../store/index.js";
+import {
+	type FeedCursor,
+	type FeedSubscription,
+	type FeedSubscriptionPatch,
+	type NewFeedSubscription,
+	pollKeyOf,
+	queryKeyOf,
+} from "../store/index.js";
 import { sendTo } from "./destination.js";
 import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
@@ -38,6 +45,12 @@ export interface FeedControl {
 	timezone(guildId: string): Promise<string>;
 	/** A new subscription, its first digest scheduled in the guild's time zone, its query read afresh if new. */
 	add(input: Omit<NewFeedSubscription, "nextDigestAt">): Promise<{ subscription: FeedSubscription; timezone: string }>;
+	/**
+	 * Changes a subscription (channel, filters, announcement options); new filters are read as a
+	 * new query is (nothing from before is announced), and the old query's state goes when no one
+	 * uses it any more. Undefined if it was removed meanwhile.
+	 */
+	edit(subscription: FeedSubscription, patch: FeedSubscriptionPatch): Promise<FeedSubscription | undefined>;
 	/** How the subscription's query is being polled. */
 	cursor(subscription: FeedSubscription): Promise<FeedCursor>;
 	/** Removes the subscription and its pending deliveries (and its query's state when no one else uses it); how many deliveries were dropped. */
@@ -105,14 +118,19 @@ export class FeedControlApi implements FeedControl {
 	}
 
 	async reactivated(sub: FeedSubscription): Promise<void> {
+		const pollKey = pollKeyOf(sub.filters);
 		const queryKey = queryKeyOf(sub.filters);
 		const others = (await this.runtime.store.subscriptions.listAll()).filter(
-			(other) => other.id !== sub.id && isActive(other) && queryKeyOf(other.filters) === queryKey,
+			(other) => other.id !== sub.id && isActive(other),
 		);
-		if (others.length === 0) {
-			// Nobody followed this query meanwhile: read it afresh, as a new query.
+		if (!others.some((other) => pollKeyOf(other.filters) === pollKey)) {
+			// Nobody followed this poll meanwhile: read it afresh, as a new poll.
+			await this.runtime.store.feedState.forget(pollKey);
+			this.runtime.queries.delete(pollKey);
+		}
+		// State from before polls were shared (see polling.ts) holds only while others kept it current.
+		if (!others.some((other) => queryKeyOf(other.filters) === queryKey)) {
 			await this.runtime.store.feedState.forget(queryKey);
-			this.runtime.queries.delete(queryKey);
 		}
 		if (sub.mode === "live") this.runtime.retryAt.set(sub.id, this.runtime.now());
 		this.changed();
@@ -175,19 +193,40 @@ export class FeedControlApi implements FeedControl {
 		return { subscription, timezone };
 	}
 
-	cursor(sub: FeedSubscription): Promise<FeedCursor> {
-		return this.runtime.store.feedState.getCursor(queryKeyOf(sub.filters));
+	async edit(sub: FeedSubscription, patch: FeedSubscriptionPatch): Promise<FeedSubscription | undefined> {
+		const updated = await this.runtime.store.subscriptions.update(sub.id, patch);
+		if (updated && pollKeyOf(updated.filters) !== pollKeyOf(sub.filters)) {
+			await this.reactivated(updated);
+			await this.#forgetIfUnused(sub);
+		}
+		this.changed();
+		return updated;
+	}
+
+	async cursor(sub: FeedSubscription): Promise<FeedCursor> {
+		const cursor = await this.runtime.store.feedState.getCursor(pollKeyOf(sub.filters));
+		// Not polled under its shared key yet (just updated from per-combination keys): the old state.
+		if (cursor.lastPolledAt === null) return this.runtime.store.feedState.getCursor(queryKeyOf(sub.filters));
+		return cursor;
 	}
 
 	async remove(sub: FeedSubscription): Promise<number> {
 		const { store } = this.runtime;
 		await store.subscriptions.remove(sub.id);
 		const dropped = await store.outbox.removeForSubscription(sub.id);
-		const key = queryKeyOf(sub.filters);
-		const stillUsed = (await store.subscriptions.listAll()).some((other) => queryKeyOf(other.filters) === key);
-		if (!stillUsed) await store.feedState.forget(key);
+		await this.#forgetIfUnused(sub);
 		this.changed();
 		return dropped;
+	}
+
+	/** Drops the state of the queries `sub` had (shared and per-combination) when no subscription uses them any more. */
+	async #forgetIfUnused(sub: FeedSubscription): Promise<void> {
+		const { store } = this.runtime;
+		const others = (await store.subscriptions.listAll()).filter((other) => other.id !== sub.id);
+		for (const keyOf of [pollKeyOf, queryKeyOf]) {
+			const key = keyOf(sub.filters);
+			if (!others.some((other) => keyOf(other.filters) === key)) await store.feedState.forget(key);
+		}
 	}
 
 	async pause(sub: FeedSubscription): Promise<void> {

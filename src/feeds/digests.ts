@@ -8,10 +8,11 @@
 import { randomUUID } from "node:crypto";
 import { isPublic, mayAnnounce } from "../discord/index.js";
 import { ImgpileNotFoundError, ImgpileRateLimitError } from "../imgpile/index.js";
-import { type FeedSubscription, type OutboxEntry, queryKeyOf } from "../store/index.js";
+import { type FeedSubscription, type OutboxEntry, pollFiltersOf, pollKeyOf } from "../store/index.js";
 import { findDelivered, kindOf, publish, sendTo, whereSent } from "./destination.js";
 import { classifyDiscordError } from "./discord.js";
 import { DigestBusyError, deliveryFailed, disable, FeedSendError, waitForChannel } from "./failures.js";
+import { filteredBy } from "./match.js";
 import {
 	byScore,
 	DIGEST_EMBEDS,
@@ -254,30 +255,31 @@ async function recheck(
 		rt.budget.spent(ctx.now);
 		ctx.report.requests++;
 	};
-	const queryKey = queryKeyOf(sub.filters);
-	let listing = ctx.listings.get(queryKey);
+	const pollKey = pollKeyOf(sub.filters);
+	let listing = ctx.listings.get(pollKey);
 	if (!listing) {
 		// A listing read in the last minute still holds (a digest waiting for the budget must not
 		// spend it on the same listing every cycle).
 		for (const [key, read] of rt.recentListings) {
 			if (read.at <= ctx.now - LISTING_TTL_MS) rt.recentListings.delete(key);
 		}
-		const recent = rt.recentListings.get(queryKey);
+		const recent = rt.recentListings.get(pollKey);
 		const oldest = posts.reduce((min, post) => Math.min(min, Date.parse(post.createdAt) || 0), Infinity);
 		listing = recent
 			? Promise.resolve(recent.listing)
 			: digestListing(rt, ctx, sub, oldest, spend).then((read) => {
-					if (read) rt.recentListings.set(queryKey, { listing: read, at: ctx.now });
+					if (read) rt.recentListings.set(pollKey, { listing: read, at: ctx.now });
 					return read;
 				});
-		ctx.listings.set(queryKey, listing);
+		ctx.listings.set(pollKey, listing);
 	}
 	const listed = await listing;
 	const unchecked: FeedPostPayload[] = [];
 	for (const post of posts) {
 		const found = listed?.posts.get(post.id);
 		const remembered = rt.rechecked.get(post.id);
-		if (found) out.set(post.id, payloadOf(found));
+		// The listing is the subscription's poll (firehose or tag): a post of another user is out of its query.
+		if (found) out.set(post.id, filteredBy(sub.filters, found) === "user" ? null : payloadOf(found));
 		else if (listed && Date.parse(post.createdAt) > listed.coversAfter) out.set(post.id, null);
 		else if (remembered) out.set(post.id, remembered.post);
 		else unchecked.push(post);
@@ -321,7 +323,7 @@ async function digestListing(
 	const listing: DigestListing = { posts: new Map(), coversAfter: Number.POSITIVE_INFINITY };
 	try {
 		spend();
-		let fetched: FetchedPage | null = await rt.source.first(sub.filters, RECHECK_PAGE_SIZE);
+		let fetched: FetchedPage | null = await rt.source.first(pollFiltersOf(sub.filters), RECHECK_PAGE_SIZE);
 		for (let pages = 1; fetched; pages++) {
 			rt.budget.observe(ctx.now, fetched.limit, fetched.remaining);
 			for (const post of fetched.page.data) {

@@ -3,7 +3,7 @@ export { type FeedControl, FeedControlApi } from "./control.js";
 export { ClientFeedDiscord, classifyDiscordError, type FeedDiscord } from "./discord.js";
 export { DigestBusyError, FeedSendError } from "./failures.js";
 export { type FilterRule, filteredBy } from "./match.js";
-export { pollQuery } from "./poller.js";
+export { newAmong, pollQuery } from "./poller.js";
 export * from "./render.js";
 export {
 	type DeliveryInfo,
@@ -14,5 +14,5 @@ export {
 	type TickReport,
 } from "./runtime.js";
 export * from "./schedule.js";
-export { FeedService } from "./scheduler.js";
+export { FeedService, groupByPoll } from "./scheduler.js";
 export { type FeedSource, type FetchedPage, ImgpileFeedSource } from "./source.js";

@@ -19,6 +19,8 @@ import type { FeedSource } from "./source.js";
 export interface PollResult {
 	/** New posts, oldest first (the order they are announced in). */
 	fresh: Post[];
+	/** Unseen posts that are not new (below the previous frontier), newest first. */
+	stale: Post[];
 	/** Every post read (newest first), for seeding. */
 	read: Post[];
 	requests: number;
@@ -105,10 +107,22 @@ export async function pollQuery(options: PollOptions): Promise<PollResult> {
 		: last
 			? { createdAt: last.created_at, id: last.id }
 			: options.frontier;
-	if (options.seeding) return { fresh: [], read, requests, capped, frontier, limit, remaining };
+	if (options.seeding) return { fresh: [], stale: [], read, requests, capped, frontier, limit, remaining };
+	return { ...newAmong(read, seen, options.frontier), read, requests, capped, frontier, limit, remaining };
+}
 
-	const previous = options.frontier;
-	let candidates: Post[];
+/**
+ * Which of the posts read (newest first) are new against a seen set and the previous frontier
+ * (see the top of this file): `fresh` oldest first; `stale` the unseen ones that are not new
+ * (below the frontier: they slid into view), to be marked seen so that a later read, whose
+ * frontier is deeper, does not take them for new.
+ */
+export function newAmong(
+	read: readonly Post[],
+	seen: ReadonlySet<number>,
+	previous: FeedFrontier | null,
+): { fresh: Post[]; stale: Post[] } {
+	let candidates: readonly Post[];
 	if (previous === "end") {
 		candidates = read;
 	} else if (previous) {
@@ -124,8 +138,10 @@ export async function pollQuery(options: PollOptions): Promise<PollResult> {
 		}
 		candidates = deepestSeen === -1 ? read : read.slice(0, deepestSeen);
 	}
+	const kept = new Set(candidates);
 	const fresh = candidates.filter((post) => !seen.has(post.id)).reverse();
-	return { fresh, read, requests, capped, frontier, limit, remaining };
+	const stale = read.filter((post) => !kept.has(post) && !seen.has(post.id));
+	return { fresh, stale };
 }
 
 /** Feed order (`sort=latest`: created_at, then id): > 0 when `post` is newer than `mark`. */

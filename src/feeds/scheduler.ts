@@ -8,15 +8,18 @@
  * 1. Lease: only the process holding the `feeds` lease polls and delivers; others idle. The
  *    lease is renewed while a cycle runs, and its fence goes with every outbox, seen-set and
  *    cursor write: a leader that stalled past its lease and wakes up writes (and so sends) nothing.
- * 2. Subscriptions are grouped by `queryKeyOf(filters)`: one query (one imgpile request per
- *    period, plus pages for bursts) however many guilds share it. Each query has a slot in the
+ * 2. Subscriptions are grouped by `pollKeyOf(filters)`: all those without a tag filter share one
+ *    firehose poll (`?nsfw=1`), those with one share a poll per tag; user and NSFW filters are
+ *    applied by the bot (`filteredBy`). One imgpile request per poll and period (plus pages for
+ *    bursts) however many guilds and filter combinations share it. Each poll has a slot in the
  *    period (hash of its key), so polls spread over the period instead of firing together. The
- *    period is `FEED_POLL_INTERVAL`, stretched when the queries would not fit imgpile's budget.
- * 3. Poll: the first poll of a query marks what it reads as seen and announces nothing; later
- *    polls announce posts not seen before (see poller.ts), oldest first.
- * 4. For each new post and each active subscription of the query: `outbox.put` (durable) —
- *    then, only then, `feedState.markSeen`. A crash in between re-reads the posts next time, and
- *    the outbox refuses duplicates.
+ *    period is `FEED_POLL_INTERVAL`, stretched when the polls would not fit imgpile's budget.
+ * 3. Poll: the first poll of a key marks what it reads as seen and announces nothing (unless its
+ *    subscriptions have state from the former per-combination keys: see polling.ts); later polls
+ *    announce posts not seen before (see poller.ts), oldest first.
+ * 4. For each new post and each active subscription of the poll whose filters it passes:
+ *    `outbox.put` (durable) — then, only then, `feedState.markSeen`. A crash in between re-reads
+ *    the posts next time, and the outbox refuses duplicates.
  * 5. Delivery per subscription, oldest first: `bumpAttempt` → Discord → `recordSent` → `done`.
  *    The message carries its outbox key in its embed footer (and as an enforced nonce). An entry
  *    with attempts > 0 that is not known as sent may or may not have reached Discord: the
@@ -26,7 +29,7 @@
  * 6. Digest subscriptions: entries wait; at the subscription's time they go out as one message.
  */
 import { hostname } from "node:os";
-import { type FeedSubscription, queryKeyOf, StoreFencedError } from "../store/index.js";
+import { type FeedSubscription, pollKeyOf, StoreFencedError } from "../store/index.js";
 import { FeedControlApi } from "./control.js";
 import { deliverAll } from "./delivery.js";
 import { pollDue } from "./polling.js";
@@ -39,6 +42,19 @@ import {
 	isActive,
 	type TickReport,
 } from "./runtime.js";
+
+/** The active subscriptions by poll key (`pollKeyOf`): one imgpile poll per group. */
+export function groupByPoll(subs: readonly FeedSubscription[]): Map<string, FeedSubscription[]> {
+	const groups = new Map<string, FeedSubscription[]>();
+	for (const sub of subs) {
+		if (!isActive(sub)) continue;
+		const key = pollKeyOf(sub.filters);
+		const group = groups.get(key);
+		if (group) group.push(sub);
+		else groups.set(key, [sub]);
+	}
+	return groups;
+}
 
 /** The scheduler: the lease, the timer, the cycle; the jobs themselves live in polling, delivery, digests and control. */
 export class FeedService extends FeedControlApi {
@@ -115,14 +131,7 @@ export class FeedService extends FeedControlApi {
 			report.leader = true;
 			const ctx: CycleContext = { now, fence: rt.fence, report, history: new Map(), listings: new Map() };
 			const subs = await this.#loadSubscriptions();
-			const groups = new Map<string, FeedSubscription[]>();
-			for (const sub of subs) {
-				if (!isActive(sub)) continue;
-				const key = queryKeyOf(sub.filters);
-				const group = groups.get(key);
-				if (group) group.push(sub);
-				else groups.set(key, [sub]);
-			}
+			const groups = groupByPoll(subs);
 			report.queries = groups.size;
 			rt.queryCount = groups.size;
 			const period = rt.budget.period(rt.intervalMs, groups.size, now);

@@ -36,6 +36,17 @@ interface StoredSeen {
 	v: 1;
 	/** Oldest-marked first. */
 	ids: number[];
+	/**
+	 * Seen posts that were NSFW when seen (a poll reading NSFW posts for feeds that do not want
+	 * them): should one be approved later, those feeds get it then. Oldest-marked first.
+	 */
+	held?: number[];
+}
+
+/** What else a `markSeen` changes: posts seen while NSFW (`hold`), and held posts dealt with (`release`). */
+export interface SeenChanges {
+	hold?: readonly number[];
+	release?: readonly number[];
 }
 
 /**
@@ -61,27 +72,40 @@ export class FeedStateRepository {
 		return new Set(asNumberArray(stored?.ids));
 	}
 
+	/** The seen posts held back as NSFW (see `SeenChanges`). */
+	async getHeld(queryKey: string): Promise<Set<number>> {
+		const stored = await this.#kv.get<StoredSeen>(seenKey(queryKey));
+		return new Set(asNumberArray(stored?.held));
+	}
+
 	/**
 	 * Adds ids to the query's seen window (also marks the query as seeded, even with no ids).
 	 * Call only after the outbox entries for these posts exist.
 	 */
-	async markSeen(queryKey: string, postIds: readonly number[], fence?: Fence): Promise<void> {
-		for (const id of postIds) {
+	async markSeen(
+		queryKey: string,
+		postIds: readonly number[],
+		fence?: Fence,
+		changes: SeenChanges = {},
+	): Promise<void> {
+		for (const id of [...postIds, ...(changes.hold ?? []), ...(changes.release ?? [])]) {
 			if (!Number.isSafeInteger(id)) {
 				throw new StoreValidationError(`post ids must be integers, got ${id}`);
 			}
 		}
 		const retention = this.seenRetention;
+		const window = (current: readonly number[], added: Iterable<number>, removed: ReadonlySet<number>) => {
+			const fresh = new Set(added);
+			const kept = current.filter((id) => !fresh.has(id) && !removed.has(id));
+			const ids = [...kept, ...fresh];
+			return ids.length > retention ? ids.slice(ids.length - retention) : ids;
+		};
 		await this.#kv.modify<StoredSeen, void>(
 			seenKey(queryKey),
 			(current) => {
-				const fresh = new Set(postIds);
-				const kept = asNumberArray(current?.ids).filter((id) => !fresh.has(id));
-				const ids = [...kept, ...fresh];
-				return {
-					value: { v: 1, ids: ids.length > retention ? ids.slice(ids.length - retention) : ids },
-					result: undefined,
-				};
+				const ids = window(asNumberArray(current?.ids), postIds, new Set());
+				const held = window(asNumberArray(current?.held), changes.hold ?? [], new Set(changes.release ?? []));
+				return { value: held.length > 0 ? { v: 1, ids, held } : { v: 1, ids }, result: undefined };
 			},
 			undefined,
 			fence,
@@ -111,10 +135,19 @@ export class FeedStateRepository {
 		);
 	}
 
-	/** Drops the query's seen set and cursor (no subscription uses it any more). */
-	async forget(queryKey: string): Promise<void> {
-		await this.#kv.delete(seenKey(queryKey));
-		await this.#kv.delete(cursorKey(queryKey));
+	/**
+	 * Drops the query's seen set and cursor (no subscription uses it any more, or its state moved
+	 * to another key). With a fence, only while that lease holds.
+	 */
+	async forget(queryKey: string, fence?: Fence): Promise<void> {
+		if (!fence) {
+			await this.#kv.delete(seenKey(queryKey));
+			await this.#kv.delete(cursorKey(queryKey));
+			return;
+		}
+		const drop = () => ({ value: undefined, result: undefined });
+		await this.#kv.modify<unknown, void>(seenKey(queryKey), drop, undefined, fence);
+		await this.#kv.modify<unknown, void>(cursorKey(queryKey), drop, undefined, fence);
 	}
 }
 

@@ -83,13 +83,34 @@ const indexOfGuild = (guildId: string) => `index:guild:${guildId}`;
 const recordKey = (id: string) => `sub:${id}`;
 
 /**
- * Stable key of the imgpile query behind a set of filters: subscriptions with equal keys share one
- * poll and one seen set. Values are trimmed, lowercased and URI-encoded (so `|` and `=` cannot collide),
- * e.g. `tag=cats|user=|nsfw=0`.
+ * Stable identity of a set of filters (one subscription per filters and channel). Values are
+ * trimmed, lowercased and URI-encoded (so `|` and `=` cannot collide), e.g. `tag=cats|user=|nsfw=0`.
+ * Polls are shared more widely (`pollKeyOf`); feed state from before that is still under these keys.
  */
 export function queryKeyOf(filters: FeedFilters): string {
-	const norm = (value: string | null) => encodeURIComponent((value ?? "").trim().toLowerCase());
-	return `tag=${norm(filters.tag)}|user=${norm(filters.username)}|nsfw=${filters.nsfw ? 1 : 0}`;
+	return `tag=${normKey(filters.tag)}|user=${normKey(filters.username)}|nsfw=${filters.nsfw ? 1 : 0}`;
+}
+
+const normKey = (value: string | null) => encodeURIComponent((value ?? "").trim().toLowerCase());
+
+/** The poll key of subscriptions without a tag filter: they all share one `?nsfw=1` query. */
+export const FIREHOSE_POLL_KEY = "firehose";
+
+/**
+ * Stable key of the imgpile poll that serves a set of filters: `firehose` without a tag filter,
+ * `tag=<tag>` with one (a listing carries no tags, so a tag needs its own query). User and NSFW
+ * filters are applied by the bot to what the poll reads. Subscriptions with equal poll keys share
+ * one poll, one seen set, one cursor. It never equals a `queryKeyOf` key (those carry `|`), so the
+ * state kept under the former per-combination keys stays apart until a poll takes it over (the
+ * upgrade rule in src/feeds/polling.ts).
+ */
+export function pollKeyOf(filters: FeedFilters): string {
+	return filters.tag === null ? FIREHOSE_POLL_KEY : `tag=${normKey(filters.tag)}`;
+}
+
+/** The filters the poll behind `pollKeyOf(filters)` reads with: the tag only, NSFW included. */
+export function pollFiltersOf(filters: FeedFilters): FeedFilters {
+	return { tag: filters.tag === null ? null : filters.tag.trim().toLowerCase(), username: null, nsfw: true };
 }
 
 /**

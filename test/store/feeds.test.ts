@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseOutboxKey, StoreValidationError, type TokenCipher } from "../../src/store/index.js";
+import { parseOutboxKey, StoreFencedError, StoreValidationError, type TokenCipher } from "../../src/store/index.js";
 import { forEachEngine, randomCipher, tempDir } from "./helpers.js";
 
 let dir: string;
@@ -241,6 +241,39 @@ forEachEngine((openAt) => {
 			await store.feedState.forget(q);
 			expect(await store.feedState.isSeeded(q)).toBe(false);
 			expect((await store.feedState.getCursor(q)).lastPolledAt).toBeNull();
+			await store.close();
+		});
+	});
+
+	describe("feed state of shared polls", () => {
+		it("keeps the posts seen while NSFW apart until released, across a restart, and forgets them with the seen set", async () => {
+			let { store } = await openAt(dir, cipher);
+			await store.feedState.markSeen("firehose", [1, 2, 3], undefined, { hold: [2, 3] });
+			await store.feedState.markSeen("firehose", [4], undefined, { release: [3] });
+			await store.close();
+			({ store } = await openAt(dir, cipher));
+			expect([...(await store.feedState.getSeen("firehose"))]).toEqual([1, 2, 3, 4]);
+			expect([...(await store.feedState.getHeld("firehose"))]).toEqual([2]);
+			await store.feedState.forget("firehose");
+			expect(await store.feedState.isSeeded("firehose")).toBe(false);
+			expect((await store.feedState.getHeld("firehose")).size).toBe(0);
+			await store.close();
+		});
+
+		it("a fenced forget (old per-combination state taken over) is refused once another process leads", async () => {
+			const { store } = await openAt(dir, cipher);
+			const key = "tag=cats|user=|nsfw=0";
+			const old = (await store.lease.acquire("feeds", "a", 30_000)).fence;
+			if (!old) throw new Error("a should hold the lease");
+			await store.feedState.markSeen(key, [1], old);
+			await store.feedState.setCursor(key, { failures: 0 }, old);
+			await store.lease.release("feeds", "a");
+			const fresh = (await store.lease.acquire("feeds", "b", 30_000)).fence;
+			await expect(store.feedState.forget(key, old)).rejects.toBeInstanceOf(StoreFencedError);
+			expect(await store.feedState.isSeeded(key)).toBe(true);
+			await store.feedState.forget(key, fresh);
+			expect(await store.feedState.isSeeded(key)).toBe(false);
+			expect((await store.feedState.getCursor(key)).lastPolledAt).toBeNull();
 			await store.close();
 		});
 	});
