@@ -438,6 +438,54 @@ describe("styles", () => {
 	});
 });
 
+describe("/feed add and /feed edit with the options", () => {
+	it("style, mention and publish given at /feed add take effect; refusals name the role or the channel", async () => {
+		const news = await channel("opt-news", "announcement");
+		const fans = h.guild.createRole({ name: "opt-fans", mentionable: true });
+		const quiet = h.guild.createRole({ name: "opt-quiet" });
+		const id = await addFeed({ channel: news, tag: "opts", style: "compact", mention: fans, publish: true });
+		expect(await h.store.subscriptions.get(id)).toMatchObject({
+			style: "compact",
+			mentionRoleId: fans.id,
+			publish: true,
+		});
+		await cycle();
+		seed("opts", "With options");
+		await cycle();
+		const [sent] = botMessages(news);
+		expect(sent?.content.startsWith(`<@&${fans.id}> **[With options]`)).toBe(true);
+		expect((sent?.flags ?? 0) & MessageFlags.Crossposted).toBe(MessageFlags.Crossposted);
+		expect(pingsIn(news)).toEqual([`role:${fans.id}`]);
+
+		const plain = await channel("opt-plain");
+		const refusals = [
+			[{ channel: plain, tag: "opts2", mention: quiet }, `I cannot ping <@&${quiet.id}> in <#${plain.id}>`],
+			[{ channel: plain, tag: "opts2", publish: true }, "only announcement channels have"],
+		] as const;
+		for (const [options, text] of refusals) {
+			const refused = await run("add", options);
+			expect(refused.ephemeral).toBe(true);
+			expect(refused.reply?.content).toContain(text);
+		}
+		// /feed edit checks the same: moving a publishing feed to a plain channel is refused.
+		const moved = await run("edit", { id, channel: plain });
+		expect(moved.reply?.content).toContain("only announcement channels have");
+		expect((await h.store.subscriptions.get(id))?.channelId).toBe(news.id);
+		// With Mention Everyone in the channel, a role that is not mentionable pings all the same.
+		plain.setPermissionOverwrite(h.discord.botUser, { allow: ["MentionEveryone"] });
+		await h.discord.waitFor(() => {
+			const cached = h.bot.client.channels.cache.get(plain.id);
+			return cached !== undefined && "permissionOverwrites" in cached && cached.permissionOverwrites.cache.size > 0;
+		});
+		await addFeed({ channel: plain, tag: "opts3", mention: quiet });
+		await cycle();
+		seed("opts3", "Quiet role pinged");
+		await cycle();
+		expect(pingsIn(plain)).toEqual([`role:${quiet.id}`]);
+		expect(await h.store.subscriptions.listAll()).toHaveLength(2);
+	});
+});
+
 describe("destination checks", () => {
 	it("a forum needs Create Posts and Send Messages in Threads; a thread needs Send Messages in Threads", async () => {
 		const forum = await channel("closed-forum", "forum");
