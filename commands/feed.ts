@@ -12,9 +12,7 @@
 import {
 	ApplicationCommandOptionType,
 	type AutocompleteInteraction,
-	ChannelType,
 	type ChatInputCommandInteraction,
-	type GuildBasedChannel,
 	InteractionContextType,
 	PermissionFlagsBits,
 } from "discord.js";
@@ -32,26 +30,16 @@ import {
 	SCHEDULE_OPTIONS,
 	scheduleFrom,
 } from "../src/bot/feed-input.js";
+import { feedPreview, previewSubcommand } from "../src/bot/feed-preview.js";
 import { discordTime, modeText, optionsText, sendingTo, subscriptionLines } from "../src/bot/feed-status.js";
+import { feedWhy, whySubcommand } from "../src/bot/feed-why.js";
 import { isManager, requireManager } from "../src/bot/guards.js";
-import { parseUsername } from "../src/bot/input.js";
+import { parsePostSlug } from "../src/bot/input.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { channelAllowsNsfw, quoteInput, truncate } from "../src/discord/index.js";
-import {
-	describeFilters,
-	type FeedControl,
-	formatInterval,
-	normalizeTimeOfDay,
-	parseInterval,
-} from "../src/feeds/index.js";
-import { type MessageKey, named } from "../src/i18n/index.js";
-import {
-	type FeedFilters,
-	type FeedMode,
-	type FeedSubscription,
-	queryKeyOf,
-	SUBSCRIPTION_DEFAULTS,
-} from "../src/store/index.js";
+import { quoteInput, truncate } from "../src/discord/index.js";
+import { describeFilters, type FeedControl, formatInterval } from "../src/feeds/index.js";
+import { named } from "../src/i18n/index.js";
+import { type FeedFilters, queryKeyOf, SUBSCRIPTION_DEFAULTS } from "../src/store/index.js";
 
 export const MAX_FEEDS_PER_GUILD = 25;
 
@@ -102,6 +90,8 @@ export const data = chatCommand("feed", {
 		byId("resume"),
 		byId("test"),
 		byId("digest"),
+		whySubcommand,
+		previewSubcommand,
 	],
 });
 
@@ -124,6 +114,25 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 			return test(ctx, interaction, guildId);
 		case "digest":
 			return digestNow(ctx, interaction, guildId);
+		case "why":
+			return feedWhy(ctx, feeds(ctx), guildId, {
+				post: parsePostSlug(optionsOf(data, interaction).getString("post", true)),
+				feedId: optionsOf(data, interaction).getString("feed"),
+				who: { guildId, user: interaction.user },
+				channel: (id) => interaction.guild?.channels.cache.get(id),
+			});
+		case "preview": {
+			const options = optionsOf(data, interaction);
+			const given = ["tag", "user", "nsfw"].some((name) => interaction.options.get(name) !== null);
+			return feedPreview(ctx, feeds(ctx), guildId, {
+				feedId: options.getString("feed"),
+				filters: given ? filtersFrom(options) : null,
+				style: options.getString("style"),
+				channelId: interaction.options.getChannel("channel")?.id ?? null,
+				here: { id: interaction.channelId, channel: interaction.channel },
+				channel: (id) => interaction.guild?.channels.cache.get(id),
+			});
+		}
 	}
 	throw new UserError("error.unknownAction");
 }

@@ -79,6 +79,11 @@ const configSchema = z.object({
 		.min(3, "must be a whole number of seconds from 3 to 300")
 		.max(300, "must be a whole number of seconds from 3 to 300")
 		.default(15),
+	FEED_SYNC_SHARE: z.coerce
+		.number({ error: "must be a fraction from 0 to 1" })
+		.min(0, "must be a fraction from 0 to 1")
+		.max(1, "must be a fraction from 0 to 1")
+		.default(0.2),
 	IMGPILE_FEED_TOKEN: z
 		.string()
 		.regex(/^\S{8,4096}$/, "must be an imgpile API token (no spaces), or unset to poll as a guest")

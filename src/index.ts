@@ -45,6 +45,7 @@ const bot = new Bot({
 		intervalMs: config.FEED_POLL_INTERVAL * 1000,
 		leaseTtlMs: config.FEED_LEASE_TTL * 1000,
 		token: config.IMGPILE_FEED_TOKEN,
+		budget: { syncShare: config.FEED_SYNC_SHARE },
 	},
 	services: {
 		logger,

@@ -43,17 +43,20 @@ export const channelOption = <const R extends boolean>(required: R) =>
 		],
 	}) as const;
 
+/** How announcements look (also a `/feed preview` option). */
+export const STYLE_OPTION = {
+	type: ApplicationCommandOptionType.String,
+	name: "style",
+	choices: [
+		{ value: "full", ...named("cmd.feed.choice.full") },
+		{ value: "compact", ...named("cmd.feed.choice.compact") },
+		{ value: "image", ...named("cmd.feed.choice.image") },
+	],
+} as const;
+
 /** How announcements look and behave; the same on `add` and `edit`. */
 export const ANNOUNCE_OPTIONS = [
-	{
-		type: ApplicationCommandOptionType.String,
-		name: "style",
-		choices: [
-			{ value: "full", ...named("cmd.feed.choice.full") },
-			{ value: "compact", ...named("cmd.feed.choice.compact") },
-			{ value: "image", ...named("cmd.feed.choice.image") },
-		],
-	},
+	STYLE_OPTION,
 	{ type: ApplicationCommandOptionType.Role, name: "mention" },
 	{ type: ApplicationCommandOptionType.Boolean, name: "publish" },
 	{ type: ApplicationCommandOptionType.Integer, name: "min-score", min_value: 1, max_value: 1_000_000 },

@@ -21,6 +21,8 @@ export interface BudgetOptions {
 	share?: number;
 	/** Requests left that the feeds never take (for interactive use). Default 2. */
 	reserve?: number;
+	/** Fraction of the feeds' requests live sync may spend on re-reading posts (FEED_SYNC_SHARE). Default 0.2. */
+	syncShare?: number;
 }
 
 export class FeedBudget {
@@ -37,8 +39,12 @@ export class FeedBudget {
 	#lastEase = 0;
 	/** Average extra pages per poll (bursts), smoothed. */
 	#extraPages = 0;
+	readonly #syncShare: number;
+	/** Times of live sync's recent re-reads (last minute; also in #recent). */
+	#recentSync: number[] = [];
 
 	constructor(options: BudgetOptions) {
+		this.#syncShare = Math.min(1, Math.max(0, options.syncShare ?? 0.2));
 		this.#perMinute = options.perMinute;
 		this.#configuredPerMinute = options.perMinute;
 		this.#share = options.share ?? 0.8;
@@ -115,6 +121,25 @@ export class FeedBudget {
 	/** Pages beyond the first that a poll needed (smoothed, so bursts lengthen the period a little). */
 	pages(extra: number): void {
 		this.#extraPages = this.#extraPages * 0.8 + Math.max(0, extra) * 0.2;
+	}
+
+	// ── Live sync's share ───────────────────────────────────────────────────
+
+	/** Re-reads a minute live sync may make (0: it only uses what polls read). */
+	get syncPerMinute(): number {
+		return Math.floor(this.feedPerMinute * this.#syncShare);
+	}
+
+	/** Whether live sync may re-read one more post now: within its share and the feeds' whole budget. */
+	canSpendSync(now: number): boolean {
+		while (this.#recentSync.length > 0 && (this.#recentSync[0] ?? 0) <= now - MINUTE) this.#recentSync.shift();
+		return this.#recentSync.length < this.syncPerMinute && this.canSpend(now);
+	}
+
+	/** Live sync made a request (counts against the feeds' budget too). */
+	spentSync(now: number): void {
+		this.#recentSync.push(now);
+		this.spent(now);
 	}
 
 	#ease(now: number, configuredMs: number): void {

@@ -3,12 +3,15 @@
  * posts, digests on demand, health), so the command file only parses input and renders answers.
  */
 
+import { SnowflakeUtil } from "discord.js";
 import { mayAnnounce } from "../discord/index.js";
 import {
 	type FeedCursor,
+	type FeedFilters,
 	type FeedSubscription,
 	type FeedSubscriptionPatch,
 	type NewFeedSubscription,
+	outboxKeyOf,
 	pollKeyOf,
 	queryKeyOf,
 } from "../store/index.js";
@@ -16,10 +19,11 @@ import { sendTo } from "./destination.js";
 import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
 import { FeedSendError } from "./failures.js";
-import { payloadOf, testAnnouncement } from "./render.js";
+import { carriesMarker, digestMarker, type FeedPostPayload, payloadOf, testAnnouncement } from "./render.js";
 import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
 import { forumPostName } from "./styles.js";
+import { syncStatus } from "./sync.js";
 
 /** What the `/feed` command may ask of the scheduler. */
 export interface FeedControl {
@@ -58,6 +62,34 @@ export interface FeedControl {
 	pause(subscription: FeedSubscription): Promise<void>;
 	/** Active again (unpaused, not disabled); a stopped subscription's query is read afresh. */
 	resume(subscription: FeedSubscription): Promise<FeedSubscription | undefined>;
+	// ── /feed why, /feed preview ──
+	/** Where and when the subscription announced the post; undefined when it did not (or it cannot be found). */
+	announcement(subscription: FeedSubscription, postId: number): Promise<Announcement | undefined>;
+	/** The post in the subscription's delivery: waiting in its outbox (not sent yet), and whether its polls read it. */
+	delivery(subscription: FeedSubscription, postId: number): Promise<PostDelivery>;
+	/** The latest post these filters would announce in a channel (age-restricted or not); undefined: none yet. */
+	latest(filters: FeedFilters, channelNsfw: boolean): Promise<FeedPostPayload | undefined>;
+	/**
+	 * How far behind live sync is for the subscription: `behind` posts it follows (announcements
+	 * younger than 7 days, posts its score gate waits on) were not read from imgpile for more than
+	 * 10 minutes because re-reads did not fit the budget's sync share (FEED_SYNC_SHARE);
+	 * `oldestUnsyncedAt`: when the longest-waiting of them was last read (ISO), null when none waits.
+	 */
+	syncStatus(subscription: FeedSubscription): Promise<{ behind: number; oldestUnsyncedAt: string | null }>;
+}
+
+/** A message that announced a post: the channel it is in, the message, when (ISO). */
+export interface Announcement {
+	channelId: string;
+	messageId: string;
+	at: string;
+}
+
+export interface PostDelivery {
+	/** In the outbox and not sent yet: when it is due (null: now; a digest's time), failed attempts so far. */
+	queued: { dueAt: string | null; attempts: number } | null;
+	/** In the query's seen set: a poll read it (and queued it for the subscriptions active then). */
+	seen: boolean;
 }
 
 export class FeedControlApi implements FeedControl {
@@ -137,20 +169,15 @@ export class FeedControlApi implements FeedControl {
 	}
 
 	async sendTest(sub: FeedSubscription): Promise<"sent" | "nothing"> {
-		const now = this.runtime.now();
-		this.runtime.budget.spent(now);
-		const fetched = await this.runtime.source.first(sub.filters, 10);
-		this.runtime.budget.observe(now, fetched.limit, fetched.remaining);
 		const channelNsfw = this.runtime.discord.channel(sub.channelId)?.nsfw ?? false;
-		const post = fetched.page.data.find((candidate) => mayAnnounce(candidate.moderation_status, channelNsfw));
+		const post = await this.latest(sub.filters, channelNsfw);
 		if (!post) return "nothing";
 		const t = translatorFor(this.runtime, sub.guildId);
-		const payload = payloadOf(post);
-		const body = testAnnouncement(t, payload, { channelNsfw, subscriptionId: sub.id });
+		const body = testAnnouncement(t, post, { channelNsfw, subscriptionId: sub.id });
 		// In a forum, the test is a post of its own.
 		const kind = this.runtime.discord.channel(sub.channelId)?.kind ?? "text";
 		try {
-			await sendTo(this.runtime, sub, kind, { body, postName: forumPostName(t, payload) });
+			await sendTo(this.runtime, sub, kind, { body, postName: forumPostName(t, post) });
 		} catch (error) {
 			const failure = classifyDiscordError(error);
 			throw new FeedSendError(failure.kind === "gone" || failure.kind === "forbidden" ? failure.reason : failure.kind, {
@@ -234,6 +261,10 @@ export class FeedControlApi implements FeedControl {
 		this.changed();
 	}
 
+	syncStatus(sub: FeedSubscription): Promise<{ behind: number; oldestUnsyncedAt: string | null }> {
+		return syncStatus(this.runtime, sub);
+	}
+
 	async resume(sub: FeedSubscription): Promise<FeedSubscription | undefined> {
 		const wasStopped = sub.paused || sub.disabledReason !== null;
 		const updated = await this.runtime.store.subscriptions.update(sub.id, { paused: false, disabledReason: null });
@@ -241,4 +272,67 @@ export class FeedControlApi implements FeedControl {
 		this.changed();
 		return updated;
 	}
+
+	// ── /feed why, /feed preview ──
+
+	async announcement(sub: FeedSubscription, postId: number): Promise<Announcement | undefined> {
+		// The live sync's record (kept 8 days); older announcements, or one whose record a crash
+		// kept from being written, are looked for in the outbox and the channel.
+		const record = await this.runtime.store.announcements.get(postId);
+		const message = record?.messages.find((m) => m.subscriptionId === sub.id && m.state !== "lost");
+		if (message) return { channelId: message.channelId, messageId: message.messageId, at: message.at };
+		return announcedFromOutbox(this.runtime, sub, postId);
+	}
+
+	async delivery(sub: FeedSubscription, postId: number): Promise<PostDelivery> {
+		const entry = await this.runtime.store.outbox.get(outboxKeyOf(sub.id, postId));
+		const seen = (await this.runtime.store.feedState.getSeen(queryKeyOf(sub.filters))).has(postId);
+		const queued = entry && entry.state === "pending" ? { dueAt: entry.dueAt, attempts: entry.attempts } : null;
+		return { queued, seen };
+	}
+
+	async latest(filters: FeedFilters, channelNsfw: boolean): Promise<FeedPostPayload | undefined> {
+		const now = this.runtime.now();
+		this.runtime.budget.spent(now);
+		const fetched = await this.runtime.source.first(filters, 10);
+		this.runtime.budget.observe(now, fetched.limit, fetched.remaining);
+		const post = fetched.page.data.find((candidate) => mayAnnounce(candidate.moderation_status, channelNsfw));
+		return post && payloadOf(post);
+	}
+}
+
+/**
+ * An announcement as the outbox and the channel tell it: an entry Discord accepted (not done
+ * yet) names its message; a delivered one is found by its footer marker among the channel's
+ * recent messages (a live announcement, or a digest the post was the oldest of). Older ones are
+ * not found: undefined.
+ */
+async function announcedFromOutbox(
+	rt: FeedRuntime,
+	sub: FeedSubscription,
+	postId: number,
+): Promise<Announcement | undefined> {
+	const key = outboxKeyOf(sub.id, postId);
+	const entry = await rt.store.outbox.get(key);
+	if (entry?.discordMessageId) {
+		return { channelId: sub.channelId, messageId: entry.discordMessageId, at: snowflakeTime(entry.discordMessageId) };
+	}
+	if (entry) return undefined;
+	// Best effort: a channel the bot can no longer read just has no announcement to show.
+	const messages = await rt.discord.recentMessages(sub.channelId, rt.historyLimit).catch((error: unknown) => {
+		rt.log.debug({ err: error, subscriptionId: sub.id }, "feed why: the channel's recent messages could not be read");
+		return [];
+	});
+	const me = rt.discord.botUserId();
+	const found = messages.find(
+		(message) =>
+			(me === undefined || message.author?.id === me) &&
+			(carriesMarker(message, key) || carriesMarker(message, digestMarker(key))),
+	);
+	return found && { channelId: sub.channelId, messageId: found.id, at: found.timestamp };
+}
+
+/** When Discord made the message (its id says). */
+function snowflakeTime(id: string): string {
+	return new Date(SnowflakeUtil.timestampFrom(id)).toISOString();
 }

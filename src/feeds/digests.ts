@@ -103,7 +103,8 @@ async function digestNow(
 				if (entry.state !== "sent") await rt.store.outbox.recordSent(entry.key, where.messageId, ctx.fence);
 			}
 			if ((await publish(rt, ctx, sub, kind, where)) === "retry") return 0;
-			await recordAnnounced(rt, ctx, sub, postIdsOf(inflight), where);
+			const marker = digestMarker(inflight[0]?.key ?? "");
+			await recordAnnounced(rt, ctx, sub, postIdsOf(inflight), { ...where, kind: "digest", marker });
 			for (const entry of inflight) await rt.store.outbox.done(entry.key, ctx.fence);
 			const messageId = where.messageId;
 			ctx.report.recovered += inflight.length;
@@ -207,7 +208,8 @@ async function digestNow(
 	for (const key of keys) await rt.store.outbox.recordSent(key, where.messageId, ctx.fence);
 	// A crosspost that must wait leaves the entries sent: the next cycle publishes and finishes them.
 	if ((await publish(rt, ctx, sub, kind, where)) === "ok") {
-		await recordAnnounced(rt, ctx, sub, postIdsOf(batch), where);
+		const marker = digestMarker(oldest.key);
+		await recordAnnounced(rt, ctx, sub, postIdsOf(batch), { ...where, kind: "digest", marker, posts });
 		for (const key of keys) await rt.store.outbox.done(key, ctx.fence);
 	}
 	ctx.report.digests++;

@@ -16,6 +16,7 @@ import {
 	RateLimitError,
 	REST,
 	RESTJSONErrorCodes,
+	type RESTPatchAPIChannelMessageJSONBody,
 	type RESTPostAPIChannelMessageJSONBody,
 	type RESTPostAPIGuildForumThreadsJSONBody,
 	Routes,
@@ -78,6 +79,11 @@ export interface FeedDiscord {
 	 */
 	channelInfo(channelId: string, guildId: string): Promise<ChannelInfo | undefined>;
 	guild(guildId: string): GuildInfo | undefined;
+	// Live sync (issue #12): announcements kept true after they were sent.
+	/** Edits the bot's message; an edit never pings anyone (`allowed_mentions` parse []). */
+	edit(channelId: string, messageId: string, body: RESTPatchAPIChannelMessageJSONBody): Promise<void>;
+	/** Deletes the bot's message (rejects with Discord's 10008 when it is already gone). */
+	delete(channelId: string, messageId: string): Promise<void>;
 }
 
 /**
@@ -197,6 +203,16 @@ export class ClientFeedDiscord implements FeedDiscord {
 		const guild = this.#client.guilds.cache.get(guildId);
 		if (!guild) return this.#remoteGuilds.get(guildId)?.info;
 		return { name: guild.name, preferredLocale: guild.preferredLocale ?? null, systemChannelId: guild.systemChannelId };
+	}
+
+	async edit(channelId: string, messageId: string, body: RESTPatchAPIChannelMessageJSONBody): Promise<void> {
+		await this.#client.rest.patch(Routes.channelMessage(channelId, messageId), {
+			body: { ...body, allowed_mentions: { parse: [] } },
+		});
+	}
+
+	async delete(channelId: string, messageId: string): Promise<void> {
+		await this.#client.rest.delete(Routes.channelMessage(channelId, messageId));
 	}
 
 	async #rememberRemoteGuild(guildId: string): Promise<void> {

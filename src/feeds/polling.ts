@@ -155,7 +155,7 @@ async function poll(
 				"more new posts than the page cap: the oldest of this burst are not announced",
 			);
 		}
-		await observePolled(rt, ctx, result.read);
+		await observePolled(rt, ctx, result.read, first.filters);
 		if (seeding) {
 			await rt.store.feedState.markSeen(
 				pollKey,

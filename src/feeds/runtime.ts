@@ -20,6 +20,8 @@ export interface FeedHooks {
 	beforeSend?(info: DeliveryInfo): void | Promise<void>;
 	/** Discord accepted the message; the outbox does not know yet. */
 	afterAccepted?(info: DeliveryInfo & { messageId: string }): void | Promise<void>;
+	/** Live sync: Discord took an edit or delete of an announcement; its record does not know yet. */
+	afterSynced?(info: { subscriptionId: string; postId: number; messageId: string }): void | Promise<void>;
 }
 
 export interface DeliveryInfo {
@@ -66,7 +68,7 @@ export interface FeedServiceOptions {
 	/** Recent channel messages looked through for a delivery that may have reached Discord. Default 50. */
 	historyLimit?: number;
 	/** imgpile budget; perMinute defaults to 30 (guest) or 120 (token). */
-	budget?: { perMinute?: number; share?: number; reserve?: number };
+	budget?: { perMinute?: number; share?: number; reserve?: number; syncShare?: number };
 	hooks?: FeedHooks;
 	/** Counts polls, deliveries and duplicates avoided. */
 	metrics?: Metrics | undefined;
@@ -146,6 +148,8 @@ export interface FeedRuntime {
 	readonly recentListings: Map<string, { listing: DigestListing; at: number }>;
 	/** Posts a digest read one by one lately, by id. */
 	readonly rechecked: Map<number, { post: FeedPostPayload | null; at: number }>;
+	/** Live sync: each cycle's subscriptions, read once for all its polls (see sync.ts). */
+	readonly syncSubscriptions: WeakMap<CycleContext, Promise<Map<string, FeedSubscription>>>;
 	/** Digest subscriptions whose interrupted digest was looked for and not found (until the next send). */
 	readonly digestChecked: Set<string>;
 	/** This process's crossposts of the last hour per channel (times): Discord's 10 per hour, kept before it answers 429. */
@@ -189,6 +193,7 @@ export function createRuntime(options: FeedServiceOptions): FeedRuntime {
 			perMinute: options.budget?.perMinute ?? (source.authenticated ? 120 : 30),
 			share: options.budget?.share,
 			reserve: options.budget?.reserve,
+			syncShare: options.budget?.syncShare,
 		}),
 		locks: new KeyedMutex(),
 		queries: new Map(),
@@ -197,6 +202,7 @@ export function createRuntime(options: FeedServiceOptions): FeedRuntime {
 		rechecked: new Map(),
 		digestChecked: new Set(),
 		crossposts: new Map(),
+		syncSubscriptions: new WeakMap(),
 		dirty: true,
 		leader: false,
 		fence: undefined,

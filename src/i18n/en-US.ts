@@ -447,6 +447,15 @@ export const enUS = {
 	"cmd.feed.choice.clearUser": "user filter",
 	"cmd.feed.choice.clearMention": "role ping",
 	"cmd.feed.choice.clearScore": "score gate",
+	// /feed why and /feed preview (issue #12, "Explain it")
+	"cmd.feed.why.name": "why",
+	"cmd.feed.why.description": "Whether this server's feeds announced a post, and if not, why",
+	"cmd.feed.preview.name": "preview",
+	"cmd.feed.preview.description": "See how the latest matching post would look in a feed (only you see it)",
+	"cmd.feed.option.post.name": "post",
+	"cmd.feed.option.post.description": "The post: its slug or imgpile link",
+	"cmd.feed.option.feed.name": "feed",
+	"cmd.feed.option.feed.description": "Only this feed (see /feed list)",
 	"feed.unavailable": "Feeds are not running in this bot process. Try again in a minute.",
 	"feed.filter.all": "all new posts",
 	"feed.filter.by": "by {user}",
@@ -557,6 +566,48 @@ export const enUS = {
 		one: "{count} new post: {filters}",
 		other: "{count} new posts: {filters}",
 	},
+	// /feed why and /feed preview (issue #12, "Explain it")
+	"feed.why.title": "{title} in this server's feeds",
+	"feed.why.line": "`{id}` → {channel}: {verdict}",
+	"feed.why.more": {
+		plural: "count",
+		one: "…and {count} more feed: name it with `feed:`.",
+		other: "…and {count} more feeds: name one with `feed:`.",
+	},
+	"feed.why.announced": "✅ announced {time}: {link}",
+	"feed.why.stopped": "⛔ the feed stopped: {reason}",
+	"feed.why.paused": "⏸️ the feed is paused (`/feed resume id:{id}` announces again).",
+	"feed.why.pending": "⏳ the post is still waiting for moderation on imgpile; feeds announce it once it is approved.",
+	"feed.why.rejected": "🚫 imgpile rejected the post: no feed announces it.",
+	"feed.why.notPublic": "🔒 the post is not public on imgpile (private or hidden): no feed announces it.",
+	"feed.why.filteredUser": "🔍 filtered out: the feed takes posts by {user} only, and this one is by {author}.",
+	"feed.why.noAuthor": "nobody known",
+	"feed.why.filteredNsfw": "🔍 filtered out: the post is NSFW and the feed leaves NSFW posts out.",
+	"feed.why.filteredTag": "🔍 filtered out: the feed takes posts tagged #{tag} only, and this one has {tags}.",
+	"feed.why.noTags": "no tags",
+	"feed.why.nsfwChannel": "🔞 the post is NSFW and {channel} is not age-restricted.",
+	"feed.why.queued": "📬 queued, not delivered yet: it goes out at the next delivery.",
+	"feed.why.queuedRetry": {
+		plural: "attempts",
+		one: "📬 queued: {attempts} delivery attempt failed, it is tried again shortly.",
+		other: "📬 queued: {attempts} delivery attempts failed, it is tried again shortly.",
+	},
+	"feed.why.queuedDigest": "📬 gathered for the next digest ({time}).",
+	"feed.why.older":
+		"🕰️ older than the feed: posted {posted}, before the feed was added ({created}), and not among the posts it backfilled.",
+	"feed.why.belowScore": "📉 below the score gate: score {score}, the feed announces from {min} (if reached {until}).",
+	"feed.why.pastWindow": "⌛ past the score gate: it did not reach {min} within {window} of being posted.",
+	"feed.why.seen":
+		"❔ the feed read it, but it is not among the recent messages in {channel}: announced longer ago, or it came before the feed's first check.",
+	"feed.why.notSeen": "👀 not seen yet: the feed checks imgpile next {time}.",
+	"feed.preview.intro":
+		"👁️ Preview: the latest post for {filters} as it would be announced in {channel}. Nothing was posted.",
+	"feed.preview.marker": "preview",
+	"feed.preview.nothing": "No post matches {filters} yet, so there is nothing to preview.",
+	"feed.preview.nsfwHidden":
+		"🔞 This channel is not age-restricted, so the NSFW image is left out here (others can see this channel).",
+	// Live sync (issue #12): an announcement whose post is gone from imgpile, with `removed: note`.
+	"feed.sync.removed": "This post was removed from imgpile.",
 } as const satisfies Record<string, string | Plural>;
 
 export type MessageKey = keyof typeof enUS;

@@ -1,3 +1,11 @@
+export {
+	type AnnouncedPost,
+	type AnnouncementMessage,
+	type AnnouncementOptions,
+	AnnouncementRepository,
+	type WatchEntry,
+	type WatchIndex,
+} from "./announcements.js";
 export type { CounterAdd, Fence, KvBackend } from "./backend.js";
 export {
 	KEY_ENV_NAME,

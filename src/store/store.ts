@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { Logger } from "pino";
+import { AnnouncementRepository } from "./announcements.js";
 import type { KvBackend } from "./backend.js";
 import { KEY_ENV_NAME, type TokenCipher } from "./crypto.js";
 import { StoreConfigError } from "./errors.js";
@@ -30,6 +31,7 @@ export const STORE_NAMESPACES = {
 	uploads: "uploads",
 	lease: "lease",
 	budget: "budget",
+	announcements: "announce",
 } as const;
 
 export interface StoreOptions {
@@ -66,6 +68,8 @@ export interface Store {
 	readonly outbox: Outbox;
 	readonly usage: UsageRepository;
 	readonly uploads: UploadsRepository;
+	/** Live sync: which message announced which post, and the posts it follows. */
+	readonly announcements: AnnouncementRepository;
 	/** Leases with fencing tokens (one process polls the feeds): atomic on Redis, best effort on SQLite. */
 	readonly lease: Leases;
 	/** Where the data lives, for logs (never contains credentials). */
@@ -173,6 +177,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		outbox: outbox(kv("outbox")),
 		usage: new UsageRepository(kv("usage", hot), clock),
 		uploads: new UploadsRepository(kv("uploads"), clock),
+		announcements: new AnnouncementRepository(kv("announcements")),
 		lease: lease(kv("lease")),
 		location: location.scheme === "redis" ? location.display : `sqlite:${location.file}`,
 		shared: backend.shared,

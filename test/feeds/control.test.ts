@@ -30,6 +30,8 @@ const discord: FeedDiscord = {
 	channel: () => undefined,
 	channelInfo: () => Promise.resolve(undefined),
 	guild: () => undefined,
+	edit: () => Promise.reject(new Error("not in this test")),
+	delete: () => Promise.reject(new Error("not in this test")),
 };
 const source: FeedSource = {
 	authenticated: false,

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Media, ModerationStatus, Post } from "../../../src/imgpile/types.js";
+import type { Media, ModerationStatus, Post, Visibility } from "../../../src/imgpile/types.js";
 import { IMGPILE_LIMITS } from "../../../src/imgpile/types.js";
 import { API_PREFIX, buildApiRouter, normalizeTags, nsfwModeration } from "./api.js";
 import { buildCdnRouter, isCdnFilePath } from "./cdn.js";
@@ -28,7 +28,7 @@ import { pngBytes } from "./images.js";
 import type { ImgpileEmulator, ImgpileEmulatorOptions, SeedPostInput } from "./index.js";
 import { FixedWindowLimiter, RATE_WINDOWS } from "./ratelimit.js";
 import type { Router } from "./router.js";
-import { EmulatorState, type UserRec } from "./state.js";
+import { EmulatorState, type PostRec, type UserRec, voteScore } from "./state.js";
 
 function hostForUrl(host: string): string {
 	return host.includes(":") ? `[${host}]` : host;
@@ -301,6 +301,37 @@ export class Emulator implements ImgpileEmulator {
 			});
 		}
 		return state.serializePost(post, user, { kind: "single", mediaPage: 1, perPage: Math.max(1, count) });
+	}
+
+	#post(slugOrId: string | number, what: string): PostRec {
+		const rec = this.state.findPost(slugOrId);
+		if (!rec) throw new Error(`${what}: no post ${slugOrId}`);
+		return rec;
+	}
+
+	editPost(
+		slugOrId: string | number,
+		change: { title?: string | null; description?: string | null; visibility?: Visibility },
+	): void {
+		const rec = this.#post(slugOrId, "editPost");
+		if (change.title !== undefined) rec.title = change.title;
+		if (change.description !== undefined) rec.description = change.description;
+		if (change.visibility !== undefined) {
+			rec.visibility = change.visibility;
+			rec.accessKey = change.visibility === "private" ? (rec.accessKey ?? this.state.newAccessKey()) : null;
+		}
+	}
+
+	setScore(slugOrId: string | number, score: number): void {
+		const rec = this.#post(slugOrId, "setScore");
+		// Anonymous voters have negative ids: no user can be one, and their votes make up the difference.
+		for (const id of [...rec.votes.keys()]) if (id < 0) rec.votes.delete(id);
+		const missing = score - voteScore(rec.votes);
+		for (let i = 1; i <= Math.abs(missing); i++) rec.votes.set(-i, missing > 0 ? 1 : -1);
+	}
+
+	removePost(slugOrId: string | number): void {
+		this.state.deletePost(this.#post(slugOrId, "removePost"));
 	}
 
 	injectFault(f: FaultSpec): void {

@@ -161,6 +161,15 @@ export interface ImgpileEmulator {
 	setMediaUrls(mediaSlug: string, urls: Partial<Media["urls"]>): void;
 	/** Create content directly (for feed tests etc.): media are generated tiny PNGs owned by `username`. Returns the full post. */
 	seedPost(p: SeedPostInput): Post;
+	/** Changes a post as its owner (or imgpile) would: title, description, visibility (a private post gets an access key). */
+	editPost(
+		slugOrId: string | number,
+		change: { title?: string | null; description?: string | null; visibility?: Visibility },
+	): void;
+	/** Sets a post's score (votes of anonymous voters on top of the users' own). */
+	setScore(slugOrId: string | number, score: number): void;
+	/** Deletes a post (its media stay), as its owner would. */
+	removePost(slugOrId: string | number): void;
 	/** Fault injection: the next `times` matching requests fail as described. */
 	injectFault(f: FaultSpec): void;
 	clearFaults(): void;
