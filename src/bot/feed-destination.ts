@@ -1,33 +1,39 @@
 /**
  * Whether the bot can deliver a feed to a channel the way the subscription asks: the channel
- * kind, the bot's permissions there, the NSFW rule, and (later) forum, thread, crosspost and
- * role-mention rules. Used by `/feed add`, `/feed edit` and `/feed resume`: every refusal is a
+ * kind (text, announcement, forum or media, thread), the bot's permissions there for that kind,
+ * the NSFW rule (a thread follows its parent), crossposting (announcement channels only) and the
+ * role to ping. Used by `/feed add`, `/feed edit` and `/feed resume`: every refusal is a
  * UserError naming what is wrong.
  */
-import { ChannelType, type ChatInputCommandInteraction, type GuildBasedChannel, PermissionFlagsBits } from "discord.js";
+import {
+	ChannelType,
+	type ChatInputCommandInteraction,
+	type GuildBasedChannel,
+	PermissionFlagsBits,
+	type PermissionsBitField,
+} from "discord.js";
 import { channelAllowsNsfw } from "../discord/index.js";
-import type { MessageKey } from "../i18n/index.js";
 import type { FeedSubscription } from "../store/index.js";
 import { UserError } from "./errors.js";
 
 /** What of a subscription decides where and how it may post. */
 export type DestinationOptions = Pick<FeedSubscription, "filters" | "mentionRoleId" | "publish">;
 
-const NEEDED: [bigint, string][] = [
-	[PermissionFlagsBits.ViewChannel, "View Channel"],
-	[PermissionFlagsBits.SendMessages, "Send Messages"],
-	[PermissionFlagsBits.EmbedLinks, "Embed Links"],
-	// To check after a restart whether a delivery reached the channel (so nothing is posted twice).
-	[PermissionFlagsBits.ReadMessageHistory, "Read Message History"],
-];
+type Needed = Array<[bigint, string]>;
 
-/** Channel kinds feeds cannot post in yet (a later release adds threads and forum posts). */
-const NOT_YET: Partial<Record<ChannelType, MessageKey>> = {
-	[ChannelType.GuildForum]: "feed.add.forumNotYet",
-	[ChannelType.PublicThread]: "feed.add.threadNotYet",
-	[ChannelType.PrivateThread]: "feed.add.threadNotYet",
-	[ChannelType.AnnouncementThread]: "feed.add.threadNotYet",
-};
+const VIEW: [bigint, string] = [PermissionFlagsBits.ViewChannel, "View Channel"];
+const EMBED: [bigint, string] = [PermissionFlagsBits.EmbedLinks, "Embed Links"];
+// To check after a restart whether a delivery reached the channel (so nothing is posted twice).
+const HISTORY: [bigint, string] = [PermissionFlagsBits.ReadMessageHistory, "Read Message History"];
+const IN_THREADS: [bigint, string] = [PermissionFlagsBits.SendMessagesInThreads, "Send Messages in Threads"];
+
+/** What the bot needs per kind of destination (English names, as Discord's settings show them). */
+const NEEDED = {
+	channel: [VIEW, [PermissionFlagsBits.SendMessages, "Send Messages"], EMBED, HISTORY],
+	// A post per announcement: "Create Posts" is Send Messages on a forum; its first message is in a thread.
+	forum: [VIEW, [PermissionFlagsBits.SendMessages, "Create Posts"], IN_THREADS, EMBED, HISTORY],
+	thread: [VIEW, IN_THREADS, EMBED, HISTORY],
+} satisfies Record<string, Needed>;
 
 /** The channel as the gateway cache has it (else as Discord says), undefined when it is gone. */
 export async function findChannel(
@@ -52,21 +58,41 @@ export async function checkDestination(
 ): Promise<GuildBasedChannel> {
 	const channel = found ?? (await findChannel(interaction, channelId));
 	const mention = { channel: `<#${channelId}>` };
-	const notYet = channel ? NOT_YET[channel.type] : undefined;
-	if (notYet) throw new UserError(notYet, mention);
-	if (!channel?.isTextBased()) throw new UserError("feed.add.notText", mention);
-	const missing = missingPermissions(interaction, channel);
+	// Media channels are not offered by the channel option, but one's id may still arrive: a forum.
+	const forum = channel?.type === ChannelType.GuildForum || channel?.type === ChannelType.GuildMedia;
+	if (!channel || (!forum && !channel.isTextBased())) throw new UserError("feed.add.notText", mention);
+	const permissions = channel.permissionsFor(interaction.client.user);
+	const needed = forum ? NEEDED.forum : channel.isThread() ? NEEDED.thread : NEEDED.channel;
+	const missing = needed.filter(([bit]) => !permissions?.has(bit)).map(([, name]) => name);
 	if (missing.length > 0) {
 		throw new UserError("feed.add.missingPermissions", { ...mention, permissions: missing.join(", ") });
 	}
+	// Locked: only moderators may post (an archived thread that is not locked reopens with a post).
+	if (channel.isThread() && channel.locked && !permissions?.has(PermissionFlagsBits.ManageThreads)) {
+		throw new UserError("feed.add.threadLocked", mention);
+	}
 	if (options.filters.nsfw && !channelAllowsNsfw(channel)) throw new UserError("feed.add.nsfwChannel", mention);
+	if (options.publish && channel.type !== ChannelType.GuildAnnouncement) {
+		throw new UserError("feed.add.publishNotAnnouncement", mention);
+	}
+	if (options.mentionRoleId) await checkRole(interaction, options.mentionRoleId, channelId, permissions);
 	return channel;
 }
 
-/** What the bot lacks in `channel` (English names, as Discord shows them). */
-function missingPermissions(interaction: ChatInputCommandInteraction, channel: GuildBasedChannel): string[] {
-	const me = interaction.client.user;
-	const permissions = channel.permissionsFor(me);
-	if (!permissions) return NEEDED.map(([, name]) => name);
-	return NEEDED.filter(([bit]) => !permissions.has(bit)).map(([, name]) => name);
+/** The role exists, is not @everyone, and the bot's ping of it would reach its members. */
+async function checkRole(
+	interaction: ChatInputCommandInteraction,
+	roleId: string,
+	channelId: string,
+	permissions: Readonly<PermissionsBitField> | null | undefined,
+): Promise<void> {
+	const guild = interaction.guild;
+	const params = { role: `<@&${roleId}>`, channel: `<#${channelId}>` };
+	if (roleId === guild?.id) throw new UserError("feed.add.roleEveryone");
+	const role = guild?.roles.cache.get(roleId) ?? (await guild?.roles.fetch(roleId).catch(() => null)) ?? undefined;
+	if (!role) throw new UserError("feed.add.roleMissing", params);
+	// Discord drops the ping of a role that is not mentionable unless the sender may mention everyone.
+	if (!role.mentionable && !permissions?.has(PermissionFlagsBits.MentionEveryone)) {
+		throw new UserError("feed.add.roleNotMentionable", params);
+	}
 }

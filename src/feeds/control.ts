@@ -15,12 +15,14 @@ import {
 	pollKeyOf,
 	queryKeyOf,
 } from "../store/index.js";
+import { sendTo } from "./destination.js";
 import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
 import { FeedSendError } from "./failures.js";
 import { carriesMarker, digestMarker, type FeedPostPayload, payloadOf, testAnnouncement } from "./render.js";
 import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
+import { forumPostName } from "./styles.js";
 import { syncStatus } from "./sync.js";
 
 /** What the `/feed` command may ask of the scheduler. */
@@ -170,12 +172,12 @@ export class FeedControlApi implements FeedControl {
 		const channelNsfw = this.runtime.discord.channel(sub.channelId)?.nsfw ?? false;
 		const post = await this.latest(sub.filters, channelNsfw);
 		if (!post) return "nothing";
-		const body = testAnnouncement(translatorFor(this.runtime, sub.guildId), post, {
-			channelNsfw,
-			subscriptionId: sub.id,
-		});
+		const t = translatorFor(this.runtime, sub.guildId);
+		const body = testAnnouncement(t, post, { channelNsfw, subscriptionId: sub.id });
+		// In a forum, the test is a post of its own.
+		const kind = this.runtime.discord.channel(sub.channelId)?.kind ?? "text";
 		try {
-			await this.runtime.discord.send(sub.channelId, body);
+			await sendTo(this.runtime, sub, kind, { body, postName: forumPostName(t, post) });
 		} catch (error) {
 			const failure = classifyDiscordError(error);
 			throw new FeedSendError(failure.kind === "gone" || failure.kind === "forbidden" ? failure.reason : failure.kind, {

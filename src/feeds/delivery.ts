@@ -1,15 +1,17 @@
 /**
  * Live delivery (step 5 of a cycle, see scheduler.ts): per subscription, oldest first,
- * `bumpAttempt` → Discord → `recordSent` → `done`. An entry with attempts > 0 that is not known as
- * sent may or may not have reached Discord: the channel's recent messages are checked for its
- * footer key before sending again, so a crash at any point neither loses nor repeats.
+ * `bumpAttempt` → Discord → `recordSent` → (crosspost) → `done`. An entry with attempts > 0 that
+ * is not known as sent may or may not have reached Discord: the destination (a channel's recent
+ * messages, a forum's posts) is checked for its marker before sending again, so a crash at any
+ * point neither loses nor repeats. Destinations, styles and crossposts: destination.ts, styles.ts.
  */
 
 import { mayAnnounce } from "../discord/index.js";
 import type { FeedSubscription, OutboxEntry } from "../store/index.js";
+import { findDelivered, forumTags, kindOf, publish, sendTo, whereSent } from "./destination.js";
 import { digest } from "./digests.js";
 import type { ChannelInfo } from "./discord.js";
-import { alreadyPosted, deliveryFailed, waitForChannel } from "./failures.js";
+import { deliveryFailed, waitForChannel } from "./failures.js";
 import { announcement, isPayload } from "./render.js";
 import {
 	type CycleContext,
@@ -20,7 +22,8 @@ import {
 	mapLimit,
 	translatorFor,
 } from "./runtime.js";
-import { recordAnnounced } from "./sync.js";
+import { forumPostName } from "./styles.js";
+import { type AnnouncedAt, recordAnnounced } from "./sync.js";
 
 /** Delivers to the subscriptions with something due: new posts, retries, digests, and now and then the whole outbox. */
 export async function deliverAll(
@@ -91,10 +94,12 @@ async function deliverLive(
 	entry: OutboxEntry,
 ): Promise<"delivered" | "skipped" | "stop"> {
 	if (entry.state === "sent") {
-		// Discord accepted it before a crash: finish, do not send again.
-		if (isPayload(entry.payload) && entry.discordMessageId) {
-			const where = { channelId: sub.channelId, messageId: entry.discordMessageId };
-			await recordAnnounced(rt, ctx, sub, [entry.payload.id], where);
+		// Discord accepted it before a crash: publish if asked (a repeat is harmless), finish, do not send again.
+		if (entry.discordMessageId) {
+			const kind = await kindOf(rt, sub);
+			const where = whereSent(sub, kind, entry.discordMessageId);
+			if ((await publish(rt, ctx, sub, kind, where)) === "retry") return "stop";
+			if (isPayload(entry.payload)) await recordAnnounced(rt, ctx, sub, [entry.payload.id], where);
 		}
 		await rt.store.outbox.done(entry.key, ctx.fence);
 		ctx.report.recovered++;
@@ -124,36 +129,45 @@ async function deliverLive(
 		await rt.store.outbox.done(entry.key, ctx.fence);
 		return "skipped";
 	}
+	const t = translatorFor(rt, sub.guildId);
+	const postName = forumPostName(t, payload);
 	if (entry.attempts > 0) {
-		const found = await alreadyPosted(rt, ctx, sub, entry.key);
+		const found = await findDelivered(rt, ctx, sub, channel.kind, entry.key, postName);
 		if (found === "stop") return "stop";
 		if (found) {
-			await rt.store.outbox.recordSent(entry.key, found, ctx.fence);
-			await recordAnnounced(rt, ctx, sub, [payload.id], { channelId: sub.channelId, messageId: found });
+			await rt.store.outbox.recordSent(entry.key, found.messageId, ctx.fence);
+			if ((await publish(rt, ctx, sub, channel.kind, found)) === "retry") return "stop";
+			await recordAnnounced(rt, ctx, sub, [payload.id], found);
 			await rt.store.outbox.done(entry.key, ctx.fence);
 			ctx.report.recovered++;
 			rt.metrics?.feedDelivery("live", "recovered");
 			rt.log.info(
-				{ key: entry.key, messageId: found },
+				{ key: entry.key, messageId: found.messageId },
 				"delivery had reached Discord before a restart: not sent again",
 			);
 			return "delivered";
 		}
 	}
-	const t = translatorFor(rt, sub.guildId);
-	const body = announcement(t, payload, { channelNsfw, marker: entry.key });
+	const body = announcement(t, payload, {
+		channelNsfw,
+		marker: entry.key,
+		style: sub.style,
+		mentionRoleId: sub.mentionRoleId,
+	});
+	const tags = await forumTags(rt, ctx, channel, payload);
 	const info: DeliveryInfo = { subscriptionId: sub.id, channelId: sub.channelId, keys: [entry.key], kind: "live" };
 	await rt.store.outbox.bumpAttempt(entry.key, ctx.fence);
 	await rt.hooks.beforeSend?.(info);
-	let messageId: string;
+	let where: AnnouncedAt;
 	try {
-		messageId = (await rt.discord.send(sub.channelId, body)).id;
+		where = await sendTo(rt, sub, channel.kind, { body, postName, tags });
 	} catch (error) {
 		return deliveryFailed(rt, ctx, sub, entry.attempts + 1, error, [entry.key]);
 	}
-	await rt.hooks.afterAccepted?.({ ...info, messageId });
-	await rt.store.outbox.recordSent(entry.key, messageId, ctx.fence);
-	await recordAnnounced(rt, ctx, sub, [payload.id], { channelId: sub.channelId, messageId });
+	await rt.hooks.afterAccepted?.({ ...info, messageId: where.messageId });
+	await rt.store.outbox.recordSent(entry.key, where.messageId, ctx.fence);
+	if ((await publish(rt, ctx, sub, channel.kind, where)) === "retry") return "stop";
+	await recordAnnounced(rt, ctx, sub, [payload.id], where);
 	await rt.store.outbox.done(entry.key, ctx.fence);
 	ctx.report.delivered++;
 	rt.metrics?.feedDelivery("live", "sent");

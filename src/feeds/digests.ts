@@ -9,13 +9,15 @@ import { randomUUID } from "node:crypto";
 import { isPublic, mayAnnounce } from "../discord/index.js";
 import { ImgpileNotFoundError, ImgpileRateLimitError } from "../imgpile/index.js";
 import { type FeedSubscription, type OutboxEntry, pollFiltersOf, pollKeyOf } from "../store/index.js";
+import { findDelivered, kindOf, publish, sendTo, whereSent } from "./destination.js";
 import { classifyDiscordError } from "./discord.js";
-import { alreadyPosted, DigestBusyError, deliveryFailed, disable, FeedSendError, waitForChannel } from "./failures.js";
+import { DigestBusyError, deliveryFailed, disable, FeedSendError, waitForChannel } from "./failures.js";
 import { filteredBy } from "./match.js";
 import {
 	byScore,
 	DIGEST_EMBEDS,
 	DIGEST_MORE_LINKS,
+	describeFilters,
 	digest as digestBody,
 	digestMarker,
 	type FeedPostPayload,
@@ -33,7 +35,8 @@ import {
 } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
 import type { FetchedPage } from "./source.js";
-import { recordAnnounced } from "./sync.js";
+import { digestPostName } from "./styles.js";
+import { type AnnouncedAt, recordAnnounced } from "./sync.js";
 
 /** Digest re-checks: posts per listing page, and listing pages at most (beyond: one GET per post). */
 const RECHECK_PAGE_SIZE = 100;
@@ -86,25 +89,24 @@ async function digestNow(
 	let entries = await rt.store.outbox.pending({ subscriptionId: sub.id });
 	const inflight = entries.filter((entry) => entry.state === "sent" || entry.attempts > 0);
 	if (inflight.length > 0 && !(mode === "recover" && rt.digestChecked.has(sub.id))) {
-		let messageId = inflight.find((entry) => entry.state === "sent")?.discordMessageId ?? undefined;
+		const kind = await kindOf(rt, sub);
+		const sentId = inflight.find((entry) => entry.state === "sent")?.discordMessageId;
+		let where = sentId ? whereSent(sub, kind, sentId) : undefined;
 		const oldest = inflight[0];
-		if (!messageId && oldest) {
-			const found = await alreadyPosted(rt, ctx, sub, digestMarker(oldest.key));
+		if (!where && oldest) {
+			const found = await findDelivered(rt, ctx, sub, kind, digestMarker(oldest.key));
 			if (found === "stop") return 0;
-			messageId = found;
+			where = found;
 		}
-		if (messageId) {
-			const marker = digestMarker(oldest?.key ?? "");
-			await recordAnnounced(rt, ctx, sub, postIdsOf(inflight), {
-				channelId: sub.channelId,
-				messageId,
-				kind: "digest",
-				marker,
-			});
+		if (where) {
 			for (const entry of inflight) {
-				if (entry.state !== "sent") await rt.store.outbox.recordSent(entry.key, messageId, ctx.fence);
-				await rt.store.outbox.done(entry.key, ctx.fence);
+				if (entry.state !== "sent") await rt.store.outbox.recordSent(entry.key, where.messageId, ctx.fence);
 			}
+			if ((await publish(rt, ctx, sub, kind, where)) === "retry") return 0;
+			const marker = digestMarker(inflight[0]?.key ?? "");
+			await recordAnnounced(rt, ctx, sub, postIdsOf(inflight), { ...where, kind: "digest", marker });
+			for (const entry of inflight) await rt.store.outbox.done(entry.key, ctx.fence);
+			const messageId = where.messageId;
 			ctx.report.recovered += inflight.length;
 			rt.metrics?.feedDelivery("digest", "recovered");
 			rt.log.info({ subscriptionId: sub.id, messageId }, "digest had reached Discord before a restart");
@@ -172,20 +174,25 @@ async function digestNow(
 		if (mode === "scheduled") await scheduleNextDigest(rt, sub, ctx.now);
 		return 0;
 	}
-	const body = digestBody(translatorFor(rt, sub.guildId), posts, {
+	const t = translatorFor(rt, sub.guildId);
+	const body = digestBody(t, posts, {
 		channelNsfw,
 		marker: digestMarker(oldest.key),
 		filters: sub.filters,
 		subscriptionId: sub.id,
+		style: sub.style,
+		mentionRoleId: sub.mentionRoleId,
 	});
+	const postName = digestPostName(t, posts.length, describeFilters(t, sub.filters));
+	const kind = channel?.kind ?? (await kindOf(rt, sub));
 	const keys = batch.map((entry) => entry.key);
 	const info: DeliveryInfo = { subscriptionId: sub.id, channelId: sub.channelId, keys, kind: "digest" };
 	for (const key of keys) await rt.store.outbox.bumpAttempt(key, ctx.fence);
 	rt.digestChecked.delete(sub.id);
 	await rt.hooks.beforeSend?.(info);
-	let messageId: string;
+	let where: AnnouncedAt;
 	try {
-		messageId = (await rt.discord.send(sub.channelId, body)).id;
+		where = await sendTo(rt, sub, kind ?? "text", { body, postName });
 	} catch (error) {
 		if (mode === "manual") {
 			const failure = classifyDiscordError(error);
@@ -197,17 +204,14 @@ async function digestNow(
 		await deliveryFailed(rt, ctx, sub, oldest.attempts + 1, error, keys);
 		return 0;
 	}
-	await rt.hooks.afterAccepted?.({ ...info, messageId });
-	const marker = digestMarker(oldest.key);
-	await recordAnnounced(rt, ctx, sub, postIdsOf(batch), {
-		channelId: sub.channelId,
-		messageId,
-		kind: "digest",
-		marker,
-		posts,
-	});
-	for (const key of keys) await rt.store.outbox.recordSent(key, messageId, ctx.fence);
-	for (const key of keys) await rt.store.outbox.done(key, ctx.fence);
+	await rt.hooks.afterAccepted?.({ ...info, messageId: where.messageId });
+	for (const key of keys) await rt.store.outbox.recordSent(key, where.messageId, ctx.fence);
+	// A crosspost that must wait leaves the entries sent: the next cycle publishes and finishes them.
+	if ((await publish(rt, ctx, sub, kind, where)) === "ok") {
+		const marker = digestMarker(oldest.key);
+		await recordAnnounced(rt, ctx, sub, postIdsOf(batch), { ...where, kind: "digest", marker, posts });
+		for (const key of keys) await rt.store.outbox.done(key, ctx.fence);
+	}
 	ctx.report.digests++;
 	rt.metrics?.feedDelivery("digest", "sent");
 	await rt.store.subscriptions.update(sub.id, { lastDeliveryAt: iso(ctx.now) });

@@ -7,22 +7,32 @@ import {
 	type APIChannel,
 	type APIGuild,
 	type APIMessage,
+	type APIThreadChannel,
 	type Channel,
+	ChannelType,
 	type Client,
 	DiscordAPIError,
 	HTTPError,
 	RateLimitError,
+	REST,
 	RESTJSONErrorCodes,
 	type RESTPatchAPIChannelMessageJSONBody,
 	type RESTPostAPIChannelMessageJSONBody,
+	type RESTPostAPIGuildForumThreadsJSONBody,
 	Routes,
 } from "discord.js";
 import { channelAllowsNsfw } from "../discord/index.js";
+
+/** Where announcements go: a channel of messages (text, announcement, thread) or a forum (a post each). */
+export type DestinationKind = "text" | "announcement" | "thread" | "forum";
 
 export interface ChannelInfo {
 	guildId: string | null;
 	name: string;
 	nsfw: boolean;
+	kind: DestinationKind;
+	/** A forum's (or media channel's) tags the bot may apply (not moderated ones); empty elsewhere. */
+	tags: ReadonlyArray<{ id: string; name: string }>;
 }
 
 export interface GuildInfo {
@@ -31,10 +41,31 @@ export interface GuildInfo {
 	systemChannelId: string | null;
 }
 
+/** A forum post as listed by Discord: the thread, whose first message has the same id. */
+export interface ForumPost {
+	id: string;
+	name: string;
+	ownerId: string | null;
+}
+
+/** What a crosspost did: published (now or before), or Discord's 10 per hour is reached for this long. */
+export type CrosspostOutcome = { published: true } | { published: false; retryAfterMs: number };
+
 export interface FeedDiscord {
 	/** The bot's user id (to recognise its own messages), once logged in. */
 	botUserId(): string | undefined;
 	send(channelId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }>;
+	/** A new post in a forum or media channel: its thread and first message (same id on Discord). */
+	createPost(
+		forumId: string,
+		body: RESTPostAPIGuildForumThreadsJSONBody,
+	): Promise<{ threadId: string; messageId: string }>;
+	/** The forum's posts Discord lists: active ones (of the guild's active threads) and the latest archived ones. */
+	forumPosts(forumId: string, guildId: string): Promise<ForumPost[]>;
+	/** One message (a forum post's first message: the thread's own id). */
+	message(channelId: string, messageId: string): Promise<APIMessage>;
+	/** Publishes a message of an announcement channel to the channels following it. */
+	crosspost(channelId: string, messageId: string): Promise<CrosspostOutcome>;
 	/** Newest first. */
 	recentMessages(channelId: string, limit: number): Promise<APIMessage[]>;
 	dm(userId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }>;
@@ -55,6 +86,12 @@ export interface FeedDiscord {
 	delete(channelId: string, messageId: string): Promise<void>;
 }
 
+/**
+ * Longest rate-limit wait a crosspost sits out. Discord's 10 crossposts per hour per channel
+ * answers a wait of up to an hour, which the REST queue would otherwise sleep through.
+ */
+const CROSSPOST_MAX_WAIT_MS = 10_000;
+
 /** How long what Discord said of a guild this process does not run (another shard's) is kept. */
 const REMOTE_GUILD_TTL_MS = 10 * 60_000;
 
@@ -62,6 +99,7 @@ export class ClientFeedDiscord implements FeedDiscord {
 	readonly #client: Client;
 	/** Guilds of other shards (run by other processes), as REST told: the feed leader delivers to all. */
 	readonly #remoteGuilds = new Map<string, { info: GuildInfo; at: number }>();
+	#crossposts: REST | undefined;
 
 	constructor(client: Client) {
 		this.#client = client;
@@ -77,6 +115,58 @@ export class ClientFeedDiscord implements FeedDiscord {
 			body: { allowed_mentions: { parse: [] }, ...body },
 		})) as APIMessage;
 		return { id: message.id };
+	}
+
+	async createPost(
+		forumId: string,
+		body: RESTPostAPIGuildForumThreadsJSONBody,
+	): Promise<{ threadId: string; messageId: string }> {
+		const message = { allowed_mentions: { parse: [] }, ...body.message };
+		const thread = (await this.#client.rest.post(Routes.threads(forumId), {
+			body: { ...body, message },
+		})) as APIThreadChannel & { message?: APIMessage };
+		return { threadId: thread.id, messageId: thread.message?.id ?? thread.id };
+	}
+
+	async forumPosts(forumId: string, guildId: string): Promise<ForumPost[]> {
+		type Listing = { threads: APIThreadChannel[] };
+		const [active, archived] = (await Promise.all([
+			this.#client.rest.get(Routes.guildActiveThreads(guildId)),
+			this.#client.rest.get(Routes.channelThreads(forumId, "public")),
+		])) as [Listing, Listing];
+		return [...active.threads, ...archived.threads]
+			.filter((thread) => thread.parent_id === forumId)
+			.map((thread) => ({ id: thread.id, name: thread.name, ownerId: thread.owner_id ?? null }));
+	}
+
+	async message(channelId: string, messageId: string): Promise<APIMessage> {
+		return (await this.#client.rest.get(Routes.channelMessage(channelId, messageId))) as APIMessage;
+	}
+
+	async crosspost(channelId: string, messageId: string): Promise<CrosspostOutcome> {
+		try {
+			await this.#crosspostRest().post(Routes.channelMessageCrosspost(channelId, messageId));
+			return { published: true };
+		} catch (error) {
+			if (error instanceof RateLimitError) return { published: false, retryAfterMs: error.retryAfter };
+			// Already published (a crosspost repeated after a crash): done.
+			if (error instanceof DiscordAPIError && error.code === RESTJSONErrorCodes.ThisMessageWasAlreadyCrossposted) {
+				return { published: true };
+			}
+			throw error;
+		}
+	}
+
+	/** A REST queue of its own for crossposts, which rejects a long rate limit instead of waiting it out. */
+	#crosspostRest(): REST {
+		if (!this.#crossposts) {
+			this.#crossposts = new REST({
+				...this.#client.options.rest,
+				rejectOnRateLimit: (limit) => limit.retryAfter > CROSSPOST_MAX_WAIT_MS,
+			});
+			if (this.#client.token) this.#crossposts.setToken(this.#client.token);
+		}
+		return this.#crossposts;
 	}
 
 	async recentMessages(channelId: string, limit: number): Promise<APIMessage[]> {
@@ -146,24 +236,41 @@ export class ClientFeedDiscord implements FeedDiscord {
 function infoOf(channel: Channel): ChannelInfo {
 	const guildId = "guildId" in channel && typeof channel.guildId === "string" ? channel.guildId : null;
 	const name = "name" in channel && typeof channel.name === "string" ? channel.name : channel.id;
-	return { guildId, name, nsfw: channelAllowsNsfw(channel) };
+	// Moderated tags need Manage Threads to apply: left out.
+	const tags = channel.isThreadOnly()
+		? channel.availableTags.filter((tag) => !tag.moderated).map((tag) => ({ id: tag.id, name: tag.name }))
+		: [];
+	return { guildId, name, nsfw: channelAllowsNsfw(channel), kind: kindOf(channel), tags };
+}
+
+function kindOf(channel: Channel): DestinationKind {
+	if (channel.isThread()) return "thread";
+	if (channel.isThreadOnly()) return "forum";
+	return channel.type === ChannelType.GuildAnnouncement ? "announcement" : "text";
 }
 
 /**
  * What a failed Discord call means for a delivery:
- * - `gone`: the channel does not exist any more (404); `forbidden`: no access or permission (403):
+ * - `gone`: the channel (or thread) does not exist any more (404); `forbidden`: no access or permission (403):
  *   both disable the subscription until `/feed resume`.
  * - `invalid`: Discord refused this message (other 4xx): retrying it as is will not help.
  * - `transient`: 429 that surfaced, 5xx, network: try again later.
  */
 export type DiscordFailure =
 	| { kind: "gone"; reason: "channel_deleted" }
-	| { kind: "forbidden"; reason: "missing_access" | "missing_permissions" }
+	| { kind: "forbidden"; reason: "missing_access" | "missing_permissions" | "thread_locked" }
 	| { kind: "invalid"; status: number; code: number | string }
 	| { kind: "transient" };
 
 export function classifyDiscordError(error: unknown): DiscordFailure {
 	if (error instanceof DiscordAPIError) {
+		// A locked thread (or one archived for good) takes no posts until a moderator reopens it.
+		if (
+			error.code === RESTJSONErrorCodes.ThreadLocked ||
+			error.code === RESTJSONErrorCodes.InvalidActionOnArchivedThread
+		) {
+			return { kind: "forbidden", reason: "thread_locked" };
+		}
 		if (error.status === 404) return { kind: "gone", reason: "channel_deleted" };
 		if (error.status === 403) {
 			return {

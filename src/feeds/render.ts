@@ -20,8 +20,6 @@ import {
 import {
 	embedTimestamp,
 	linkButton,
-	mayPreview,
-	mediaPreviewUrl,
 	moderationLabel,
 	postButtons,
 	postUrl,
@@ -30,51 +28,19 @@ import {
 	truncate,
 } from "../discord/index.js";
 import type { Translate } from "../i18n/index.js";
-import type { ModerationStatus, Post } from "../imgpile/index.js";
-import type { FeedFilters } from "../store/index.js";
+import type { FeedFilters, FeedStyle } from "../store/index.js";
+import type { FeedPostPayload } from "./payload.js";
+import {
+	compactAnnouncement,
+	compactDigest,
+	contentCarriesMarker,
+	imageAnnouncement,
+	imageDigest,
+	previewOf,
+	rolePing,
+} from "./styles.js";
 
-/** A post as the outbox keeps it (small: one copy per subscription). */
-export interface FeedPostPayload {
-	v: 1;
-	id: number;
-	slug: string;
-	title: string | null;
-	username: string | null;
-	avatar: string | null;
-	score: number;
-	mediaCount: number;
-	status: ModerationStatus;
-	createdAt: string;
-	/** Preview image (an image variant, or a video's thumbnail), and the first media's own status. */
-	preview: string | null;
-	previewStatus: ModerationStatus;
-	video: boolean;
-}
-
-export function payloadOf(post: Post): FeedPostPayload {
-	const media = post.first_media ?? post.media?.[0] ?? null;
-	return {
-		v: 1,
-		id: post.id,
-		slug: post.slug,
-		title: post.title,
-		username: post.user?.username ?? null,
-		avatar: post.user?.avatar ?? null,
-		score: post.score,
-		mediaCount: post.media_count,
-		status: post.moderation_status,
-		createdAt: post.created_at,
-		preview: media ? (mediaPreviewUrl(media) ?? null) : null,
-		previewStatus: media?.moderation_status ?? post.moderation_status,
-		video: media?.type.startsWith("video/") ?? false,
-	};
-}
-
-export function isPayload(value: unknown): value is FeedPostPayload {
-	if (typeof value !== "object" || value === null) return false;
-	const p = value as Partial<FeedPostPayload>;
-	return p.v === 1 && typeof p.id === "number" && typeof p.slug === "string" && typeof p.status === "string";
-}
+export { type FeedPostPayload, isPayload, payloadOf } from "./payload.js";
 
 /** Filters as people read them: `#cats by alice (NSFW included)`, or "all new posts". */
 export function describeFilters(t: Translate, filters: FeedFilters): string {
@@ -102,13 +68,17 @@ function enforcedNonce(marker: string): Pick<RESTPostAPIChannelMessageJSONBody, 
 	return nonce ? { nonce, enforce_nonce: true } : {};
 }
 
-/** Whether a message (API JSON, as read back from Discord: no nonce there) carries `marker` in a footer. */
-export function carriesMarker(message: { embeds?: unknown }, marker: string): boolean {
+/**
+ * Whether a message (API JSON, as read back from Discord: no nonce there) carries `marker`: in an
+ * embed footer (full and image styles), or on the content's subtext marker line (compact).
+ */
+export function carriesMarker(message: { embeds?: unknown; content?: unknown }, marker: string): boolean {
 	const embeds = Array.isArray(message.embeds) ? (message.embeds as Array<{ footer?: { text?: unknown } }>) : [];
-	return embeds.some((embed) => {
+	const inFooter = embeds.some((embed) => {
 		const text = embed.footer?.text;
 		return typeof text === "string" && (text === marker || text.endsWith(` ${marker}`));
 	});
+	return inFooter || contentCarriesMarker(message.content, marker);
 }
 
 function postEmbed(
@@ -128,10 +98,7 @@ function postEmbed(
 		const avatar = safeUrl(post.avatar);
 		if (avatar) embed.author.icon_url = avatar;
 	}
-	const preview =
-		mayPreview(post.status, channelNsfw) && mayPreview(post.previewStatus, channelNsfw)
-			? safeUrl(post.preview)
-			: undefined;
+	const preview = previewOf(post, channelNsfw);
 	if (compact) {
 		embed.description = t("feed.digest.line", { score: post.score, count: post.mediaCount });
 		if (preview) embed.thumbnail = { url: preview };
@@ -162,17 +129,28 @@ function announcementRow(t: Translate, post: FeedPostPayload): APIActionRowCompo
 	return { type: ComponentType.ActionRow, components: buttons };
 }
 
-/** The live announcement of one post; `marker` is the delivery's outbox key. */
+/** How a subscription wants its messages: the style (default full) and the role it pings (none). */
+export interface LookOptions {
+	style?: FeedStyle;
+	mentionRoleId?: string | null;
+}
+
+/** The live announcement of one post in the subscription's style; `marker` is the delivery's outbox key. */
 export function announcement(
 	t: Translate,
 	post: FeedPostPayload,
-	options: { channelNsfw: boolean; marker: string },
+	options: { channelNsfw: boolean; marker: string } & LookOptions,
 ): RESTPostAPIChannelMessageJSONBody {
+	const nonce = enforcedNonce(options.marker);
+	if (options.style === "compact") return { ...compactAnnouncement(t, post, options), ...nonce };
+	if (options.style === "image") return { ...imageAnnouncement(t, post, options), ...nonce };
+	const ping = rolePing(options.mentionRoleId);
 	const body: RESTPostAPIChannelMessageJSONBody = {
+		...(ping.prefix ? { content: ping.prefix.trim() } : {}),
 		embeds: [postEmbed(t, post, options.channelNsfw, `${t("feed.footer")} · ${options.marker}`, false)],
 		components: [announcementRow(t, post)],
-		allowed_mentions: { parse: [] },
-		...enforcedNonce(options.marker),
+		allowed_mentions: ping.allowed_mentions,
+		...nonce,
 	};
 	return body;
 }
@@ -199,22 +177,26 @@ export function byScore(a: FeedPostPayload, b: FeedPostPayload): number {
 export const DIGEST_EMBEDS = 10;
 export const DIGEST_MORE_LINKS = 10;
 
-/** One digest message: top posts by score as up to 10 embeds, then "and N more" with links. */
+/**
+ * One digest message: top posts by score as up to 10 embeds (full: compact embeds; image: the
+ * images), then "and N more" with links; compact: one line per post, no embeds.
+ */
 export function digest(
 	t: Translate,
 	posts: readonly FeedPostPayload[],
-	options: { channelNsfw: boolean; marker: string; filters: FeedFilters; subscriptionId: string },
+	options: { channelNsfw: boolean; marker: string; filters: FeedFilters; subscriptionId: string } & LookOptions,
 ): RESTPostAPIChannelMessageJSONBody {
 	const ranked = [...posts].sort(byScore);
 	const top = ranked.slice(0, DIGEST_EMBEDS);
 	const rest = ranked.slice(DIGEST_EMBEDS);
-	const lines = [
-		t("feed.digest.header", {
-			count: posts.length,
-			filters: describeFilters(t, options.filters),
-			id: options.subscriptionId,
-		}),
-	];
+	const header = t("feed.digest.header", {
+		count: posts.length,
+		filters: describeFilters(t, options.filters),
+		id: options.subscriptionId,
+	});
+	const nonce = enforcedNonce(options.marker);
+	if (options.style === "compact") return { ...compactDigest(t, ranked, { ...options, header }), ...nonce };
+	const lines = [header];
 	if (rest.length > 0) {
 		const links = rest
 			.slice(0, DIGEST_MORE_LINKS)
@@ -224,6 +206,10 @@ export function digest(
 			t("feed.digest.more", { count: rest.length, links: rest.length > DIGEST_MORE_LINKS ? `${links} …` : links }),
 		);
 	}
+	if (options.style === "image") {
+		return { ...imageDigest(t, top, { ...options, content: lines.join("\n") }), ...nonce };
+	}
+	const ping = rolePing(options.mentionRoleId);
 	const embeds = top.map((post, index) =>
 		postEmbed(
 			t,
@@ -234,15 +220,15 @@ export function digest(
 		),
 	);
 	const body: RESTPostAPIChannelMessageJSONBody = {
-		content: truncate(lines.join("\n"), 2000),
+		content: truncate(`${ping.prefix}${lines.join("\n")}`, 2000),
 		embeds,
-		allowed_mentions: { parse: [] },
-		...enforcedNonce(options.marker),
+		allowed_mentions: ping.allowed_mentions,
+		...nonce,
 	};
 	return body;
 }
 
-export type DisableReason = "channel_deleted" | "missing_access" | "missing_permissions";
+export type DisableReason = "channel_deleted" | "missing_access" | "missing_permissions" | "thread_locked";
 
 /** Why a subscription stopped, in words. */
 export function reasonText(t: Translate, reason: string): string {
@@ -253,6 +239,8 @@ export function reasonText(t: Translate, reason: string): string {
 			return t("feed.reason.missingAccess");
 		case "missing_permissions":
 			return t("feed.reason.missingPermissions");
+		case "thread_locked":
+			return t("feed.reason.threadLocked");
 		default:
 			return reason;
 	}

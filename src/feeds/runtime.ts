@@ -152,6 +152,8 @@ export interface FeedRuntime {
 	readonly syncSubscriptions: WeakMap<CycleContext, Promise<Map<string, FeedSubscription>>>;
 	/** Digest subscriptions whose interrupted digest was looked for and not found (until the next send). */
 	readonly digestChecked: Set<string>;
+	/** This process's crossposts of the last hour per channel (times): Discord's 10 per hour, kept before it answers 429. */
+	readonly crossposts: Map<string, number[]>;
 	/** Subscriptions changed: re-read them before the next cycle. */
 	dirty: boolean;
 	leader: boolean;
@@ -199,6 +201,7 @@ export function createRuntime(options: FeedServiceOptions): FeedRuntime {
 		recentListings: new Map(),
 		rechecked: new Map(),
 		digestChecked: new Set(),
+		crossposts: new Map(),
 		syncSubscriptions: new WeakMap(),
 		dirty: true,
 		leader: false,

@@ -39,12 +39,16 @@ export async function effect(
 					marker: message.marker,
 					filters: sub.filters,
 					subscriptionId: sub.id,
+					style: sub.style,
+					mentionRoleId: sub.mentionRoleId,
 				});
 				await rt.discord.edit(message.channelId, message.messageId, editOf(body));
 				return "done";
 			}
 		} else if (next) {
-			const body = announcement(t, next, { channelNsfw, marker: message.marker });
+			// In the feed's style, as it was sent (the edit itself pings nobody).
+			const look = { style: sub.style, mentionRoleId: sub.mentionRoleId };
+			const body = announcement(t, next, { channelNsfw, marker: message.marker, ...look });
 			await rt.discord.edit(message.channelId, message.messageId, editOf(body));
 			return "done";
 		}

@@ -464,10 +464,6 @@ export const enUS = {
 	"feed.mode.every": "digest every {interval}",
 	"feed.mode.daily": "digest daily at {at} ({timezone})",
 	"feed.add.notText": "I cannot post in {channel}: pick a text or announcement channel.",
-	"feed.add.forumNotYet":
-		"{channel} is a forum channel: feeds cannot post there yet. Pick a text or announcement channel.",
-	"feed.add.threadNotYet":
-		"{channel} is a thread: feeds cannot post in threads yet. Pick a text or announcement channel.",
 	"feed.add.missingPermissions":
 		"I am missing permissions in {channel}: {permissions}. Give me those there, then try again.",
 	"feed.add.nsfwChannel": "NSFW feeds only go to age-restricted channels, and {channel} is not one.",
@@ -554,6 +550,22 @@ export const enUS = {
 	"feed.reason.discordError": "Discord refused the message; try again in a minute.",
 	"feed.disabled.notice":
 		"⚠️ Feed `{id}` ({filters}) in **{guild}** stopped announcing in {channel}: {reason} Nothing is lost; fix it, then run `/feed resume id:{id}`.",
+	// Feed destinations (issue #12: forums and threads, crossposts, role pings, styles)
+	"feed.add.threadLocked": "{channel} is a locked thread: I cannot post there. Unlock it, or pick another channel.",
+	"feed.add.publishNotAnnouncement":
+		"`publish` crossposts to following servers, which only announcement channels have, and {channel} is not one.",
+	"feed.add.roleMissing": "There is no role {role} in this server any more: pick another role to mention.",
+	"feed.add.roleEveryone": "Feeds do not ping @everyone: pick a role to mention.",
+	"feed.add.roleNotMentionable":
+		"I cannot ping {role} in {channel}: the role is not mentionable. Make it mentionable (Server Settings → Roles), or give me Mention Everyone there.",
+	"feed.reason.threadLocked": "the thread was locked (or archived for good).",
+	"feed.digest.moreCount": "…and {count} more.",
+	"feed.forum.untitledBy": "Post by {user}",
+	"feed.forum.digestName": {
+		plural: "count",
+		one: "{count} new post: {filters}",
+		other: "{count} new posts: {filters}",
+	},
 	// /feed why and /feed preview (issue #12, "Explain it")
 	"feed.why.title": "{title} in this server's feeds",
 	"feed.why.line": "`{id}` → {channel}: {verdict}",

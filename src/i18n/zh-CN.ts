@@ -431,8 +431,6 @@ export const zhCN = {
 	"feed.mode.every": "每 {interval} 汇总一次",
 	"feed.mode.daily": "每天 {at} 汇总（{timezone}）",
 	"feed.add.notText": "我无法在 {channel} 发帖：请选择文字频道或公告频道。",
-	"feed.add.forumNotYet": "{channel} 是论坛频道：订阅暂时还不能发到那里。请选择文字频道或公告频道。",
-	"feed.add.threadNotYet": "{channel} 是子区：订阅暂时还不能发到子区。请选择文字频道或公告频道。",
 	"feed.add.missingPermissions": "我在 {channel} 缺少权限：{permissions}。请在那里授予这些权限后再试。",
 	"feed.add.nsfwChannel": "NSFW 订阅只能发到年龄限制频道，而 {channel} 不是。",
 	"feed.add.tooMany": "本服务器已有 {max} 个订阅，已达上限。请先用 `/feed remove` 删除一个。",
@@ -499,6 +497,21 @@ export const zhCN = {
 	"feed.reason.discordError": "Discord 拒绝了这条消息；请一分钟后再试。",
 	"feed.disabled.notice":
 		"⚠️ **{guild}** 中的订阅 `{id}`（{filters}）已停止在 {channel} 播报：{reason} 帖子不会丢失；修复后运行 `/feed resume id:{id}`。",
+	// Feed destinations (issue #12: forums and threads, crossposts, role pings, styles)
+	"feed.add.threadLocked": "{channel} 是已锁定的子区：我无法在那里发帖。请解锁它，或选择其他频道。",
+	"feed.add.publishNotAnnouncement":
+		"`publish` 会把消息发布到关注的服务器，只有公告频道才有此功能，而 {channel} 不是公告频道。",
+	"feed.add.roleMissing": "此服务器中已没有身份组 {role}：请选择其他要提及的身份组。",
+	"feed.add.roleEveryone": "订阅不会提及 @everyone：请选择一个身份组。",
+	"feed.add.roleNotMentionable":
+		"我无法在 {channel} 中提及 {role}：该身份组不可被提及。请将其设为可提及（服务器设置 → 身份组），或在那里授予我“提及 @everyone”权限。",
+	"feed.reason.threadLocked": "子区已被锁定（或已永久归档）。",
+	"feed.digest.moreCount": "……还有 {count} 条。",
+	"feed.forum.untitledBy": "{user} 的帖子",
+	"feed.forum.digestName": {
+		plural: "count",
+		other: "{count} 条新帖子：{filters}",
+	},
 	// /feed why and /feed preview (issue #12, "Explain it")
 	"feed.why.title": "{title} 在本服务器的订阅中",
 	"feed.why.line": "`{id}` → {channel}：{verdict}",

@@ -4,10 +4,11 @@
  * followed by one scheduler cycle (`Bot.tick()`), so nothing here sleeps.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { DeliveryInfo, TickReport } from "../../src/feeds/index.js";
+import type { TickReport } from "../../src/feeds/index.js";
 import type { Channel, Guild, Json, Message, OptionValue, User } from "../emulators/discord/index.js";
 import { MALFORMED_AVATAR, MALFORMED_URLS } from "../support/urls.js";
-import { Harness, IMGPILE_USERS, imgpileUsers } from "./harness.js";
+import { CrashSwitch, removeAllFeeds, startFeedHarness } from "./feed-world.js";
+import { type Harness, IMGPILE_USERS } from "./harness.js";
 
 const FEED_TOKEN = "ip-feedbot-7c1d9e2a4b6f8035";
 const INTERVAL = 60_000;
@@ -16,32 +17,12 @@ let now = Date.now();
 const clock = () => now;
 
 /** Where a test wants the next delivery to stop, as if the process were killed there. */
-let crashAt: "beforeSend" | "afterAccepted" | null = null;
-class SimulatedCrash extends Error {}
-const crashHook = (moment: "beforeSend" | "afterAccepted") => (_info: DeliveryInfo) => {
-	if (crashAt !== moment) return;
-	crashAt = null;
-	throw new SimulatedCrash(`simulated crash ${moment}`);
-};
+const crash = new CrashSwitch();
 
 let h: Harness;
 
 beforeAll(async () => {
-	h = await Harness.start({
-		imgpile: {
-			now: clock,
-			users: imgpileUsers({ username: "feedbot", token: FEED_TOKEN }),
-		},
-		// Deliveries of a burst to one channel must not wait out Discord's 5 per 5 s here.
-		discord: { rateLimits: { routes: { "POST /channels/{channel_id}/messages": { limit: 500, windowMs: 1000 } } } },
-		feeds: {
-			now: clock,
-			intervalMs: INTERVAL,
-			token: FEED_TOKEN,
-			pageSize: 10,
-			hooks: { beforeSend: crashHook("beforeSend"), afterAccepted: crashHook("afterAccepted") },
-		},
-	});
+	h = await startFeedHarness({ clock, token: FEED_TOKEN, intervalMs: INTERVAL, crash });
 	const opened = await h.discord.slash({ user: h.alice, channel: h.general, command: "imgpile", subcommand: "link" });
 	await opened.settled();
 	const linked = await h.discord.submitModal({ user: h.alice, from: opened, fields: { token: IMGPILE_USERS.alice } });
@@ -58,13 +39,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-	// Each test starts without the previous tests' feeds.
-	for (const sub of await h.store.subscriptions.listAll()) {
-		await h.store.subscriptions.remove(sub.id);
-		await h.store.outbox.removeForSubscription(sub.id);
-	}
-	h.bot.feeds.changed();
-	crashAt = null;
+	await removeAllFeeds(h, crash);
 	h.discord.assertNoViolations();
 });
 
@@ -136,36 +111,8 @@ describe("/feed add", () => {
 });
 
 describe("/feed add: channel kinds", () => {
-	it("refuses forum channels and threads (not yet) plainly, and announces in announcement channels", async () => {
-		const forum = h.guild.createChannel({ name: "art-forum", type: "forum" });
+	it("announces in announcement channels; media channels are not offered (forums and threads: feeds-destinations)", async () => {
 		const media = h.guild.createChannel({ name: "art-media", type: "media" });
-		const thread = h.general.createThread({ name: "chat", owner: h.alice });
-		const hidden = h.general.createThread({
-			name: "mods",
-			private: true,
-			owner: h.alice,
-			members: [h.discord.botUser],
-		});
-		const cases: Array<[Channel, string]> = [
-			[forum, "is a forum channel: feeds cannot post there yet"],
-			[thread, "is a thread: feeds cannot post in threads yet"],
-			[hidden, "is a thread: feeds cannot post in threads yet"],
-		];
-		for (const [ch, text] of cases) {
-			const refused = await run("add", { channel: ch, tag: "kinds" });
-			expect(refused.ephemeral).toBe(true);
-			expect(refused.reply?.content).toBe(`<#${ch.id}> ${text}. Pick a text or announcement channel.`);
-		}
-		const zh = await h.discord.slash({
-			user: h.alice,
-			channel: h.general,
-			command: "feed",
-			subcommand: "add",
-			options: { channel: forum, tag: "kinds" },
-			locale: "zh-CN",
-		});
-		await zh.settled();
-		expect(zh.reply?.content).toContain(`<#${forum.id}> 是论坛频道`);
 		// Not in the option's channel_types: Discord's picker does not even offer a media channel.
 		await expect(run("add", { channel: media, tag: "kinds" })).rejects.toThrow(/not in channel_types/);
 		expect(await h.store.subscriptions.listAll()).toEqual([]);
@@ -532,7 +479,7 @@ describe("crash safety", () => {
 		await addFeed({ channel: ch, tag });
 		await cycle();
 		seed(tag, title);
-		crashAt = moment;
+		crash.at = moment;
 		await expect(cycle()).rejects.toThrow(new RegExp(`simulated crash ${moment}`));
 		return ch;
 	}
@@ -581,7 +528,7 @@ describe("crash safety", () => {
 		seed("crash3", "D1");
 		seed("crash3", "D2");
 		await cycle();
-		crashAt = "afterAccepted";
+		crash.at = "afterAccepted";
 		await expect(run("digest", { id }).then((ix) => ix.reply?.content)).resolves.toContain("went wrong");
 		expect(botMessages(ch)).toHaveLength(1);
 		await h.restartBot();

@@ -21,6 +21,10 @@ let control: FeedControlApi;
 const discord: FeedDiscord = {
 	botUserId: () => undefined,
 	send: () => Promise.reject(new Error("not in this test")),
+	createPost: () => Promise.reject(new Error("not in this test")),
+	forumPosts: () => Promise.resolve([]),
+	message: () => Promise.reject(new Error("not in this test")),
+	crosspost: () => Promise.reject(new Error("not in this test")),
 	recentMessages: () => Promise.resolve([]),
 	dm: () => Promise.reject(new Error("not in this test")),
 	channel: () => undefined,

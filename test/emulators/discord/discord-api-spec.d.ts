@@ -16,4 +16,5 @@ declare module "discord-api-spec/zod" {
 	export const MessageCreateRequestSchema: ZodMiniType;
 	export const MessageEditRequestPartialSchema: ZodMiniType;
 	export const CreatePrivateChannelRequestSchema: ZodMiniType;
+	export const CreateForumThreadRequestSchema: ZodMiniType;
 }

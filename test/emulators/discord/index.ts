@@ -86,6 +86,20 @@
  * - URLs in embeds and link buttons: well formed (no whitespace, http(s) with a host), at most
  *   2048 (buttons 512), scheme http(s) (images and icons also `attachment`, buttons `discord`);
  *   else 50035 `URL_TYPE_INVALID_URL` / `URL_TYPE_INVALID_SCHEME` with Discord's messages.
+ * - Forum (15) and media (16) channels: `setTags` (available_tags, REQUIRE_TAG), posts by
+ *   POST /channels/{id}/threads (CreateForumThreadRequest, `message` checked like a message):
+ *   Send Messages ("Create Posts"), Embed Links with embeds, Manage Threads for moderated tags;
+ *   unknown tags 50035, no tag where required 40067. The post's first message has the thread's id.
+ *   GET /guilds/{id}/threads/active lists unarchived threads, GET
+ *   /channels/{id}/threads/archived/public the archived ones (newest archived first).
+ * - Threads: posting needs Send Messages in Threads (not Send Messages); a locked thread refuses
+ *   (160005) unless the bot has Manage Threads; a post in an archived thread unarchives it
+ *   (THREAD_UPDATE), as Discord does. `setArchived`, `setLocked` for tests.
+ * - Crossposts (announcement channels): own messages need Send Messages, others' also Manage
+ *   Messages; sets CROSSPOSTED, copies go to the channels that `follow` it (IS_CROSSPOST, posted
+ *   by a follower webhook user); twice is 40033; other channel types 50024 (violation). 10 per
+ *   hour per channel on the clock, whoever publishes: past it a 429 of scope `shared` whose
+ *   Retry-After / retry_after is the real wait (up to an hour), not a violation.
  * - Nonces: only the create response and MESSAGE_CREATE carry `nonce`, never a GET. With
  *   `enforce_nonce: true`, the bot's message with the same nonce in the same channel within
  *   ENFORCED_NONCE_WINDOW_MS (5 minutes, clock) is answered (200) instead of posting again.
@@ -148,13 +162,15 @@ export type {
 	RateLimitScope,
 } from "./ratelimit.js";
 export type { BotEvent, BotEventKind, RecordedRequest, Violation } from "./recording.js";
-export { ENFORCED_NONCE_WINDOW_MS } from "./rest.js";
+export { CROSSPOST_WINDOW_MS, CROSSPOSTS_PER_WINDOW, ENFORCED_NONCE_WINDOW_MS } from "./rest.js";
 export {
 	type AttachmentRec,
 	type AttachmentSource,
 	type AttachmentSpec,
 	Channel,
+	ChannelFlags,
 	ChannelType,
+	type ForumTag,
 	Guild,
 	Intents,
 	type Json,

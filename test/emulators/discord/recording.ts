@@ -6,7 +6,7 @@
 import type { ViolationKind } from "./http.js";
 import type { Ping } from "./mentions.js";
 
-export type BotEventKind = "callback" | "edit" | "followup" | "message" | "delete" | "commands";
+export type BotEventKind = "callback" | "edit" | "followup" | "message" | "delete" | "commands" | "crosspost";
 
 export interface EventAttachment {
 	id: string;

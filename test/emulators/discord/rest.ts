@@ -17,10 +17,13 @@ import {
 	type AttachmentRec,
 	attachmentToAPI,
 	type Channel,
+	ChannelFlags,
+	ChannelType,
 	Intents,
 	type Json,
 	Message,
 	MessageFlags,
+	type User,
 	type World,
 } from "./state.js";
 import {
@@ -843,6 +846,17 @@ export function buildRoutes(core: RestCore): Router {
 		return first;
 	};
 
+	/**
+	 * Posting in a thread: a locked one takes posts only from holders of Manage Threads (160005);
+	 * an archived one is unarchived by the post (THREAD_UPDATE), as Discord does, unless locked.
+	 */
+	const enterThread = (ch: Channel): void => {
+		if (!ch.thread) return;
+		const moderator = (botPerms(ch) & P.ManageThreads) !== 0n;
+		if (ch.thread.locked && !moderator) throw new DiscordError(400, { message: "Thread is locked", code: 160005 });
+		if (ch.thread.archived) ch.setArchived(false);
+	};
+
 	r.add("POST", "/channels/{channel_id}/messages", (req) => {
 		const ch = channelOr404(req.params.get("channel_id"));
 		if (!ch.isTextBased)
@@ -857,9 +871,8 @@ export function buildRoutes(core: RestCore): Router {
 		if (isObj(body.message_reference)) needed |= P.ReadMessageHistory;
 		if (body.tts === true) needed |= P.SendTTSMessages;
 		requirePerms(ch, needed);
-		if (ch.thread?.locked || ch.thread?.archived)
-			throw new DiscordError(400, { message: "Thread is locked", code: 50083 });
 		if (isEmptyMessage(body, files.length > 0)) throw errors.emptyMessage();
+		enterThread(ch);
 		if (isObj(body.message_reference)) {
 			const ref = world.messages.get(String(body.message_reference.message_id ?? ""));
 			if ((!ref || ref.deleted) && body.message_reference.fail_if_not_exists !== false) {
@@ -927,6 +940,119 @@ export function buildRoutes(core: RestCore): Router {
 		return { status: 204 };
 	});
 
+	// ---------------------------------------------------------------- forum posts, threads, crossposts
+
+	r.add("POST", "/channels/{channel_id}/threads", (req) => {
+		const ch = channelOr404(req.params.get("channel_id"));
+		requireView(ch);
+		if (!ch.isThreadOnly) {
+			// Threads from a message or without one are not modelled: the bot only starts forum posts.
+			throw new DiscordError(400, { message: "Only forum and media posts are modelled", code: 0 }, "unknown-route");
+		}
+		const body = bodyObject(req);
+		const errs = specErrors(Schemas.forumThreadCreate, body);
+		const message = isObj(body.message) ? body.message : {};
+		errs.push(...messageRuleErrors(message, ["message"]), ...allowedMentionsErrors(message, ["message"]));
+		const tags = Array.isArray(body.applied_tags) ? body.applied_tags.map(String) : [];
+		tags.forEach((id, i) => {
+			if (!ch.availableTags.some((tag) => tag.id === id)) {
+				errs.push({ path: ["applied_tags", i], code: "TAG_INVALID", message: `Unknown tag ${id}` });
+			}
+		});
+		throwIfErrors(errs);
+		const files = req.body.files;
+		// "Create Posts" in Discord's client is Send Messages on the forum.
+		let needed = P.SendMessages;
+		if (Array.isArray(message.embeds) && message.embeds.length > 0) needed |= P.EmbedLinks;
+		if (files.length > 0) needed |= P.AttachFiles;
+		if (tags.some((id) => ch.availableTags.find((tag) => tag.id === id)?.moderated)) needed |= P.ManageThreads;
+		requirePerms(ch, needed);
+		if ((ch.flags & ChannelFlags.RequireTag) !== 0 && tags.length === 0) {
+			throw new DiscordError(400, { message: "A tag is required to create a forum post in this channel", code: 40067 });
+		}
+		if (isEmptyMessage(message, files.length > 0)) throw errors.emptyMessage();
+		const thread = ch.createThread({ name: String(body.name), appliedTags: [...new Set(tags)] });
+		// A forum post's first message has the thread's id.
+		const msg = new Message(world, thread.id, thread, bot, 0);
+		applyBody(msg, message, files, true, ["message"]);
+		world.addMessage(msg);
+		ch.lastMessageId = thread.id;
+		dispatchCreate(msg);
+		event("message", req, msg);
+		return { status: 201, body: { ...thread.toAPI(), message: msg.toAPI() } };
+	});
+
+	r.add("GET", "/channels/{channel_id}/threads/archived/public", (req) => {
+		const ch = channelOr404(req.params.get("channel_id"));
+		requireView(ch);
+		requirePerms(ch, P.ReadMessageHistory);
+		const limit = Math.min(100, Math.max(2, Number(req.query.get("limit") ?? 50) || 50));
+		const before = req.query.get("before");
+		const beforeMs = before ? Date.parse(before) : Number.POSITIVE_INFINITY;
+		const archived = [...world.channels.values()]
+			.filter((c) => c.parentId === ch.id && c.type !== ChannelType.PrivateThread && c.thread?.archived)
+			.filter((c) => (c.thread?.archivedAt ?? 0) < beforeMs)
+			.sort((a, b) => (b.thread?.archivedAt ?? 0) - (a.thread?.archivedAt ?? 0));
+		return {
+			status: 200,
+			body: {
+				threads: archived.slice(0, limit).map((c) => c.toAPI()),
+				members: [],
+				has_more: archived.length > limit,
+			},
+		};
+	});
+
+	r.add("POST", "/channels/{channel_id}/messages/{message_id}/crosspost", (req) => {
+		const ch = channelOr404(req.params.get("channel_id"));
+		requireView(ch);
+		if (ch.type !== ChannelType.GuildAnnouncement) {
+			throw new DiscordError(400, { message: "Cannot execute action on this channel type", code: 50024 }, "validation");
+		}
+		const msg = world.messages.get(req.params.get("message_id"));
+		if (!msg || msg.deleted || msg.channel !== ch || msg.ephemeral) throw errors.unknownMessage();
+		requirePerms(ch, msg.author.id === bot.id ? P.SendMessages : P.SendMessages | P.ManageMessages);
+		if ((msg.flags & MessageFlags.Crossposted) !== 0) {
+			throw new DiscordError(400, { message: "This message has already been crossposted.", code: 40033 });
+		}
+		// 10 per hour per channel, whoever publishes (people too): a per-resource limit the bot
+		// cannot see coming, answered like Discord's shared limits (scope shared, the real wait).
+		const hourAgo = now() - CROSSPOST_WINDOW_MS;
+		while ((ch.crosspostTimes[0] ?? Number.POSITIVE_INFINITY) <= hourAgo) ch.crosspostTimes.shift();
+		if (ch.crosspostTimes.length >= CROSSPOSTS_PER_WINDOW) {
+			const seconds = ((ch.crosspostTimes[0] ?? now()) + CROSSPOST_WINDOW_MS - now()) / 1000;
+			throw new DiscordError(
+				429,
+				{ message: "The resource is being rate limited.", retry_after: Number(seconds.toFixed(3)), global: false },
+				null,
+				{ "Retry-After": String(Math.ceil(seconds)), "X-RateLimit-Scope": "shared" },
+			);
+		}
+		ch.crosspostTimes.push(now());
+		msg.flags |= MessageFlags.Crossposted;
+		for (const target of ch.followers) {
+			if (target.deleted) continue;
+			const copy = new Message(world, core.ids.next(), target, crosspostAuthor(ch), 0);
+			copy.content = msg.content;
+			copy.embeds = structuredClone(msg.embeds);
+			copy.flags = MessageFlags.IsCrosspost;
+			copy.webhookId = copy.author.id;
+			copy.messageReference = { type: 0, channel_id: ch.id, guild_id: ch.guild?.id, message_id: msg.id };
+			world.addMessage(copy);
+			dispatchCreate(copy);
+		}
+		dispatchUpdate(msg);
+		event("crosspost", req, msg);
+		return { status: 200, body: msg.toAPI() };
+	});
+
+	/** The follower webhook's user that posts an announcement channel's copies. */
+	const crosspostAuthor = (source: Channel): User => {
+		const name = `${source.guild?.name ?? "server"} #${source.name}`;
+		const known = [...world.users.values()].find((u) => u.bot && u.username === name);
+		return known ?? world.createUser({ username: name, bot: true });
+	};
+
 	// ---------------------------------------------------------------- guilds
 
 	const guildOr404 = (id: string) => {
@@ -976,7 +1102,7 @@ export function buildRoutes(core: RestCore): Router {
 	});
 	r.add("GET", "/guilds/{guild_id}/threads/active", (req) => {
 		const g = guildOr404(req.params.get("guild_id"));
-		const visible = g.channels.filter((c) => c.isThread && c.visibleTo(world.botUser.id));
+		const visible = g.channels.filter((c) => c.isThread && !c.thread?.archived && c.visibleTo(world.botUser.id));
 		return { status: 200, body: { threads: visible.map((c) => c.toAPI()), members: [] } };
 	});
 
@@ -998,6 +1124,10 @@ function withoutLocalizations(value: unknown): unknown {
 	}
 	return out;
 }
+
+/** Crossposts allowed per announcement channel per window (Discord: 10 an hour). */
+export const CROSSPOSTS_PER_WINDOW = 10;
+export const CROSSPOST_WINDOW_MS = 60 * 60_000;
 
 /** How long `enforce_nonce` remembers a nonce ("the past few minutes" in Discord's documentation). */
 export const ENFORCED_NONCE_WINDOW_MS = 5 * 60_000;

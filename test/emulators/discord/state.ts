@@ -41,12 +41,26 @@ export const Intents = {
 } as const;
 
 export const MessageFlags = {
+	Crossposted: 1 << 0,
+	IsCrosspost: 1 << 1,
 	SuppressEmbeds: 1 << 2,
 	Ephemeral: 1 << 6,
 	Loading: 1 << 7,
 	SuppressNotifications: 1 << 12,
 	IsComponentsV2: 1 << 15,
 } as const;
+
+/** Channel flags: a forum or media channel with REQUIRE_TAG refuses a post without a tag (40067). */
+export const ChannelFlags = {
+	RequireTag: 1 << 4,
+} as const;
+
+/** A forum or media channel's tag (`available_tags`); a moderated one needs Manage Threads to apply. */
+export interface ForumTag {
+	id: string;
+	name: string;
+	moderated: boolean;
+}
 
 /** Where bytes of an attachment come from: in memory, a file on disk, or generated on the fly (never held in memory). */
 export type AttachmentSource = Buffer | Uint8Array | string | { path: string } | { generate: GenerateSpec };
@@ -240,8 +254,20 @@ export class Channel {
 		archived: boolean;
 		locked: boolean;
 		createdAt: number;
+		/** When it was last archived or unarchived (`archive_timestamp`). */
+		archivedAt: number;
 		members: Set<string>;
 	} | null = null;
+	/** Channel flags (ChannelFlags). */
+	flags = 0;
+	/** Forum and media channels: the tags a post may apply (`setTags`). */
+	availableTags: ForumTag[] = [];
+	/** A forum post: the tags applied to it. */
+	appliedTags: string[] = [];
+	/** Announcement channels: the channels following it (`follow`), which get a copy of every crosspost. */
+	readonly followers: Channel[] = [];
+	/** Announcement channels: clock times of its crossposts (Discord allows 10 per hour per channel). */
+	readonly crosspostTimes: number[] = [];
 	/** DM recipient. */
 	recipient: User | null = null;
 
@@ -283,7 +309,14 @@ export class Channel {
 	 * owner (default the bot) and `members`; a private thread is visible only to them and to
 	 * holders of Manage Threads, and only then announced to the bot.
 	 */
-	createThread(opts: { name: string; private?: boolean; owner?: User; members?: User[] }): Channel {
+	createThread(opts: {
+		name: string;
+		private?: boolean;
+		owner?: User;
+		members?: User[];
+		/** Forum and media posts: tag ids of `availableTags`. */
+		appliedTags?: string[];
+	}): Channel {
 		if (!this.guild) throw new Error("Threads need a guild channel");
 		if (this.isThread) throw new Error("Cannot create a thread in a thread");
 		if (this.type === ChannelType.GuildCategory) throw new Error("Categories have no threads");
@@ -301,8 +334,10 @@ export class Channel {
 			archived: false,
 			locked: false,
 			createdAt: this.world.clock.now(),
+			archivedAt: this.world.clock.now(),
 			members: new Set([ownerId, ...(opts.members ?? []).map((u) => u.id)]),
 		};
+		t.appliedTags = [...(opts.appliedTags ?? [])];
 		this.world.channels.set(t.id, t);
 		this.guild.channelIds.push(t.id);
 		if (!t.visibleTo(this.world.botUser.id)) return t;
@@ -355,6 +390,49 @@ export class Channel {
 	setNsfw(nsfw: boolean): this {
 		this.nsfw = nsfw;
 		this.dispatchUpdate();
+		return this;
+	}
+
+	/** Forum and media channels: replace the available tags (new ids); returns them. Dispatches CHANNEL_UPDATE. */
+	setTags(
+		tags: Array<string | { name: string; moderated?: boolean }>,
+		opts: { requireTag?: boolean } = {},
+	): ForumTag[] {
+		if (!this.isThreadOnly) throw new Error("Only forum and media channels have tags");
+		if (tags.length > 20) throw new Error("A forum has at most 20 tags");
+		this.availableTags = tags.map((tag) => {
+			const { name, moderated } = typeof tag === "string" ? { name: tag, moderated: false } : tag;
+			return { id: this.world.ids.next(), name, moderated: moderated ?? false };
+		});
+		if (opts.requireTag !== undefined) {
+			this.flags = opts.requireTag ? this.flags | ChannelFlags.RequireTag : this.flags & ~ChannelFlags.RequireTag;
+		}
+		this.dispatchUpdate();
+		return this.availableTags;
+	}
+
+	/** Threads: archive or unarchive (a moderator's action). Dispatches THREAD_UPDATE. */
+	setArchived(archived: boolean): this {
+		if (!this.thread) throw new Error("Only threads are archived");
+		this.thread.archived = archived;
+		this.thread.archivedAt = this.world.clock.now();
+		this.dispatchUpdate();
+		return this;
+	}
+
+	/** Threads: lock or unlock (only holders of Manage Threads may then unarchive it or post in it). */
+	setLocked(locked: boolean): this {
+		if (!this.thread) throw new Error("Only threads are locked");
+		this.thread.locked = locked;
+		this.dispatchUpdate();
+		return this;
+	}
+
+	/** Announcement channels: `target` follows this channel (gets a copy of every crosspost). */
+	follow(target: Channel): this {
+		if (this.type !== ChannelType.GuildAnnouncement) throw new Error("Only announcement channels can be followed");
+		if (!target.guild || target.isThread || !target.isTextBased) throw new Error("Followers are guild text channels");
+		if (!this.followers.includes(target)) this.followers.push(target);
 		return this;
 	}
 
@@ -442,7 +520,7 @@ export class Channel {
 			name: this.name,
 			last_message_id: this.lastMessageId,
 			rate_limit_per_user: this.rateLimitPerUser,
-			flags: 0,
+			flags: this.flags,
 			parent_id: this.parentId,
 		};
 		if (this.isThread && this.thread) {
@@ -456,12 +534,12 @@ export class Channel {
 				thread_metadata: {
 					archived: this.thread.archived,
 					auto_archive_duration: 1440,
-					archive_timestamp: iso(this.thread.createdAt),
+					archive_timestamp: iso(this.thread.archivedAt),
 					locked: this.thread.locked,
 					create_timestamp: iso(this.thread.createdAt),
 					...(this.type === ChannelType.PrivateThread ? { invitable: true } : {}),
 				},
-				...(this.parent?.isThreadOnly ? { applied_tags: [] } : {}),
+				...(this.parent?.isThreadOnly ? { applied_tags: [...this.appliedTags] } : {}),
 			};
 		}
 		const channel: Json = {
@@ -475,7 +553,13 @@ export class Channel {
 			// Forum (15) and media (16) channels: tags and defaults for their posts.
 			return {
 				...channel,
-				available_tags: [],
+				available_tags: this.availableTags.map((tag) => ({
+					id: tag.id,
+					name: tag.name,
+					moderated: tag.moderated,
+					emoji_id: null,
+					emoji_name: null,
+				})),
 				default_reaction_emoji: null,
 				default_thread_rate_limit_per_user: 0,
 				default_sort_order: null,

@@ -47,6 +47,7 @@ export const Schemas = {
 	webhookExecute: spec.IncomingWebhookRequestPartialSchema,
 	webhookEdit: spec.IncomingWebhookUpdateRequestPartialSchema,
 	messageCreate: spec.MessageCreateRequestSchema,
+	forumThreadCreate: spec.CreateForumThreadRequestSchema,
 	messageEdit: spec.MessageEditRequestPartialSchema,
 	dmCreate: spec.CreatePrivateChannelRequestSchema,
 } satisfies Record<string, Schema>;

@@ -1,0 +1,62 @@
+/**
+ * What the feed e2e tests share: a harness whose feeds (and imgpile) run on a clock the test
+ * moves by hand, a switch that kills the next delivery at one of the two moments a crash matters
+ * (the scheduler's test hooks: throwing there stops the cycle as a kill would), and a clean slate
+ * between tests.
+ */
+import type { FeedHooks } from "../../src/feeds/index.js";
+import type { DiscordEmulatorOptions } from "../emulators/discord/index.js";
+import { Harness, imgpileUsers } from "./harness.js";
+
+export type CrashMoment = "beforeSend" | "afterAccepted";
+
+class SimulatedCrash extends Error {}
+
+export class CrashSwitch {
+	/** Where the next delivery stops ("simulated crash <moment>"); reset once it did. */
+	at: CrashMoment | null = null;
+
+	readonly hooks: FeedHooks = {
+		beforeSend: () => this.#hit("beforeSend"),
+		afterAccepted: () => this.#hit("afterAccepted"),
+	};
+
+	#hit(moment: CrashMoment): void {
+		if (this.at !== moment) return;
+		this.at = null;
+		throw new SimulatedCrash(`simulated crash ${moment}`);
+	}
+}
+
+/**
+ * The real bot on both emulators, its feeds polling as `token` every `intervalMs` of `clock`,
+ * 10 posts a page, `crash` at its hooks. Deliveries of a burst to one channel do not wait out
+ * Discord's 5 per 5 s here.
+ */
+export function startFeedHarness(options: {
+	clock: () => number;
+	token: string;
+	intervalMs: number;
+	crash: CrashSwitch;
+	discord?: DiscordEmulatorOptions;
+}): Promise<Harness> {
+	const { clock, token } = options;
+	return Harness.start({
+		imgpile: { now: clock, users: imgpileUsers({ username: "feedbot", token }) },
+		discord: {
+			...options.discord,
+			rateLimits: { routes: { "POST /channels/{channel_id}/messages": { limit: 500, windowMs: 1000 } } },
+		},
+		feeds: { now: clock, intervalMs: options.intervalMs, token, pageSize: 10, hooks: options.crash.hooks },
+	});
+}
+
+/** Each test starts without the previous tests' feeds (nor an armed crash). */
+export async function removeAllFeeds(h: Harness, crash: CrashSwitch): Promise<void> {
+	for (const sub of await h.store.subscriptions.listAll()) {
+		await h.store.subscriptions.remove(sub.id);
+		await h.store.outbox.removeForSubscription(sub.id);
+	}
+	h.bot.feeds.changed();
+	crash.at = null;
+}
