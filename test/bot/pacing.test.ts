@@ -20,8 +20,9 @@ describe("Discord request pacing", () => {
 		const paced6 = departures.slice(1);
 		expect(paced6.map((d) => d.url)).toEqual(Array.from({ length: 6 }, (_, i) => `/channels/${i}/messages`));
 		// 50 ms apart (20/s), one slot of catch-up at most: a late timer may let the next request go
-		// sooner, but the k-th never leaves before (k - 1) slots after the first (timers may fire ~1 ms early).
+		// sooner, but the k-th never leaves before (k - 1) slots after the first. The first's departure is
+		// recorded a moment after its slot was taken, later still on a loaded machine: 15 ms of slack.
 		const first = paced6[0]?.at ?? 0;
-		for (const [k, d] of paced6.entries()) expect(d.at - first).toBeGreaterThanOrEqual((k - 1) * 50 - 3);
+		for (const [k, d] of paced6.entries()) expect(d.at - first).toBeGreaterThanOrEqual((k - 1) * 50 - 15);
 	});
 });
