@@ -1,3 +1,10 @@
+export {
+	AUTO_REHOST_MAX_ATTEMPTS,
+	type AutoRehostReply,
+	AutoRehostRepository,
+	type PendingAutoRehost,
+	PendingRepository,
+} from "./auto-rehost.js";
 export type { CounterAdd, Fence, KvBackend } from "./backend.js";
 export {
 	KEY_ENV_NAME,
@@ -24,6 +31,8 @@ export {
 	FeedStateRepository,
 } from "./feed-state.js";
 export {
+	AUTO_REHOST_CHANNELS_MAX,
+	type AutoRehostChannel,
 	DEFAULT_GUILD_SETTINGS,
 	type GuildSettings,
 	type GuildSettingsPatch,

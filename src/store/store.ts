@@ -1,5 +1,6 @@
 import path from "node:path";
 import type { Logger } from "pino";
+import { AutoRehostRepository } from "./auto-rehost.js";
 import type { KvBackend } from "./backend.js";
 import { KEY_ENV_NAME, type TokenCipher } from "./crypto.js";
 import { StoreConfigError } from "./errors.js";
@@ -30,6 +31,8 @@ export const STORE_NAMESPACES = {
 	uploads: "uploads",
 	lease: "lease",
 	budget: "budget",
+	autoRehost: "autorehost",
+	autoRehostPending: "autorehost-pending",
 } as const;
 
 export interface StoreOptions {
@@ -66,6 +69,8 @@ export interface Store {
 	readonly outbox: Outbox;
 	readonly usage: UsageRepository;
 	readonly uploads: UploadsRepository;
+	/** Auto-rehost channels: opt-outs, answered messages, and the pending work a restart finishes. */
+	readonly autoRehost: AutoRehostRepository;
 	/** Leases with fencing tokens (one process polls the feeds): atomic on Redis, best effort on SQLite. */
 	readonly lease: Leases;
 	/** Where the data lives, for logs (never contains credentials). */
@@ -173,6 +178,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		outbox: outbox(kv("outbox")),
 		usage: new UsageRepository(kv("usage", hot), clock),
 		uploads: new UploadsRepository(kv("uploads"), clock),
+		autoRehost: new AutoRehostRepository(kv("autoRehost"), kv("autoRehostPending"), clock),
 		lease: lease(kv("lease")),
 		location: location.scheme === "redis" ? location.display : `sqlite:${location.file}`,
 		shared: backend.shared,
