@@ -5,6 +5,8 @@ import {
 	ComponentType,
 	type ModalComponentData,
 	type ModalSubmitInteraction,
+	PermissionFlagsBits,
+	PermissionsBitField,
 	TextInputStyle,
 } from "discord.js";
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
@@ -195,8 +197,11 @@ async function autoRehost(ctx: HandlerContext, interaction: ChatInputCommandInte
 		ctx.log.info({ channelId }, "auto-rehost turned off");
 		return ctx.respond.reply({ content: ctx.t("autoRehost.off", { channel }), ephemeral: true });
 	}
-	if (serverToken && !(await ctx.store.guilds.get(guildId)).serverToken)
+	if (serverToken && !(await ctx.store.guilds.get(guildId)).serverToken) {
 		throw new UserError("autoRehost.noServerToken");
+	}
+	const missing = botMissing(interaction, channelId);
+	if (missing.length > 0) throw new UserError("autoRehost.botMissing", { channel, permissions: missing.join(", ") });
 	const set = await ctx.store.guilds.setAutoRehost(guildId, channelId, { serverToken, setBy: interaction.user.id });
 	if (!set) throw new UserError("autoRehost.tooMany", { max: AUTO_REHOST_CHANNELS_MAX });
 	ctx.log.info({ channelId, serverToken }, "auto-rehost turned on");
@@ -204,6 +209,24 @@ async function autoRehost(ctx: HandlerContext, interaction: ChatInputCommandInte
 		content: ctx.t(serverToken ? "autoRehost.on.server" : "autoRehost.on.own", { channel }),
 		ephemeral: true,
 	});
+}
+
+/**
+ * What the bot lacks in the channel to read members' messages and reply with the links (threads
+ * and forum posts: Send Messages in Threads). Empty when the channel is not in the cache.
+ */
+function botMissing(interaction: ChatInputCommandInteraction, channelId: string): string[] {
+	const target = interaction.guild?.channels.cache.get(channelId);
+	const me = interaction.guild?.members.me;
+	if (!target || !me) return [];
+	const inThreads = target.isThread() || target.type === ChannelType.GuildForum;
+	const needed = new PermissionsBitField([
+		PermissionFlagsBits.ViewChannel,
+		PermissionFlagsBits.ReadMessageHistory,
+		PermissionFlagsBits.EmbedLinks,
+		inThreads ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages,
+	]);
+	return needed.remove(target.permissionsFor(me)).toArray();
 }
 
 /** `/imgpile settings auto-rehost-me enabled`: a member opts out of (or back into) this server's auto-rehost. */

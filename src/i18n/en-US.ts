@@ -265,6 +265,7 @@ export const enUS = {
 	"autoRehost.tooMany": "A server can have at most {max} auto-rehost channels: turn one off first.",
 	"autoRehost.noServerToken":
 		"This server has no server token: set one with `/imgpile server-token set`, or leave `server-token` off.",
+	"autoRehost.botMissing": "I cannot answer in {channel}: I am missing {permissions} there.",
 	"autoRehost.me.off": "Your images and videos in this server's auto-rehost channels will no longer be rehosted.",
 	"autoRehost.me.on": "Your images and videos in this server's auto-rehost channels are rehosted again.",
 	"autoRehost.by": "📌 Kept on imgpile for {user} (Discord's links expire):",

@@ -235,6 +235,7 @@ export const zhCN = {
 	"autoRehost.tooMany": "一个服务器最多可以有 {max} 个自动转存频道：请先关闭一个。",
 	"autoRehost.noServerToken":
 		"本服务器没有服务器令牌：请用 `/imgpile server-token set` 设置，或不要开启 `server-token`。",
+	"autoRehost.botMissing": "我无法在 {channel} 中回复：我在那里缺少权限 {permissions}。",
 	"autoRehost.me.off": "你在本服务器自动转存频道中发布的图片和视频将不再被转存。",
 	"autoRehost.me.on": "你在本服务器自动转存频道中发布的图片和视频会重新被转存。",
 	"autoRehost.by": "📌 已为 {user} 保存到 imgpile（Discord 的链接会过期）：",

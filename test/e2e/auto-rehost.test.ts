@@ -93,9 +93,14 @@ describe("auto-rehost channels", () => {
 		expect((session?.intents ?? 0) & (MESSAGE_CONTENT | GUILD_MESSAGES)).toBe(MESSAGE_CONTENT | GUILD_MESSAGES);
 	});
 
-	it("is for managers; a manager turns it on for a channel", async () => {
+	it("is for managers; a manager turns it on for a channel where the bot can answer", async () => {
 		const refused = await settings(h, h.bob, gallery, { enabled: true, channel: gallery });
 		expect(refused.reply?.content).toMatch(/Manage Server/);
+		const locked = h.guild.createChannel({ name: "locked" });
+		locked.setPermissionOverwrite(h.discord.botUser, { deny: ["SendMessages"] });
+		const cannot = await settings(h, h.alice, h.general, { enabled: true, channel: locked });
+		expect(cannot.reply?.content).toBe(`I cannot answer in <#${locked.id}>: I am missing SendMessages there.`);
+		expect((await h.store.guilds.get(h.guild.id)).autoRehost).toEqual({});
 		const ix = await settings(h, h.alice, h.general, { enabled: true, channel: gallery });
 		expect(ix.ephemeral).toBe(true);
 		expect(ix.reply?.content).toContain(`Auto-rehost is on in <#${gallery.id}>`);
