@@ -1,9 +1,12 @@
 import {
 	ApplicationCommandOptionType,
+	ChannelType,
 	type ChatInputCommandInteraction,
 	ComponentType,
 	type ModalComponentData,
 	type ModalSubmitInteraction,
+	PermissionFlagsBits,
+	PermissionsBitField,
 	TextInputStyle,
 } from "discord.js";
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
@@ -14,8 +17,19 @@ import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { customId } from "../src/discord/index.js";
 import { type MessageKey, named, type Translate } from "../src/i18n/index.js";
 import { IMGPILE_LIMITS } from "../src/imgpile/index.js";
+import { AUTO_REHOST_CHANNELS_MAX } from "../src/store/index.js";
 
-/** `/imgpile`: link, unlink, status, sharex, server-token set|clear, settings rehost-reply. */
+/** Where members post: text and announcement channels, their threads, forums (each post a thread). */
+const AUTO_REHOST_CHANNEL_TYPES = [
+	ChannelType.GuildText,
+	ChannelType.GuildAnnouncement,
+	ChannelType.AnnouncementThread,
+	ChannelType.PublicThread,
+	ChannelType.PrivateThread,
+	ChannelType.GuildForum,
+] as const;
+
+/** `/imgpile`: link, unlink, status, sharex, server-token set|clear, settings rehost-reply|auto-rehost|auto-rehost-me. */
 export const data = chatCommand("imgpile", {
 	options: [
 		{ type: ApplicationCommandOptionType.Subcommand, name: "link" },
@@ -59,6 +73,20 @@ export const data = chatCommand("imgpile", {
 						},
 					],
 				},
+				{
+					type: ApplicationCommandOptionType.Subcommand,
+					name: "auto-rehost",
+					options: [
+						{ type: ApplicationCommandOptionType.Boolean, name: "enabled", required: true },
+						{ type: ApplicationCommandOptionType.Channel, name: "channel", channel_types: AUTO_REHOST_CHANNEL_TYPES },
+						{ type: ApplicationCommandOptionType.Boolean, name: "server-token" },
+					],
+				},
+				{
+					type: ApplicationCommandOptionType.Subcommand,
+					name: "auto-rehost-me",
+					options: [{ type: ApplicationCommandOptionType.Boolean, name: "enabled", required: true }],
+				},
 			],
 		},
 	],
@@ -72,6 +100,8 @@ async function execute(ctx: HandlerContext, interaction: ChatInputCommandInterac
 	const options = optionsOf(data, interaction);
 	const group = options.getSubcommandGroup(false);
 	const sub = options.getSubcommand(true);
+	if (group === "settings" && sub === "auto-rehost-me") return autoRehostMe(ctx, interaction);
+	if (group === "settings" && sub === "auto-rehost") return autoRehost(ctx, interaction);
 	if (group === "settings") return rehostReplySetting(ctx, interaction, requireManager(ctx.t, interaction));
 	if (group === "server-token") {
 		const guildId = requireManager(ctx.t, interaction);
@@ -146,6 +176,66 @@ async function rehostReplySetting(
 	await ctx.store.guilds.update(guildId, { rehostReply: choice });
 	ctx.log.info({ rehostReply: choice }, "rehost reply mode changed");
 	await ctx.respond.reply({ content: ctx.t(`settings.rehostReply.${choice}`), ephemeral: true });
+}
+
+/** Auto-rehost reads members' messages: refused, saying how to turn it on, unless the bot does. */
+function requireMessageContent(ctx: HandlerContext): void {
+	if (!ctx.messageContent) throw new UserError("autoRehost.needsIntent");
+}
+
+/** `/imgpile settings auto-rehost enabled [channel] [server-token]` (Manage Server). */
+async function autoRehost(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	const guildId = requireManager(ctx.t, interaction);
+	requireMessageContent(ctx);
+	const options = optionsOf(data, interaction);
+	const enabled = options.getBoolean("enabled", true);
+	const channelId = options.getChannel("channel")?.id ?? interaction.channelId;
+	const serverToken = options.getBoolean("server-token") ?? false;
+	const channel = `<#${channelId}>`;
+	if (!enabled) {
+		await ctx.store.guilds.setAutoRehost(guildId, channelId, null);
+		ctx.log.info({ channelId }, "auto-rehost turned off");
+		return ctx.respond.reply({ content: ctx.t("autoRehost.off", { channel }), ephemeral: true });
+	}
+	if (serverToken && !(await ctx.store.guilds.get(guildId)).serverToken) {
+		throw new UserError("autoRehost.noServerToken");
+	}
+	const missing = botMissing(interaction, channelId);
+	if (missing.length > 0) throw new UserError("autoRehost.botMissing", { channel, permissions: missing.join(", ") });
+	const set = await ctx.store.guilds.setAutoRehost(guildId, channelId, { serverToken, setBy: interaction.user.id });
+	if (!set) throw new UserError("autoRehost.tooMany", { max: AUTO_REHOST_CHANNELS_MAX });
+	ctx.log.info({ channelId, serverToken }, "auto-rehost turned on");
+	await ctx.respond.reply({
+		content: ctx.t(serverToken ? "autoRehost.on.server" : "autoRehost.on.own", { channel }),
+		ephemeral: true,
+	});
+}
+
+/**
+ * What the bot lacks in the channel to read members' messages and reply with the links (threads
+ * and forum posts: Send Messages in Threads). Empty when the channel is not in the cache.
+ */
+function botMissing(interaction: ChatInputCommandInteraction, channelId: string): string[] {
+	const target = interaction.guild?.channels.cache.get(channelId);
+	const me = interaction.guild?.members.me;
+	if (!target || !me) return [];
+	const inThreads = target.isThread() || target.type === ChannelType.GuildForum;
+	const needed = new PermissionsBitField([
+		PermissionFlagsBits.ViewChannel,
+		PermissionFlagsBits.ReadMessageHistory,
+		PermissionFlagsBits.EmbedLinks,
+		inThreads ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages,
+	]);
+	return needed.remove(target.permissionsFor(me)).toArray();
+}
+
+/** `/imgpile settings auto-rehost-me enabled`: a member opts out of (or back into) this server's auto-rehost. */
+async function autoRehostMe(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
+	if (!interaction.guildId) throw new UserError("error.guildOnly");
+	requireMessageContent(ctx);
+	const enabled = optionsOf(data, interaction).getBoolean("enabled", true);
+	await ctx.store.autoRehost.setOptOut(interaction.guildId, interaction.user.id, !enabled);
+	await ctx.respond.reply({ content: ctx.t(enabled ? "autoRehost.me.on" : "autoRehost.me.off"), ephemeral: true });
 }
 
 async function status(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {

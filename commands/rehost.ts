@@ -1,18 +1,17 @@
 import { type Message, type MessageContextMenuCommandInteraction, PermissionFlagsBits } from "discord.js";
 import { messageCommand } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
-import { type Identity, readerFor, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
+import { type Identity, releaseReserved, uploadIdentity } from "../src/bot/identity.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import {
 	type Answer,
-	attachmentSource,
+	collectSources,
+	earlierUploads,
 	editWithError,
 	type Failed,
 	type FileResult,
-	type FileSource,
 	failureLine,
 	fitLines,
-	mediaFromRecord,
 	mediaListAnswer,
 	ProgressBoard,
 	postOrMediaList,
@@ -21,54 +20,15 @@ import {
 	replyAllRefused,
 	sendable,
 	singleAnswer,
-	sourceKey,
 	succeeded,
 	transferAll,
 	unauthorizedLines,
-	urlPath,
 } from "../src/bot/upload/index.js";
 import { channelAllowsNsfw } from "../src/discord/index.js";
-import { ImgpileNotFoundError, type Media } from "../src/imgpile/index.js";
 import { loggableUrl } from "../src/transfer/index.js";
 
 /** "Rehost to imgpile": a message's attachments and embedded images/videos, to imgpile. */
 export const data = messageCommand("Rehost to imgpile", "cmd.rehost.menuName");
-
-const SPOILER_TEXT = /\|\|[\s\S]+?\|\|/;
-
-/**
- * Every attachment, then every embed image, thumbnail and video, once each (an embed showing one
- * of the message's own attachments is the same file). Embed URLs keep their host: one off the
- * Discord CDN is refused up front, and named by its URL.
- */
-export function collectSources(message: Message): FileSource[] {
-	const spoilerText = SPOILER_TEXT.test(message.content ?? "");
-	const sources: FileSource[] = [];
-	const seen = new Set<string>();
-	for (const attachment of message.attachments.values()) {
-		const source = attachmentSource(attachment);
-		seen.add(source.key ?? source.url);
-		sources.push(source);
-	}
-	for (const embed of message.embeds) {
-		for (const asset of [embed.image, embed.thumbnail, embed.video]) {
-			const url = asset?.url;
-			if (!url) continue;
-			const key = sourceKey(url);
-			if (seen.has(key)) continue;
-			seen.add(key);
-			const last = decodeURIComponent(urlPath(url).split("/").pop() ?? "");
-			sources.push({
-				url,
-				filename: last || "embed",
-				name: last || loggableUrl(url),
-				key,
-				spoiler: spoilerText,
-			});
-		}
-	}
-	return sources;
-}
 
 function siteOf(url: string): string {
 	try {
@@ -118,40 +78,6 @@ async function execute(ctx: HandlerContext, interaction: MessageContextMenuComma
 		// Server-token slots held but not used (a failure before the count) go back.
 		await releaseReserved(ctx, identity);
 	}
-}
-
-/**
- * Files rehosted before (by attachment id, or embed URL): their earlier media, unless imgpile
- * says it is gone (then the record is forgotten and the file uploaded again).
- */
-async function earlierUploads(
-	ctx: HandlerContext,
-	interaction: MessageContextMenuCommandInteraction,
-	sources: readonly FileSource[],
-	refused: ReadonlyMap<number, unknown>,
-): Promise<Map<number, { media: Media; size: number }>> {
-	const reused = new Map<number, { media: Media; size: number }>();
-	const reader = await readerFor(ctx, interaction);
-	await Promise.all(
-		sources.map(async (source, index) => {
-			if (refused.has(index) || !source.key) return;
-			const record = await ctx.store.uploads.byAttachment(source.key);
-			if (!record) return;
-			try {
-				reused.set(index, { media: await reader.getMedia(record.slug), size: record.size });
-			} catch (error) {
-				if (error instanceof ImgpileNotFoundError) {
-					ctx.log.info({ slug: record.slug }, "rehosted media was deleted on imgpile; uploading again");
-					await ctx.store.uploads.forget(record.slug);
-					return;
-				}
-				// imgpile could not say: keep the earlier upload rather than spend quota on a copy.
-				ctx.log.warn({ err: error, slug: record.slug }, "could not check an earlier rehost; reusing it");
-				reused.set(index, { media: mediaFromRecord(record), size: record.size });
-			}
-		}),
-	);
-	return reused;
 }
 
 async function answerFor(

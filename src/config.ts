@@ -46,6 +46,11 @@ const configSchema = z.object({
 		.regex(/^\d{1,6}(?:-\d{1,6})?(?:,\d{1,6}(?:-\d{1,6})?)*$/, "must list shard ids like 0,1 or 0-3 or 0,2-3")
 		.transform(shardIds)
 		.optional(),
+	// Privileged: requested (GuildMessages + MessageContent) only when set, for auto-rehost channels.
+	DISCORD_MESSAGE_CONTENT: z
+		.enum(["true", "false"], { error: "must be true or false" })
+		.default("false")
+		.transform((value) => value === "true"),
 	IMGPILE_API_URL: httpUrl.default("https://imgpile.com/api/v1"),
 	IMGPILE_UPLOAD_URL: httpUrl.default("https://cdn.imgpile.com/api/v1/media"),
 	DISCORD_CDN_HOSTS: z

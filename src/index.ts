@@ -1,5 +1,5 @@
 import { commandModules } from "../commands/index.js";
-import { Bot } from "./bot/bot.js";
+import { Bot, DisallowedIntentsError } from "./bot/bot.js";
 import { loadConfig } from "./config.js";
 import { Imgpile } from "./imgpile/index.js";
 import { createLogger, SecretRegistry } from "./logger.js";
@@ -41,6 +41,7 @@ const bot = new Bot({
 	shards: config.SHARD_COUNT === undefined ? undefined : { count: config.SHARD_COUNT, ids: config.SHARD_IDS },
 	modules: commandModules,
 	healthPort: config.HEALTH_PORT,
+	messageContent: config.DISCORD_MESSAGE_CONTENT,
 	feeds: {
 		intervalMs: config.FEED_POLL_INTERVAL * 1000,
 		leaseTtlMs: config.FEED_LEASE_TTL * 1000,
@@ -78,6 +79,9 @@ process.once("SIGTERM", () => void shutdown("SIGTERM"));
 try {
 	await bot.start();
 } catch (error) {
-	logger.fatal({ err: error }, "could not start: check DISCORD_TOKEN and DISCORD_API_URL");
+	// A refused privileged intent was logged by the bot already, as one line saying how to fix it.
+	if (!(error instanceof DisallowedIntentsError)) {
+		logger.fatal({ err: error }, "could not start: check DISCORD_TOKEN and DISCORD_API_URL");
+	}
 	await shutdown("startup failure", 1);
 }

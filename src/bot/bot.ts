@@ -4,7 +4,9 @@ import {
 	Client,
 	type ClientOptions,
 	Events,
+	GatewayCloseCodes,
 	GatewayIntentBits,
+	Partials,
 	RESTEvents,
 	Routes,
 } from "discord.js";
@@ -12,6 +14,7 @@ import { Agent } from "undici";
 import { ClientFeedDiscord, FeedService, type FeedServiceOptions, type TickReport } from "../feeds/index.js";
 import type { Logger } from "../logger.js";
 import { Metrics } from "../metrics.js";
+import { AutoRehost } from "./auto-rehost.js";
 import { Coalescer } from "./coalescer.js";
 import { type HealthServer, startHealthServer } from "./health.js";
 import { pacedMakeRequest } from "./pacing.js";
@@ -19,6 +22,15 @@ import { InteractionRouter } from "./router.js";
 import { VOTE_REFRESH_MS } from "./social.js";
 import { syncCommands } from "./sync.js";
 import type { CommandModule, Services } from "./types.js";
+
+/** How long `stop()` lets auto-rehosts in flight finish before their transfers are cut. */
+const AUTO_REHOST_GRACE_MS = 1_000;
+
+/** The one line a bot whose Message Content intent Discord refused (gateway close 4014) logs. */
+export const MESSAGE_CONTENT_REFUSED =
+	"Discord refused the Message Content intent (gateway close 4014): DISCORD_MESSAGE_CONTENT=true needs it enabled " +
+	'for this application: Discord developer portal → your application → Bot → Privileged Gateway Intents → turn on "Message Content Intent", ' +
+	"save, and start the bot again (or set DISCORD_MESSAGE_CONTENT=false to run without auto-rehost)";
 
 export interface BotOptions {
 	token: string;
@@ -39,6 +51,11 @@ export interface BotOptions {
 	 * default, one shard. Only the process running shard 0 registers commands.
 	 */
 	shards?: { count: number | "auto"; ids?: readonly number[] | undefined } | undefined;
+	/**
+	 * Read members' messages (DISCORD_MESSAGE_CONTENT): requests the GuildMessages and privileged
+	 * Message Content intents, for auto-rehost channels. Default false: no privileged intent.
+	 */
+	messageContent?: boolean;
 	/** Extra discord.js options (tests shorten the identify throttle). */
 	clientOptions?: Partial<ClientOptions>;
 	/**
@@ -53,6 +70,8 @@ export class Bot {
 	readonly client: Client;
 	readonly router: InteractionRouter;
 	readonly feeds: FeedService;
+	/** Auto-rehost channels; only with `messageContent` (the bot sees no messages otherwise). */
+	readonly autoRehost: AutoRehost | undefined;
 	/** Served on the health port as `GET /metrics`. */
 	readonly metrics: Metrics;
 	readonly #options: BotOptions;
@@ -68,8 +87,12 @@ export class Bot {
 		// connections instead of opening one each.
 		this.#discordAgent = new Agent({ connections: 16, keepAliveTimeout: 30_000 });
 		this.client = new Client({
-			// Only what the bot needs: guilds and their channels (no privileged intents).
-			intents: [GatewayIntentBits.Guilds],
+			// Only what the bot needs: guilds and their channels; members' messages (privileged) only
+			// when auto-rehost is opted into. Edits of messages from before a restart come as partials.
+			intents: options.messageContent
+				? [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent]
+				: [GatewayIntentBits.Guilds],
+			...(options.messageContent ? { partials: [Partials.Message] } : {}),
 			// Nothing the bot sends pings anyone unless that send says so; raw REST bodies (the
 			// feeds) do not get this default and carry their own `allowed_mentions`.
 			allowedMentions: { parse: [], repliedUser: false },
@@ -93,10 +116,12 @@ export class Bot {
 			logger: options.services.logger.child({ component: "feeds" }),
 			metrics: this.metrics,
 		});
+		const services: Services = { ...options.services, messageContent: options.messageContent === true };
+		this.autoRehost = options.messageContent ? new AutoRehost(services, this.client) : undefined;
 		this.router = new InteractionRouter({
 			modules: options.modules,
 			services: {
-				...options.services,
+				...services,
 				metrics: this.metrics,
 				feeds: this.feeds,
 				voteRefresher: new Coalescer(VOTE_REFRESH_MS),
@@ -105,6 +130,11 @@ export class Bot {
 		});
 		const log = options.services.logger;
 		this.client.on(Events.InteractionCreate, (interaction) => void this.router.handle(interaction));
+		const autoRehost = this.autoRehost;
+		if (autoRehost) {
+			this.client.on(Events.MessageCreate, (message) => autoRehost.onCreate(message));
+			this.client.on(Events.MessageUpdate, (_old, message) => autoRehost.onUpdate(message));
+		}
 		this.client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
 		this.client.on(Events.Warn, (message) => log.warn({ discord: message }, "discord client warning"));
 		this.client.on(Events.ShardDisconnect, (event, shard) =>
@@ -155,9 +185,7 @@ export class Bot {
 			});
 		}
 		if (this.#options.shards?.count === "auto") await this.#autoShards(this.#options.shards.ids);
-		const ready = once(this.client, Events.ClientReady);
-		await this.client.login(this.#options.token);
-		await ready;
+		await this.#login();
 		const application = this.client.application;
 		if (!application) throw new Error("Discord sent no application in READY");
 		// discord.js has resolved the shards by now (login): an array of ids.
@@ -180,6 +208,9 @@ export class Bot {
 		}
 		this.#ready = true;
 		if (this.#options.feeds?.timer !== false) this.feeds.start();
+		this.autoRehost
+			?.recover()
+			.catch((error: unknown) => services.logger.error({ err: error }, "could not finish the pending auto-rehosts"));
 		services.logger.info(
 			{
 				user: this.client.user?.tag,
@@ -190,6 +221,35 @@ export class Bot {
 			},
 			"bot ready",
 		);
+	}
+
+	/**
+	 * Logs in and waits for READY. A gateway closed with 4014 (a privileged intent not enabled in
+	 * the developer portal) never reconnects: that becomes one error saying how to fix it.
+	 */
+	async #login(): Promise<void> {
+		const abort = new AbortController();
+		const ready = once(this.client, Events.ClientReady, { signal: abort.signal });
+		ready.catch(() => {});
+		const refused = new Promise<never>((_, reject) => {
+			const onDisconnect = (event: { code: number }) => {
+				if (event.code !== GatewayCloseCodes.DisallowedIntents) return;
+				reject(new DisallowedIntentsError(this.#options.messageContent === true));
+			};
+			this.client.on(Events.ShardDisconnect, onDisconnect);
+			abort.signal.addEventListener("abort", () => this.client.off(Events.ShardDisconnect, onDisconnect));
+		});
+		refused.catch(() => {});
+		try {
+			await Promise.race([this.client.login(this.#options.token).then(() => ready), refused]);
+		} catch (error) {
+			if (error instanceof DisallowedIntentsError) {
+				this.#options.services.logger.fatal({ code: GatewayCloseCodes.DisallowedIntents }, error.message);
+			}
+			throw error;
+		} finally {
+			abort.abort();
+		}
 	}
 
 	/** SHARD_COUNT=auto: Discord's recommended count, and this process's ids checked against it. */
@@ -216,7 +276,10 @@ export class Bot {
 	/** Stops taking interactions, lets those in flight finish (bounded), stops the feeds, disconnects. */
 	async stop(): Promise<void> {
 		this.#ready = false;
-		const drained = await this.router.drain(this.#options.shutdownGraceMs ?? 10_000);
+		const grace = this.#options.shutdownGraceMs ?? 10_000;
+		// An auto-rehost cut short stays pending and is finished at the next start: nobody waits for it.
+		await this.autoRehost?.drain(Math.min(grace, AUTO_REHOST_GRACE_MS));
+		const drained = await this.router.drain(grace);
 		if (!drained) {
 			this.#options.services.logger.warn({ inFlight: this.router.inFlight }, "stopped with interactions in flight");
 		}
@@ -224,6 +287,18 @@ export class Bot {
 		await this.client.destroy();
 		await this.#discordAgent.close();
 		await this.#health?.close();
+	}
+}
+
+/** Discord closed the gateway with 4014; `message` says what to do (logged as one fatal line by `start`). */
+export class DisallowedIntentsError extends Error {
+	override name = "DisallowedIntentsError";
+	constructor(messageContent: boolean) {
+		super(
+			messageContent
+				? MESSAGE_CONTENT_REFUSED
+				: "Discord refused a privileged gateway intent (close 4014): enable it in the developer portal (Bot page)",
+		);
 	}
 }
 

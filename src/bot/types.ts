@@ -31,6 +31,11 @@ export interface Services {
 	now: () => number;
 	/** The feed scheduler (set by the Bot; absent where no bot runs, e.g. unit tests). */
 	feeds?: FeedControl;
+	/**
+	 * Whether the bot reads members' messages (DISCORD_MESSAGE_CONTENT: the GuildMessages and
+	 * Message Content intents), which auto-rehost channels need. Set by the Bot.
+	 */
+	messageContent?: boolean;
 	/** Score edits after vote clicks, at most one per message per interval (set by the Bot). */
 	voteRefresher?: Coalescer;
 	/**
@@ -48,6 +53,9 @@ export interface HandlerContext extends Services {
 	log: Logger;
 	respond: Responder;
 }
+
+/** What work outside an interaction has (auto-rehost): a handler's context without the responder. */
+export type BotContext = Omit<HandlerContext, "respond">;
 
 export interface ChatCommand {
 	data: RESTPostAPIChatInputApplicationCommandsJSONBody;

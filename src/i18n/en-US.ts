@@ -241,6 +241,37 @@ export const enUS = {
 	"settings.mode.public": "with a public reply to the message",
 	"settings.rehostReply.ephemeral": "“Rehost to imgpile” now answers privately, to the user who asked.",
 	"settings.rehostReply.public": "“Rehost to imgpile” now answers with a public reply to the message.",
+	// Auto-rehost channels (issue 13)
+	"cmd.imgpile.settings.auto-rehost.name": "auto-rehost",
+	"cmd.imgpile.settings.auto-rehost.description":
+		"Rehost every image and video members post in a channel to imgpile, and reply with the links",
+	"cmd.imgpile.settings.auto-rehost-me.name": "auto-rehost-me",
+	"cmd.imgpile.settings.auto-rehost-me.description":
+		"Whether your images in this server's auto-rehost channels are rehosted",
+	"cmd.imgpile.option.enabled.name": "enabled",
+	"cmd.imgpile.option.enabled.description": "On (True) or off (False)",
+	"cmd.imgpile.option.channel.name": "channel",
+	"cmd.imgpile.option.channel.description": "The channel, forum or thread (default: this one)",
+	"cmd.imgpile.option.server-token.name": "server-token",
+	"cmd.imgpile.option.server-token.description":
+		"Members without their own token may use the server token, within its daily cap (default False)",
+	"autoRehost.needsIntent":
+		"Auto-rehost needs to read members' messages, and this bot is not set up for it. Whoever runs the bot must: 1. in the Discord developer portal, open the application → **Bot** → Privileged Gateway Intents and turn on **Message Content Intent**; 2. set `DISCORD_MESSAGE_CONTENT=true` in the bot's configuration and restart it.",
+	"autoRehost.on.own":
+		"Auto-rehost is on in {channel}: images and videos members post there are rehosted to imgpile with their own linked token, and I reply with the links. Members can opt out with `/imgpile settings auto-rehost-me enabled:False`.",
+	"autoRehost.on.server":
+		"Auto-rehost is on in {channel}: images and videos members post there are rehosted to imgpile (with their own token, else the server token within its daily cap), and I reply with the links. Members can opt out with `/imgpile settings auto-rehost-me enabled:False`.",
+	"autoRehost.off": "Auto-rehost is off in {channel}.",
+	"autoRehost.tooMany": "A server can have at most {max} auto-rehost channels: turn one off first.",
+	"autoRehost.noServerToken":
+		"This server has no server token: set one with `/imgpile server-token set`, or leave `server-token` off.",
+	"autoRehost.botMissing": "I cannot answer in {channel}: I am missing {permissions} there.",
+	"autoRehost.me.off": "Your images and videos in this server's auto-rehost channels will no longer be rehosted.",
+	"autoRehost.me.on": "Your images and videos in this server's auto-rehost channels are rehosted again.",
+	"autoRehost.by": "📌 Kept on imgpile for {user} (Discord's links expire):",
+	"autoRehost.needsLink":
+		"{user}, images and videos posted here are kept on imgpile: link your imgpile token with `/imgpile link` to have yours kept (or opt out with `/imgpile settings auto-rehost-me enabled:False`). I say this only once.",
+	"autoRehost.failed": "Could not rehost this to imgpile: {reason}",
 	"upload.noFiles": "Attach at least one image or video.",
 	"upload.progress.header": {
 		plural: "count",

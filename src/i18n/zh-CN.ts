@@ -214,6 +214,34 @@ export const zhCN = {
 	"settings.mode.public": "公开回复原消息",
 	"settings.rehostReply.ephemeral": "“转存到 imgpile”现在仅对发起者可见地回复。",
 	"settings.rehostReply.public": "“转存到 imgpile”现在会公开回复原消息。",
+	// Auto-rehost channels (issue 13)
+	"cmd.imgpile.settings.auto-rehost.name": "自动转存",
+	"cmd.imgpile.settings.auto-rehost.description": "把成员在某个频道发布的每个图片和视频自动转存到 imgpile，并回复链接",
+	"cmd.imgpile.settings.auto-rehost-me.name": "自动转存我的",
+	"cmd.imgpile.settings.auto-rehost-me.description": "是否转存你在本服务器自动转存频道中发布的图片",
+	"cmd.imgpile.option.enabled.name": "开启",
+	"cmd.imgpile.option.enabled.description": "开启（True）或关闭（False）",
+	"cmd.imgpile.option.channel.name": "频道",
+	"cmd.imgpile.option.channel.description": "频道、论坛或子区（默认：当前频道）",
+	"cmd.imgpile.option.server-token.name": "服务器令牌",
+	"cmd.imgpile.option.server-token.description": "没有自己令牌的成员可在每日上限内使用服务器令牌（默认 False）",
+	"autoRehost.needsIntent":
+		"自动转存需要读取成员的消息，而此机器人尚未为此设置。运行机器人的人需要：1. 在 Discord 开发者门户中打开该应用 → **Bot** → Privileged Gateway Intents，开启 **Message Content Intent**；2. 在机器人配置中设置 `DISCORD_MESSAGE_CONTENT=true` 并重启。",
+	"autoRehost.on.own":
+		"{channel} 已开启自动转存：成员在那里发布的图片和视频会用他们自己绑定的令牌转存到 imgpile，我会回复链接。成员可以用 `/imgpile settings auto-rehost-me enabled:False` 退出。",
+	"autoRehost.on.server":
+		"{channel} 已开启自动转存：成员在那里发布的图片和视频会转存到 imgpile（用他们自己的令牌，没有则在每日上限内用服务器令牌），我会回复链接。成员可以用 `/imgpile settings auto-rehost-me enabled:False` 退出。",
+	"autoRehost.off": "{channel} 已关闭自动转存。",
+	"autoRehost.tooMany": "一个服务器最多可以有 {max} 个自动转存频道：请先关闭一个。",
+	"autoRehost.noServerToken":
+		"本服务器没有服务器令牌：请用 `/imgpile server-token set` 设置，或不要开启 `server-token`。",
+	"autoRehost.botMissing": "我无法在 {channel} 中回复：我在那里缺少权限 {permissions}。",
+	"autoRehost.me.off": "你在本服务器自动转存频道中发布的图片和视频将不再被转存。",
+	"autoRehost.me.on": "你在本服务器自动转存频道中发布的图片和视频会重新被转存。",
+	"autoRehost.by": "📌 已为 {user} 保存到 imgpile（Discord 的链接会过期）：",
+	"autoRehost.needsLink":
+		"{user}，这里发布的图片和视频会保存到 imgpile：用 `/imgpile link` 绑定你的 imgpile 令牌即可保存你的（或用 `/imgpile settings auto-rehost-me enabled:False` 退出）。此提示只出现一次。",
+	"autoRehost.failed": "无法转存到 imgpile：{reason}",
 	"upload.noFiles": "请至少附加一个图片或视频。",
 	"upload.progress.header": { plural: "count", other: "正在上传 {count} 个文件到 imgpile…" },
 	"upload.progress.pending": "等待中",

@@ -13,6 +13,17 @@ export interface ServerTokenInfo {
 	setAt: string;
 }
 
+/** An auto-rehost channel's settings (key: channel id, in `GuildSettings.autoRehost`). */
+export interface AutoRehostChannel {
+	/** Members without a linked token may use the server token (within its daily cap). */
+	serverToken: boolean;
+	/** User id of whoever turned it on. */
+	setBy: string;
+}
+
+/** Auto-rehost channels a server may have. */
+export const AUTO_REHOST_CHANNELS_MAX = 25;
+
 export interface GuildSettings {
 	serverToken: ServerTokenInfo | null;
 	/** Uploads per user per day that may use the server token. */
@@ -20,16 +31,19 @@ export interface GuildSettings {
 	rehostReply: RehostReply;
 	/** IANA time zone (digest times are in it). */
 	timezone: string;
+	/** Auto-rehost channels by channel id (`setAutoRehost`). */
+	autoRehost: Record<string, AutoRehostChannel>;
 }
 
 /** The settings `update` may change; the server token has its own methods. */
-export type GuildSettingsPatch = Partial<Omit<GuildSettings, "serverToken">>;
+export type GuildSettingsPatch = Partial<Omit<GuildSettings, "serverToken" | "autoRehost">>;
 
 export const DEFAULT_GUILD_SETTINGS: Readonly<GuildSettings> = Object.freeze({
 	serverToken: null,
 	serverTokenDailyCap: 20,
 	rehostReply: "ephemeral",
 	timezone: "UTC",
+	autoRehost: Object.freeze({}) as Record<string, AutoRehostChannel>,
 });
 
 interface StoredGuild {
@@ -39,6 +53,7 @@ interface StoredGuild {
 	rehostReply?: RehostReply;
 	timezone?: string;
 	serverToken?: (ServerTokenInfo & { sealed: string }) | null;
+	autoRehost?: Record<string, AutoRehostChannel>;
 }
 
 /** Per-guild settings (key: guild id), including the server token, encrypted (aad `server-token:<guildId>`). */
@@ -101,6 +116,23 @@ export class GuildSettingsRepository extends SealedRepository {
 		return countUnopenable(this.kv, this.cipher, (stored) => (stored as StoredGuild | undefined)?.serverToken?.sealed);
 	}
 
+	/**
+	 * Turns auto-rehost on in a channel (`settings`) or off (null); atomic, so two managers at
+	 * once both count. False when turning one more on would pass AUTO_REHOST_CHANNELS_MAX.
+	 */
+	async setAutoRehost(guildId: string, channelId: string, settings: AutoRehostChannel | null): Promise<boolean> {
+		assertId("guildId", guildId);
+		assertId("channelId", channelId);
+		return this.kv.modify<StoredGuild, boolean>(guildId, (current) => {
+			const channels = { ...(current?.autoRehost ?? {}) };
+			if (settings === null) delete channels[channelId];
+			else if (channelId in channels || Object.keys(channels).length < AUTO_REHOST_CHANNELS_MAX) {
+				channels[channelId] = { serverToken: settings.serverToken === true, setBy: settings.setBy };
+			} else return { value: current, result: false };
+			return { value: { ...(current ?? { v: 1 }), autoRehost: channels }, result: true };
+		});
+	}
+
 	/** Removes the server token; true if one was set. */
 	async clearServerToken(guildId: string): Promise<boolean> {
 		assertId("guildId", guildId);
@@ -130,6 +162,7 @@ function settingsOf(stored: StoredGuild | undefined): GuildSettings {
 		serverTokenDailyCap: stored?.serverTokenDailyCap ?? DEFAULT_GUILD_SETTINGS.serverTokenDailyCap,
 		rehostReply: stored?.rehostReply ?? DEFAULT_GUILD_SETTINGS.rehostReply,
 		timezone: stored?.timezone ?? DEFAULT_GUILD_SETTINGS.timezone,
+		autoRehost: { ...(stored?.autoRehost ?? {}) },
 	};
 }
 

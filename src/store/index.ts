@@ -6,6 +6,13 @@ export {
 	type WatchEntry,
 	type WatchIndex,
 } from "./announcements.js";
+export {
+	AUTO_REHOST_MAX_ATTEMPTS,
+	type AutoRehostReply,
+	AutoRehostRepository,
+	type PendingAutoRehost,
+	PendingRepository,
+} from "./auto-rehost.js";
 export type { CounterAdd, Fence, KvBackend } from "./backend.js";
 export {
 	KEY_ENV_NAME,
@@ -32,6 +39,8 @@ export {
 	FeedStateRepository,
 } from "./feed-state.js";
 export {
+	AUTO_REHOST_CHANNELS_MAX,
+	type AutoRehostChannel,
 	DEFAULT_GUILD_SETTINGS,
 	type GuildSettings,
 	type GuildSettingsPatch,

@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { Logger } from "pino";
 import { AnnouncementRepository } from "./announcements.js";
+import { AutoRehostRepository } from "./auto-rehost.js";
 import type { KvBackend } from "./backend.js";
 import { KEY_ENV_NAME, type TokenCipher } from "./crypto.js";
 import { StoreConfigError } from "./errors.js";
@@ -32,6 +33,8 @@ export const STORE_NAMESPACES = {
 	lease: "lease",
 	budget: "budget",
 	announcements: "announce",
+	autoRehost: "autorehost",
+	autoRehostPending: "autorehost-pending",
 } as const;
 
 export interface StoreOptions {
@@ -70,6 +73,8 @@ export interface Store {
 	readonly uploads: UploadsRepository;
 	/** Live sync: which message announced which post, and the posts it follows. */
 	readonly announcements: AnnouncementRepository;
+	/** Auto-rehost channels: opt-outs, answered messages, and the pending work a restart finishes. */
+	readonly autoRehost: AutoRehostRepository;
 	/** Leases with fencing tokens (one process polls the feeds): atomic on Redis, best effort on SQLite. */
 	readonly lease: Leases;
 	/** Where the data lives, for logs (never contains credentials). */
@@ -178,6 +183,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		usage: new UsageRepository(kv("usage", hot), clock),
 		uploads: new UploadsRepository(kv("uploads"), clock),
 		announcements: new AnnouncementRepository(kv("announcements")),
+		autoRehost: new AutoRehostRepository(kv("autoRehost"), kv("autoRehostPending"), clock),
 		lease: lease(kv("lease")),
 		location: location.scheme === "redis" ? location.display : `sqlite:${location.file}`,
 		shared: backend.shared,

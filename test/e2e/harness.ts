@@ -64,6 +64,8 @@ export interface HarnessOptions {
 	proxy?: boolean;
 	/** The bot's gateway shards (SHARD_COUNT / SHARD_IDS); default: discord.js's (one shard). */
 	shards?: BotOptions["shards"];
+	/** DISCORD_MESSAGE_CONTENT: the bot asks for members' messages (auto-rehost channels). */
+	messageContent?: boolean;
 }
 
 /** A second bot process on the same emulators (other shards): its own store, key and logs. */
@@ -263,6 +265,7 @@ export class Harness {
 			autoDeferMs: this.#options.autoDeferMs,
 			modules: this.#options.modules ?? commandModules,
 			healthPort: this.#options.healthPort,
+			messageContent: this.#options.messageContent,
 			feeds: { ...this.#options.feeds, timer: this.#options.feeds?.timer ?? false },
 			shards: options.shards,
 			services: {

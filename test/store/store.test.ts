@@ -284,6 +284,7 @@ forEachEngine((openAt) => {
 				serverTokenDailyCap: 5,
 				rehostReply: "public",
 				timezone: "Europe/Paris",
+				autoRehost: {},
 			});
 			expect(Number.isNaN(Date.parse(settings.serverToken?.setAt ?? ""))).toBe(false);
 			expect(await store.guilds.getServerToken("100")).toBe(SERVER_TOKEN);

@@ -4,14 +4,14 @@ import type { ImgpileError, ImgpileRateLimitError } from "../../imgpile/index.js
 import { TransferError } from "../../transfer/index.js";
 import { isImgpileError, userErrorFromImgpile } from "../errors.js";
 import type { Identity } from "../identity.js";
-import type { HandlerContext } from "../types.js";
+import type { BotContext } from "../types.js";
 import { type FileFailure, type FileResult, type FileSource, failed } from "./files.js";
 
 /** Longer than this, a 429 is the daily quota, not the per-minute limit. */
 const QUOTA_RETRY_AFTER_MS = 60_000;
 
 /** The user-facing reason of a failed file (TransferError, or anything else). */
-export function failureOf(ctx: HandlerContext, error: unknown): FileFailure {
+export function failureOf(ctx: BotContext, error: unknown): FileFailure {
 	ctx.metrics?.uploadFailed(
 		error instanceof TransferError ? error.reason : isImgpileError(error) ? "imgpile" : "unexpected",
 	);
@@ -52,7 +52,7 @@ function imgpileFailure(error: ImgpileError): FileFailure {
 }
 
 /** Files refused without any request (not a Discord CDN URL, over 100 MB), by index. */
-export function refusedUpFront(ctx: HandlerContext, sources: readonly FileSource[]): Map<number, FileFailure> {
+export function refusedUpFront(ctx: BotContext, sources: readonly FileSource[]): Map<number, FileFailure> {
 	const refused = new Map<number, FileFailure>();
 	sources.forEach((source, index) => {
 		try {
@@ -65,7 +65,7 @@ export function refusedUpFront(ctx: HandlerContext, sources: readonly FileSource
 }
 
 /** The lines to open an answer with when imgpile refused the token. */
-export function unauthorizedLines(ctx: HandlerContext, identity: Identity, results: readonly FileResult[]): string[] {
+export function unauthorizedLines(ctx: BotContext, identity: Identity, results: readonly FileResult[]): string[] {
 	if (!failed(results).some((result) => result.failure.unauthorized)) return [];
 	return [ctx.t(identity.via === "server" ? "upload.unauthorized.server" : "imgpile.unauthorized")];
 }

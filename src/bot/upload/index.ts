@@ -33,6 +33,7 @@ export {
 	urlPath,
 } from "./files.js";
 export { editWithError, type PostOrListOptions, postOrMediaList, replyAllRefused } from "./finish.js";
+export { collectSources, earlierUploads } from "./message.js";
 export { type FileState, PROGRESS_INTERVAL_MS, ProgressBoard } from "./progress.js";
 export { mediaFromRecord, recordResults } from "./records.js";
 export { CONTENT_MAX, fitLines, formatBytes } from "./text.js";

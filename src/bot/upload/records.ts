@@ -2,12 +2,12 @@
 import type { Media } from "../../imgpile/index.js";
 import type { UploadRecord } from "../../store/index.js";
 import { type Identity, recordUploads } from "../identity.js";
-import type { HandlerContext } from "../types.js";
+import type { BotContext } from "../types.js";
 import type { Done, FileResult } from "./files.js";
 
 /** Remembers each new upload (Delete button, rehost idempotency, recent media) and counts them. */
 export async function recordResults(
-	ctx: HandlerContext,
+	ctx: BotContext,
 	who: { guildId: string | null; user: { id: string } },
 	identity: Identity | undefined,
 	results: readonly FileResult[],

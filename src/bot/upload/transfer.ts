@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ImgpileClient, ImgpileRateLimitError, Media } from "../../imgpile/index.js";
 import { TransferError } from "../../transfer/index.js";
-import type { HandlerContext } from "../types.js";
+import type { BotContext } from "../types.js";
 import { failureOf } from "./failures.js";
 import type { FileFailure, FileResult, FileSource } from "./files.js";
 import type { ProgressBoard } from "./progress.js";
@@ -25,7 +25,7 @@ export interface TransferAllOptions {
  * stops the files not yet done: they would be refused too. Results are in `sources` order.
  */
 export async function transferAll(
-	ctx: HandlerContext,
+	ctx: BotContext,
 	sources: readonly FileSource[],
 	client: ImgpileClient,
 	options: TransferAllOptions = {},

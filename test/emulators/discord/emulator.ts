@@ -546,7 +546,8 @@ export class DiscordEmulator implements RestCore {
 			bot_public: true,
 			bot_require_code_grant: false,
 			verify_key: this.verifyKey,
-			flags: 0,
+			// GATEWAY_MESSAGE_CONTENT (1 << 19): the intent is enabled in the portal (as READY's application says).
+			flags: this.messageContentIntent ? 1 << 19 : 0,
 			owner: {
 				id: "1000000000000000001",
 				username: "owner",
@@ -1258,10 +1259,17 @@ export class DiscordEmulator implements RestCore {
 			author: input.user,
 		});
 		this.world.addMessage(msg);
+		this.dispatchUserMessage("MESSAGE_CREATE", msg);
+		return msg;
+	}
+
+	/** A user's message to the bot's sessions that ask for it; its content only with MessageContent (or a mention). */
+	private dispatchUserMessage(t: "MESSAGE_CREATE" | "MESSAGE_UPDATE", msg: Message): void {
+		const ch = msg.channel;
 		const botId = this.botUser.id;
 		const mentionsBot = msg.content.includes(`<@${botId}>`) || msg.content.includes(`<@!${botId}>`);
 		this.gateway.dispatch(
-			"MESSAGE_CREATE",
+			t,
 			(intents: number) =>
 				msg.toAPI({
 					gateway: true,
@@ -1270,7 +1278,39 @@ export class DiscordEmulator implements RestCore {
 			ch.guild ? Intents.GuildMessages : Intents.DirectMessages,
 			ch.guild?.id ?? null,
 		);
-		return msg;
+	}
+
+	/**
+	 * The author edits their message, or Discord unfurls a link in it: new `content` (sets
+	 * edited_timestamp, as a user's edit does), new `embeds` (an unfurl: no edited_timestamp),
+	 * attachments removed but never added (Discord's clients cannot add files to a sent message).
+	 * MESSAGE_UPDATE carries the whole message, as Discord's does.
+	 */
+	editUserMessage(
+		message: Message,
+		edit: { content?: string; embeds?: Json[]; removeAttachments?: string[] },
+	): Message {
+		if (message.deleted) throw new Error(`message ${message.id} was deleted`);
+		if (message.author.id === this.botUser.id) throw new Error("editUserMessage edits users' messages, not the bot's");
+		const ch = message.channel;
+		if (edit.content !== undefined) {
+			message.content = edit.content;
+			message.editedAt = this.clock.now();
+			message.mentionsOf = computeMentions({
+				channel: ch,
+				content: message.content,
+				allowed: undefined,
+				senderPermissions: ch.guild ? ch.permissionsFor(message.author.id) : 0n,
+				repliedTo: null,
+				author: message.author,
+			});
+		}
+		if (edit.embeds !== undefined) message.embeds = edit.embeds.map((embed) => this.withProxyUrls(embed));
+		if (edit.removeAttachments?.length) {
+			message.attachments = message.attachments.filter((att) => !edit.removeAttachments?.includes(att.id));
+		}
+		this.dispatchUserMessage("MESSAGE_UPDATE", message);
+		return message;
 	}
 
 	/** Discord adds proxy_url to embed media: the media proxy for its CDN, images-ext-N for other sites. */
