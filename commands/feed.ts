@@ -5,6 +5,7 @@
  *             [style:full|compact|image] [mention:@role] [publish] [min-score:10 within:12h] [removed:delete|note]
  *   /feed edit id [channel] [tag] [user] [nsfw] [style] [mention] [publish] [min-score] [within] [removed] [clear]
  *   /feed list | remove id | pause id | resume id | test id | digest id
+ *   /feed why post [feed] | preview [feed] [channel] [tag] [user] [nsfw] [style]
  *
  * The scheduler (src/feeds) does the polling and delivery; this module checks input and the
  * bot's permissions up front, and tells admins how each subscription is doing.

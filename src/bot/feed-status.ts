@@ -36,6 +36,11 @@ export async function subscriptionLines(
 		);
 		const options = optionsText(ctx, sub);
 		if (options) lines[lines.length - 1] += `\n${options}`;
+		const sync = await control.syncStatus(sub);
+		if (sync.behind > 0) {
+			lines[lines.length - 1] +=
+				`\n${ctx.t("feed.sync.behind", { count: sync.behind, time: discordTime(sync.oldestUnsyncedAt, "R") })}`;
+		}
 	}
 	return lines;
 }

@@ -19,6 +19,7 @@ import { sendTo } from "./destination.js";
 import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
 import { FeedSendError } from "./failures.js";
+import { gateReached } from "./gates.js";
 import { carriesMarker, digestMarker, type FeedPostPayload, payloadOf, testAnnouncement } from "./render.js";
 import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
@@ -130,7 +131,7 @@ export class FeedControlApi implements FeedControl {
 		const fetched = await this.runtime.source.first(sub.filters, Math.min(sub.backfill, this.runtime.pageSize));
 		this.runtime.budget.observe(now, fetched.limit, fetched.remaining);
 		const posts = fetched.page.data
-			.filter((post) => mayAnnounce(post.moderation_status, sub.filters.nsfw))
+			.filter((post) => mayAnnounce(post.moderation_status, sub.filters.nsfw) && gateReached(sub, post, now))
 			.slice(0, sub.backfill)
 			.reverse();
 		const dueAt = sub.mode === "digest" ? (sub.nextDigestAt ?? null) : null;

@@ -23,6 +23,13 @@ export function isScoreGated(sub: FeedSubscription): boolean {
 	return sub.minScore !== null;
 }
 
+/** Whether a post has what the subscription's score gate asks (no gate: always): the score, while young enough. */
+export function gateReached(sub: FeedSubscription, post: Pick<Post, "score" | "created_at">, now: number): boolean {
+	if (sub.minScore === null) return true;
+	const window = sub.withinMs ?? DEFAULT_SCORE_WINDOW_MS;
+	return post.score >= sub.minScore && now - Date.parse(post.created_at) < window;
+}
+
 export function gated(subs: Map<string, FeedSubscription>): FeedSubscription[] {
 	return [...subs.values()].filter((sub) => isScoreGated(sub) && isActive(sub));
 }

@@ -639,6 +639,12 @@ export const enUS = {
 		"🔞 This channel is not age-restricted, so the NSFW image is left out here (others can see this channel).",
 	// Live sync (issue #12): an announcement whose post is gone from imgpile, with `removed: note`.
 	"feed.sync.removed": "This post was removed from imgpile.",
+	"feed.sync.behind": {
+		plural: "count",
+		one: "🔄 Live sync is behind: {count} announcement waits for a re-read within imgpile's budget (oldest read {time}).",
+		other:
+			"🔄 Live sync is behind: {count} announcements wait for a re-read within imgpile's budget (oldest read {time}).",
+	},
 } as const satisfies Record<string, string | Plural>;
 
 export type MessageKey = keyof typeof enUS;

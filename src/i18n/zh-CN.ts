@@ -570,4 +570,8 @@ export const zhCN = {
 	"feed.preview.nsfwHidden": "🔞 此频道不是年龄限制频道，因此这里不显示 NSFW 图片（其他人能看到此频道）。",
 	// Live sync (issue #12): an announcement whose post is gone from imgpile, with `removed: note`.
 	"feed.sync.removed": "该帖子已从 imgpile 移除。",
+	"feed.sync.behind": {
+		plural: "count",
+		other: "🔄 同步落后：{count} 条播报等待在 imgpile 配额内重新读取（最早一次读取于{time}）。",
+	},
 } as const satisfies Messages;

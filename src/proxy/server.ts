@@ -22,7 +22,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
 import { populateErrorResponse } from "@discordjs/proxy";
-import { REST, RESTEvents, type RequestMethod, type ResponseLike } from "@discordjs/rest";
+import { RateLimitError, REST, RESTEvents, type RequestMethod, type ResponseLike } from "@discordjs/rest";
 import { Agent } from "undici";
 import { pacedMakeRequest } from "../bot/pacing.js";
 import type { Logger } from "../logger.js";
@@ -72,6 +72,9 @@ export async function startRestProxy(options: RestProxyOptions): Promise<RestPro
 		globalRequestsPerSecond: globalPerSecond,
 		makeRequest: pacedMakeRequest(0.9 * globalPerSecond),
 		retries: 0,
+		// A long wait (e.g. 10 crossposts an hour per channel) is the caller's to decide on: it is
+		// answered as Discord did, rather than holding the request (and the caller) for up to an hour.
+		rejectOnRateLimit: (limit) => limit.retryAfter > LONG_RATE_LIMIT_MS,
 	});
 	rest.setAgent(agent);
 	// A 429 the proxy did not see coming (a shared limit, another client of the token) is worth a line.
@@ -167,6 +170,10 @@ export async function startRestProxy(options: RestProxyOptions): Promise<RestPro
 			await passOn(response, upstream);
 		} catch (error) {
 			if (gone.signal.aborted) return;
+			if (error instanceof RateLimitError) {
+				sendRateLimited(response, error);
+				return;
+			}
 			if (!populateErrorResponse(response, error)) throw error;
 		} finally {
 			response.end();
@@ -231,4 +238,15 @@ async function readBody(request: IncomingMessage): Promise<Buffer | null> {
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
 	response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+}
+
+/** Rate limits longer than this are passed back to the caller instead of waited out. */
+export const LONG_RATE_LIMIT_MS = 60_000;
+
+/** Discord's own 429 for a limit the proxy will not wait out: Retry-After and a body with retry_after. */
+function sendRateLimited(response: ServerResponse, error: RateLimitError): void {
+	const seconds = error.retryAfter / 1000;
+	response.setHeader("Retry-After", String(Math.ceil(seconds)));
+	response.setHeader("X-RateLimit-Scope", error.scope);
+	sendJson(response, 429, { message: "You are being rate limited.", retry_after: seconds, global: error.global });
 }

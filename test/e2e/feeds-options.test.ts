@@ -199,3 +199,21 @@ describe("/feed edit", () => {
 		expect(await h.store.subscriptions.listAll()).toEqual(before);
 	});
 });
+
+describe("/feed add backfill with a score gate", () => {
+	it("backfills only posts that already reached the score", async () => {
+		const ch = await channel("gate-backfill");
+		const low = h.imgpileEmulator.seedPost({ username: "alice", tags: ["gatefill"], title: "Low" });
+		const high = h.imgpileEmulator.seedPost({ username: "alice", tags: ["gatefill"], title: "High" });
+		h.imgpileEmulator.setScore(low.slug, 1);
+		h.imgpileEmulator.setScore(high.slug, 8);
+		const ix = await run("add", { channel: ch, tag: "gatefill", "min-score": 5, backfill: 5 });
+		expect(ix.reply?.content).toContain("The latest matching post is on its way.");
+		await cycle();
+		const titles = h.discord
+			.messages(ch)
+			.filter((m) => m.author.id === h.discord.botUser.id)
+			.map((m) => m.embeds[0]?.title);
+		expect(titles).toEqual(["High"]);
+	});
+});

@@ -409,12 +409,20 @@ describe("re-reads within the budget's sync share", () => {
 		expect(behind.behind).toBe(3);
 		expect(behind.oldestUnsyncedAt).not.toBeNull();
 		expect(Date.parse(behind.oldestUnsyncedAt ?? "")).toBeLessThan(now - 10 * MINUTE);
+		// What the admins see: /feed list says so.
+		const list = async () => {
+			const ix = await h.discord.slash({ user: h.alice, channel: h.general, command: "feed", subcommand: "list" });
+			await ix.settled();
+			return String(ix.reply?.embeds?.[0]?.description ?? "");
+		};
+		expect(await list()).toContain("Live sync is behind: 3 announcements wait for a re-read");
 		await cycle();
 		expect(posts.map((post) => rereads(post).length)).toEqual([0, 1, 1, 1, 1, 0, 0]);
 		expect((await h.bot.feeds.syncStatus(sub)).behind).toBe(1);
 		await cycle();
 		expect(posts.map((post) => rereads(post).length)).toEqual([1, 1, 1, 1, 1, 0, 0]);
 		expect(await h.bot.feeds.syncStatus(sub)).toEqual({ behind: 0, oldestUnsyncedAt: null });
+		expect(await list()).not.toContain("Live sync is behind");
 		// Newest announcement first, every time (in the order imgpile got the requests).
 		const slugs = posts.map((post) => `/api/v1/posts/${post.slug}`);
 		const order = h.imgpileEmulator.requests.flatMap((r) => {

@@ -144,6 +144,27 @@ describe("the bot behind the REST proxy", () => {
 		expect(((await response.json()) as { url: string }).url).toBe(h.discord.gatewayUrl);
 	});
 
+	it("passes a long rate limit back (10 crossposts an hour) instead of holding the request for it", async () => {
+		const news = h.guild.createChannel({ name: "proxy-news", type: "announcement" });
+		const auth = { Authorization: `Bot ${h.discord.botToken}`, "Content-Type": "application/json" };
+		const posted = await fetch(`${h.proxy?.apiUrl}/v10/channels/${news.id}/messages`, {
+			method: "POST",
+			headers: auth,
+			body: JSON.stringify({ content: "to publish" }),
+		});
+		const message = (await posted.json()) as { id: string };
+		// Others published ten times this hour.
+		for (let i = 0; i < 10; i++) news.crosspostTimes.push(Date.now());
+		const crosspost = await fetch(`${h.proxy?.apiUrl}/v10/channels/${news.id}/messages/${message.id}/crosspost`, {
+			method: "POST",
+			headers: auth,
+		});
+		expect(crosspost.status).toBe(429);
+		expect(Number(crosspost.headers.get("retry-after"))).toBeGreaterThan(3000);
+		expect(((await crosspost.json()) as { retry_after: number }).retry_after).toBeGreaterThan(3000);
+		expect(h.discord.messages(news).map((m) => m.flags & 1)).toEqual([0]);
+	});
+
 	it("serves /healthz", async () => {
 		const response = await fetch(`${h.proxy?.apiUrl.replace(/\/api$/, "")}/healthz`);
 		expect(response.status).toBe(200);
