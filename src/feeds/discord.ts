@@ -13,6 +13,7 @@ import {
 	type Client,
 	DiscordAPIError,
 	HTTPError,
+	PermissionFlagsBits,
 	RateLimitError,
 	REST,
 	RESTJSONErrorCodes,
@@ -212,7 +213,20 @@ export class ClientFeedDiscord implements FeedDiscord {
 	}
 
 	async delete(channelId: string, messageId: string): Promise<void> {
+		// A forum post's first message has the post's (thread's) id: the whole post goes, when the
+		// bot may delete threads there (Manage Threads); else its message, as in any channel.
+		if (channelId === messageId && this.#mayDeleteThread(channelId)) {
+			await this.#client.rest.delete(Routes.channel(channelId));
+			return;
+		}
 		await this.#client.rest.delete(Routes.channelMessage(channelId, messageId));
+	}
+
+	#mayDeleteThread(threadId: string): boolean {
+		const thread = this.#client.channels.cache.get(threadId);
+		const me = this.#client.user;
+		if (!thread?.isThread() || !me) return false;
+		return thread.permissionsFor(me)?.has(PermissionFlagsBits.ManageThreads) === true;
 	}
 
 	async #rememberRemoteGuild(guildId: string): Promise<void> {

@@ -167,6 +167,34 @@ describe("forum and media channels", () => {
 		expect(forumPosts(tagged).map((p) => [p.name, p.appliedTags])).toEqual([["Tags unknown", []]]);
 	});
 
+	it("a post removed on imgpile takes its forum post with it (Manage Threads), else the post's message", async () => {
+		const forum = await channel("sync-forum", "forum");
+		await addFeed({ channel: forum, tag: "fgone" });
+		await cycle();
+		const first = seed("fgone", "Soon gone");
+		seed("fgone", "Stays");
+		await cycle();
+		expect(forumPosts(forum).map((p) => p.name)).toEqual(["Soon gone", "Stays"]);
+		// Without Manage Threads the bot can delete its own message, not the thread.
+		h.imgpileEmulator.removePost(first.slug);
+		await cycle();
+		const [kept, stays] = forumPosts(forum);
+		expect([kept?.name, stays?.name]).toEqual(["Soon gone", "Stays"]);
+		expect(botMessages(kept as Channel)).toEqual([]);
+
+		forum.setPermissionOverwrite(h.discord.botUser, { allow: ["ManageThreads"] });
+		await h.discord.waitFor(() => {
+			const cached = h.bot.client.channels.cache.get(forum.id);
+			return cached !== undefined && "permissionOverwrites" in cached && cached.permissionOverwrites.cache.size > 0;
+		});
+		const second = seed("fgone", "Gone with its post");
+		seed("fgone", "Newest");
+		await cycle();
+		h.imgpileEmulator.removePost(second.slug);
+		await cycle();
+		expect(forumPosts(forum).map((p) => p.name)).toEqual(["Soon gone", "Stays", "Newest"]);
+	});
+
 	it("killed before or after Discord accepted a forum post: exactly one post after a restart", async () => {
 		const forum = await channel("crash-forum", "forum");
 		await addFeed({ channel: forum, tag: "fcrash" });

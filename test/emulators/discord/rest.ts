@@ -933,6 +933,16 @@ export function buildRoutes(core: RestCore): Router {
 		return { status: 204 };
 	});
 
+	// Deleting a channel: Manage Channels, or Manage Threads for a thread (its owner is not enough).
+	r.add("DELETE", "/channels/{channel_id}", (req) => {
+		const ch = channelOr404(req.params.get("channel_id"));
+		requireView(ch);
+		requirePerms(ch, ch.isThread ? P.ManageThreads : P.ManageChannels);
+		const body = ch.toAPI();
+		ch.delete();
+		return { status: 200, body };
+	});
+
 	r.add("POST", "/channels/{channel_id}/typing", (req) => {
 		const ch = channelOr404(req.params.get("channel_id"));
 		requireView(ch);
