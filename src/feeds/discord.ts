@@ -85,6 +85,8 @@ export interface FeedDiscord {
 	edit(channelId: string, messageId: string, body: RESTPatchAPIChannelMessageJSONBody): Promise<void>;
 	/** Deletes the bot's message (rejects with Discord's 10008 when it is already gone). */
 	delete(channelId: string, messageId: string): Promise<void>;
+	/** Renames a forum post (a thread the bot made: its owner may). */
+	renamePost(threadId: string, name: string): Promise<void>;
 }
 
 /**
@@ -220,6 +222,10 @@ export class ClientFeedDiscord implements FeedDiscord {
 			return;
 		}
 		await this.#client.rest.delete(Routes.channelMessage(channelId, messageId));
+	}
+
+	async renamePost(threadId: string, name: string): Promise<void> {
+		await this.#client.rest.patch(Routes.channel(threadId), { body: { name } });
 	}
 
 	#mayDeleteThread(threadId: string): boolean {

@@ -9,6 +9,7 @@ import type { AnnouncementMessage, FeedSubscription } from "../store/index.js";
 import { classifyDiscordError } from "./discord.js";
 import { announcement, digest, type FeedPostPayload, isPayload } from "./render.js";
 import { type FeedRuntime, translatorFor } from "./runtime.js";
+import { forumPostName } from "./styles.js";
 
 /**
  * Edits (or deletes, or turns into the note) one message so it shows `next` (null: the post is
@@ -50,6 +51,11 @@ export async function effect(
 			const look = { style: sub.style, mentionRoleId: sub.mentionRoleId };
 			const body = announcement(t, next, { channelNsfw, marker: message.marker, ...look });
 			await rt.discord.edit(message.channelId, message.messageId, editOf(body));
+			// A forum post's first message has the post's id: the post is named after the title too.
+			const shown = isPayload(message.shown) ? message.shown : undefined;
+			if (message.channelId === message.messageId && shown?.title !== next.title) {
+				await rt.discord.renamePost(message.channelId, forumPostName(t, next));
+			}
 			return "done";
 		}
 		if (sub.removed === "note") {

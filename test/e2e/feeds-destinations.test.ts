@@ -167,6 +167,19 @@ describe("forum and media channels", () => {
 		expect(forumPosts(tagged).map((p) => [p.name, p.appliedTags])).toEqual([["Tags unknown", []]]);
 	});
 
+	it("a title changed on imgpile renames the forum post and edits its first message", async () => {
+		const forum = await channel("rename-forum", "forum");
+		await addFeed({ channel: forum, tag: "frename" });
+		await cycle();
+		const post = seed("frename", "First title");
+		await cycle();
+		h.imgpileEmulator.editPost(post.slug, { title: "Better title" });
+		await cycle();
+		const [renamed] = forumPosts(forum);
+		expect(renamed?.name).toBe("Better title");
+		expect(botMessages(renamed as Channel)[0]?.embeds[0]?.title).toBe("Better title");
+	});
+
 	it("a post removed on imgpile takes its forum post with it (Manage Threads), else the post's message", async () => {
 		const forum = await channel("sync-forum", "forum");
 		await addFeed({ channel: forum, tag: "fgone" });

@@ -32,6 +32,7 @@ const discord: FeedDiscord = {
 	guild: () => undefined,
 	edit: () => Promise.reject(new Error("not in this test")),
 	delete: () => Promise.reject(new Error("not in this test")),
+	renamePost: () => Promise.reject(new Error("not in this test")),
 };
 const source: FeedSource = {
 	authenticated: false,

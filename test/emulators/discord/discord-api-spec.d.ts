@@ -17,4 +17,5 @@ declare module "discord-api-spec/zod" {
 	export const MessageEditRequestPartialSchema: ZodMiniType;
 	export const CreatePrivateChannelRequestSchema: ZodMiniType;
 	export const CreateForumThreadRequestSchema: ZodMiniType;
+	export const UpdateThreadRequestPartialSchema: ZodMiniType;
 }

@@ -933,6 +933,24 @@ export function buildRoutes(core: RestCore): Router {
 		return { status: 204 };
 	});
 
+	// Modifying a thread (only its name is modelled): its owner may rename it, others need Manage Threads.
+	r.add("PATCH", "/channels/{channel_id}", (req) => {
+		const ch = channelOr404(req.params.get("channel_id"));
+		requireView(ch);
+		if (!ch.thread)
+			throw new DiscordError(400, { message: "Only threads are modelled here", code: 0 }, "unknown-route");
+		const body = bodyObject(req);
+		const errs = specErrors(Schemas.threadUpdate, body);
+		throwIfErrors(errs);
+		const fields = Object.keys(body);
+		if (fields.some((field) => field !== "name")) {
+			throw new DiscordError(400, { message: "Only a thread's name is modelled", code: 0 }, "unknown-route");
+		}
+		if (ch.thread.ownerId !== bot.id) requirePerms(ch, P.ManageThreads);
+		if (typeof body.name === "string") ch.rename(body.name);
+		return { status: 200, body: ch.toAPI() };
+	});
+
 	// Deleting a channel: Manage Channels, or Manage Threads for a thread (its owner is not enough).
 	r.add("DELETE", "/channels/{channel_id}", (req) => {
 		const ch = channelOr404(req.params.get("channel_id"));

@@ -421,6 +421,12 @@ export class Channel {
 	}
 
 	/** Threads: lock or unlock (only holders of Manage Threads may then unarchive it or post in it). */
+	rename(name: string): this {
+		this.name = name;
+		this.dispatchUpdate();
+		return this;
+	}
+
 	setLocked(locked: boolean): this {
 		if (!this.thread) throw new Error("Only threads are locked");
 		this.thread.locked = locked;

@@ -48,6 +48,7 @@ export const Schemas = {
 	webhookEdit: spec.IncomingWebhookUpdateRequestPartialSchema,
 	messageCreate: spec.MessageCreateRequestSchema,
 	forumThreadCreate: spec.CreateForumThreadRequestSchema,
+	threadUpdate: spec.UpdateThreadRequestPartialSchema,
 	messageEdit: spec.MessageEditRequestPartialSchema,
 	dmCreate: spec.CreatePrivateChannelRequestSchema,
 } satisfies Record<string, Schema>;
