@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type FeedFilters, pollKeyOf, queryKeyOf } from "../../src/store/index.js";
 import type { RecordedRequest } from "../emulators/imgpile/index.js";
-import { feedSteps } from "./feed-helpers.js";
+import { feedSteps, removeAllFeeds } from "./feed-world.js";
 import { Harness, imgpileUsers } from "./harness.js";
 
 const FEED_TOKEN = "ip-feedbot-3b8e1d0c6a2f9475";
@@ -31,11 +31,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-	for (const sub of await h.store.subscriptions.listAll()) {
-		await h.store.subscriptions.remove(sub.id);
-		await h.store.outbox.removeForSubscription(sub.id);
-	}
-	h.bot.feeds.changed();
+	await removeAllFeeds(h);
 	h.discord.assertNoViolations();
 });
 

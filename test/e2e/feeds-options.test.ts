@@ -5,8 +5,8 @@
  * nothing. (How each option changes deliveries is tested with the deliveries.)
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { TickReport } from "../../src/feeds/index.js";
-import type { Channel, OptionValue, User } from "../emulators/discord/index.js";
+import type { OptionValue, User } from "../emulators/discord/index.js";
+import { feedSteps, removeAllFeeds } from "./feed-world.js";
 import { Harness } from "./harness.js";
 
 const INTERVAL = 60_000;
@@ -23,11 +23,7 @@ afterAll(async () => {
 });
 
 afterEach(async () => {
-	for (const sub of await h.store.subscriptions.listAll()) {
-		await h.store.subscriptions.remove(sub.id);
-		await h.store.outbox.removeForSubscription(sub.id);
-	}
-	h.bot.feeds.changed();
+	await removeAllFeeds(h);
 	h.discord.assertNoViolations();
 });
 
@@ -48,23 +44,15 @@ async function run(
 	return ix;
 }
 
-async function addFeed(options: Record<string, OptionValue>): Promise<string> {
-	const ix = await run("add", options);
-	const id = /Feed `([a-z0-9]+)` added/.exec(ix.reply?.content ?? "")?.[1];
-	expect(id, ix.describe()).toBeTruthy();
-	return id ?? "";
-}
-
-async function channel(name: string): Promise<Channel> {
-	const created = h.guild.createChannel({ name });
-	await h.discord.waitFor(() => h.bot.client.channels.cache.has(created.id), { what: `#${name} in the bot's cache` });
-	return created;
-}
-
-async function cycle(): Promise<TickReport> {
-	now += INTERVAL;
-	return h.bot.tick();
-}
+const { addFeed, cycle, channel } = feedSteps(
+	() => h,
+	{
+		advance: (ms) => {
+			now += ms;
+		},
+	},
+	INTERVAL,
+);
 
 const listText = async (): Promise<string> => {
 	const ix = await run("list", {});

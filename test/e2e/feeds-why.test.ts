@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { NewFeedSubscription } from "../../src/store/index.js";
 import type { Channel, Interaction, Json, Message, OptionValue, User } from "../emulators/discord/index.js";
+import { feedSteps } from "./feed-world.js";
 import { Harness, IMGPILE_USERS, imgpileUsers } from "./harness.js";
 
 const FEED_TOKEN = "ip-feedbot-3b8e1f6a2c9d0457";
@@ -27,6 +28,16 @@ beforeAll(async () => {
 	});
 	await h.link(h.alice, IMGPILE_USERS.alice);
 });
+
+const { addFeed, cycle, channel } = feedSteps(
+	() => h,
+	{
+		advance: (ms) => {
+			now += ms;
+		},
+	},
+	INTERVAL,
+);
 
 afterAll(async () => {
 	await h?.close();
@@ -52,13 +63,6 @@ async function run(
 	return ix;
 }
 
-async function addFeed(options: Record<string, OptionValue>): Promise<string> {
-	const ix = await run("add", options);
-	const id = /Feed `([a-z0-9]+)` added/.exec(ix.reply?.content ?? "")?.[1];
-	expect(id, ix.describe()).toBeTruthy();
-	return id ?? "";
-}
-
 /** A subscription made through the store, for settings `/feed add` does not offer on this branch (score gates). */
 async function storedFeed(
 	input: Partial<NewFeedSubscription> & Pick<NewFeedSubscription, "channelId">,
@@ -75,17 +79,6 @@ async function storedFeed(
 	});
 	h.bot.feeds.changed();
 	return sub.id;
-}
-
-async function cycle(ms = INTERVAL) {
-	now += ms;
-	return h.bot.tick();
-}
-
-async function channel(name: string, options: { nsfw?: boolean } = {}): Promise<Channel> {
-	const created = h.guild.createChannel({ name, nsfw: options.nsfw });
-	await h.discord.waitFor(() => h.bot.client.channels.cache.has(created.id), { what: `#${name} in the bot's cache` });
-	return created;
 }
 
 function seed(
@@ -209,7 +202,7 @@ describe("/feed why", () => {
 	});
 
 	it("NSFW post, channel no longer age-restricted", async () => {
-		const ch = await channel("why-adult", { nsfw: true });
+		const ch = await channel("why-adult", true);
 		const id = await addFeed({ channel: ch, tag: "whyadult", nsfw: true });
 		await cycle();
 		ch.setNsfw(false);
