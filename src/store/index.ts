@@ -52,6 +52,16 @@ export {
 export { type LeaseOptions, type LeaseRecord, LeaseRepository, type LeaseState, type Leases } from "./lease.js";
 export { KeyedMutex } from "./mutex.js";
 export {
+	NOTIFY_DEFAULT_EVERY_MS,
+	NOTIFY_MAX_TAGS,
+	type NotifyChange,
+	type NotifyPause,
+	type NotifyProfile,
+	type NotifyQuiet,
+	NotifyRepository,
+	notifyWanted,
+} from "./notify.js";
+export {
 	type Outbox,
 	type OutboxEntry,
 	type OutboxOptions,

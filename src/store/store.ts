@@ -9,6 +9,7 @@ import { FeedStateRepository } from "./feed-state.js";
 import { GuildSettingsRepository } from "./guilds.js";
 import { Kv, type KvCacheOptions } from "./kv.js";
 import { LeaseRepository, type Leases } from "./lease.js";
+import { NotifyRepository } from "./notify.js";
 import { type Outbox, OutboxRepository } from "./outbox.js";
 import { RedisBackend } from "./redis/backend.js";
 import { RedisRequestBudget } from "./redis/budget.js";
@@ -35,6 +36,8 @@ export const STORE_NAMESPACES = {
 	announcements: "announce",
 	autoRehost: "autorehost",
 	autoRehostPending: "autorehost-pending",
+	notify: "notify",
+	notifyOutbox: "notify-outbox",
 } as const;
 
 export interface StoreOptions {
@@ -75,6 +78,13 @@ export interface Store {
 	readonly announcements: AnnouncementRepository;
 	/** Auto-rehost channels: opt-outs, answered messages, and the pending work a restart finishes. */
 	readonly autoRehost: AutoRehostRepository;
+	/** Personal notifications: each user's settings (follows, tags, batching, quiet hours, pause). */
+	readonly notify: NotifyRepository;
+	/**
+	 * The notifications' outbox: one entry per user and post (`<userId>:<postId>`, the user id in
+	 * the subscription id's place), delivered in batch DMs with the feed outbox's invariants.
+	 */
+	readonly notifyOutbox: Outbox;
 	/** Leases with fencing tokens (one process polls the feeds): atomic on Redis, best effort on SQLite. */
 	readonly lease: Leases;
 	/** Where the data lives, for logs (never contains credentials). */
@@ -184,6 +194,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 		uploads: new UploadsRepository(kv("uploads"), clock),
 		announcements: new AnnouncementRepository(kv("announcements")),
 		autoRehost: new AutoRehostRepository(kv("autoRehost"), kv("autoRehostPending"), clock),
+		notify: new NotifyRepository(kv("notify", hot), clock),
+		notifyOutbox: outbox(kv("notifyOutbox")),
 		lease: lease(kv("lease")),
 		location: location.scheme === "redis" ? location.display : `sqlite:${location.file}`,
 		shared: backend.shared,
