@@ -3,6 +3,8 @@ export { type FeedControl, FeedControlApi } from "./control.js";
 export { ClientFeedDiscord, classifyDiscordError, type FeedDiscord } from "./discord.js";
 export { DigestBusyError, FeedSendError } from "./failures.js";
 export { type FilterRule, filteredBy } from "./match.js";
+export * from "./notify-render.js";
+export * from "./notify-schedule.js";
 export { newAmong, pollQuery } from "./poller.js";
 export * from "./render.js";
 export {

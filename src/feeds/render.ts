@@ -63,7 +63,7 @@ export function nonceOf(marker: string): string | undefined {
 }
 
 /** `nonce` + `enforce_nonce` for a marker: Discord then answers a repeat with the message it already has. */
-function enforcedNonce(marker: string): Pick<RESTPostAPIChannelMessageJSONBody, "nonce" | "enforce_nonce"> {
+export function enforcedNonce(marker: string): Pick<RESTPostAPIChannelMessageJSONBody, "nonce" | "enforce_nonce"> {
 	const nonce = nonceOf(marker);
 	return nonce ? { nonce, enforce_nonce: true } : {};
 }

@@ -48,7 +48,7 @@ export function contentCarriesMarker(content: unknown, marker: string): boolean 
 }
 
 /** One line, Markdown-safe: a title or name from imgpile without its line breaks. */
-function oneLine(text: string, max: number): string {
+export function oneLine(text: string, max: number): string {
 	return safeText(text.replace(/\s+/g, " ").trim(), max);
 }
 

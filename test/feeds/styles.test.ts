@@ -4,30 +4,14 @@
  * nor ping anyone.
  */
 import { describe, expect, it } from "vitest";
-import { announcement, carriesMarker, digest, type FeedPostPayload } from "../../src/feeds/index.js";
+import { announcement, carriesMarker, digest } from "../../src/feeds/index.js";
 import { forumPostName } from "../../src/feeds/styles.js";
 import { translator } from "../../src/i18n/index.js";
+import { feedPost } from "../support/feed-posts.js";
 
 const t = translator("en-US");
 
-function post(id: number, title: string | null, extra: Partial<FeedPostPayload> = {}): FeedPostPayload {
-	return {
-		v: 1,
-		id,
-		slug: `slug${id}`,
-		title,
-		username: "alice",
-		avatar: null,
-		score: id,
-		mediaCount: 1,
-		status: "approved",
-		createdAt: new Date(id * 1000).toISOString(),
-		preview: "https://cdn.imgpile.com/f/x_lg.png",
-		previewStatus: "approved",
-		video: false,
-		...extra,
-	};
-}
+const post = feedPost;
 
 const filters = { tag: "cats", username: null, nsfw: false };
 
