@@ -33,10 +33,10 @@ export const UPLOAD_FAILURE_REASONS = [
 ] as const;
 export type TransferFailureLabel = (typeof UPLOAD_FAILURE_REASONS)[number];
 export type FeedPollResult = "ok" | "failed" | "rate_limited" | "deferred";
-export type FeedDeliveryKind = "live" | "digest";
+export type FeedDeliveryKind = "live" | "digest" | "notify";
 export type FeedDeliveryOutcome = "sent" | "recovered" | "failed" | "dropped";
 /** An outbox put refused (already pending or delivered), or a delivery found already accepted and not sent again. */
-export type DuplicateReason = "outbox" | "recovered";
+export type DuplicateReason = "outbox" | "recovered" | "notify";
 
 /** What the feed gauges read at scrape time (the Bot wires its scheduler and store). */
 export interface FeedGauges {

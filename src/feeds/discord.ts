@@ -70,6 +70,8 @@ export interface FeedDiscord {
 	/** Newest first. */
 	recentMessages(channelId: string, limit: number): Promise<APIMessage[]>;
 	dm(userId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }>;
+	/** The bot's DM channel with a user (opened once, then remembered). */
+	dmChannel(userId: string): Promise<string>;
 	/** What the gateway cache knows of a channel (undefined: not cached, which is not "deleted"). */
 	channel(channelId: string): ChannelInfo | undefined;
 	/**
@@ -94,6 +96,8 @@ export interface FeedDiscord {
  * answers a wait of up to an hour, which the REST queue would otherwise sleep through.
  */
 const CROSSPOST_MAX_WAIT_MS = 10_000;
+/** DM channels remembered (user id → channel id) before the memory starts over. */
+const DM_CHANNELS_KEPT = 10_000;
 
 /** How long what Discord said of a guild this process does not run (another shard's) is kept. */
 const REMOTE_GUILD_TTL_MS = 10 * 60_000;
@@ -103,6 +107,7 @@ export class ClientFeedDiscord implements FeedDiscord {
 	/** Guilds of other shards (run by other processes), as REST told: the feed leader delivers to all. */
 	readonly #remoteGuilds = new Map<string, { info: GuildInfo; at: number }>();
 	#crossposts: REST | undefined;
+	readonly #dmChannels = new Map<string, string>();
 
 	constructor(client: Client) {
 		this.#client = client;
@@ -178,10 +183,19 @@ export class ClientFeedDiscord implements FeedDiscord {
 	}
 
 	async dm(userId: string, body: RESTPostAPIChannelMessageJSONBody): Promise<{ id: string }> {
+		return this.send(await this.dmChannel(userId), body);
+	}
+
+	async dmChannel(userId: string): Promise<string> {
+		const known = this.#dmChannels.get(userId);
+		if (known) return known;
 		const channel = (await this.#client.rest.post(Routes.userChannels(), {
 			body: { recipient_id: userId },
 		})) as APIChannel;
-		return this.send(channel.id, body);
+		// A DM channel's id never changes; bounded so a busy bot does not keep every user's.
+		if (this.#dmChannels.size >= DM_CHANNELS_KEPT) this.#dmChannels.clear();
+		this.#dmChannels.set(userId, channel.id);
+		return channel.id;
 	}
 
 	channel(channelId: string): ChannelInfo | undefined {

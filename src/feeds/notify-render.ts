@@ -14,15 +14,10 @@
 import type { APIEmbed, RESTPostAPIChannelMessageJSONBody } from "discord.js";
 import { mayAnnounce, postUrl, safeText, safeUrl, truncate } from "../discord/index.js";
 import type { Translate } from "../i18n/index.js";
+import type { NotifyReason } from "./notify-watchers.js";
 import type { FeedPostPayload } from "./payload.js";
 import { enforcedNonce } from "./render.js";
 import { markerLine, oneLine, previewOf } from "./styles.js";
-
-/** Why a post was sent to this user: they follow its author (imgpile username), or one of their tags. */
-export interface NotifyReason {
-	follow?: string;
-	tag?: string;
-}
 
 export interface NotifyItem {
 	post: FeedPostPayload;

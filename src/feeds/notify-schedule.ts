@@ -23,7 +23,7 @@ export type QuietHours = { start: string; end: string };
 /** A parsed setting, or why it was refused (an i18n key and its params, for a UserError). */
 export type NotifyInput<T> = { ok: true; value: T } | { ok: false; key: MessageKey; params: Params };
 
-export const NOTIFY_DEFAULT_EVERY_MS = 15 * 60_000;
+export { NOTIFY_DEFAULT_EVERY_MS } from "../store/index.js";
 export const NOTIFY_MIN_EVERY_MS = 5 * 60_000;
 export const NOTIFY_MAX_EVERY_MS = 24 * 3_600_000;
 

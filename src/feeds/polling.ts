@@ -1,6 +1,7 @@
 /**
  * Polling (steps 2–4 of a cycle, see scheduler.ts): each poll (`pollKeyOf`: the firehose, or one
- * tag) whose slot has come is read once for all its subscriptions, within imgpile's budget;
+ * tag) whose slot has come is read once for all its subscriptions (and the personal notifications
+ * that ride on it: notify-fanout.ts), within imgpile's budget;
  * failures back the poll off. What is new goes to the outbox (durable) of every active
  * subscription whose filters it passes (`filteredBy`: user, NSFW), and only then is marked seen,
  * so a crash in between re-reads the posts and the outbox refuses the duplicates.
@@ -18,10 +19,11 @@ import {
 	type FeedCursor,
 	type FeedFrontier,
 	type FeedSubscription,
-	pollFiltersOf,
+	pollFiltersOfKey,
 	queryKeyOf,
 } from "../store/index.js";
 import { filteredBy } from "./match.js";
+import { notifyNew } from "./notify-fanout.js";
 import { compareFeedOrder, newAmong, PollIncompleteError, pollQuery } from "./poller.js";
 import { payloadOf } from "./render.js";
 import {
@@ -117,8 +119,7 @@ async function poll(
 	touched: Set<string>,
 ): Promise<void> {
 	const { now, report } = ctx;
-	const first = group[0];
-	if (!first) return;
+	const filters = pollFiltersOfKey(pollKey);
 	const seeded = await rt.store.feedState.isSeeded(pollKey);
 	const legacy = seeded ? new Map<string, LegacyState>() : await legacyStates(rt, group);
 	const upgrading = legacy.size > 0;
@@ -133,7 +134,7 @@ async function poll(
 	try {
 		const result = await pollQuery({
 			source: rt.source,
-			filters: pollFiltersOf(first.filters),
+			filters: filters,
 			seen,
 			frontier,
 			seeding,
@@ -155,7 +156,7 @@ async function poll(
 				"more new posts than the page cap: the oldest of this burst are not announced",
 			);
 		}
-		await observePolled(rt, ctx, result.read, pollFiltersOf(first.filters));
+		await observePolled(rt, ctx, result.read, filters);
 		if (seeding) {
 			await rt.store.feedState.markSeen(
 				pollKey,
@@ -255,6 +256,7 @@ async function announceNew(
 				posts.filter((post) => (!later.has(post) || !sub.filters.nsfw) && filteredBy(sub.filters, post) === null),
 			touched,
 		);
+		await notifyNew(rt, ctx, pollKey, posts, later);
 	}
 	const marked = [...fresh, ...result.stale.filter(listed)];
 	if (marked.length > 0 || approvedLater.length > 0) {

@@ -9,6 +9,7 @@ import type { Metrics } from "../metrics.js";
 import { type FeedSubscription, type Fence, KeyedMutex, type Store } from "../store/index.js";
 import { FeedBudget } from "./budget.js";
 import type { FeedDiscord } from "./discord.js";
+import type { NotifyWatchers } from "./notify-watchers.js";
 import type { FeedPostPayload } from "./render.js";
 import { type FeedSource, ImgpileFeedSource } from "./source.js";
 
@@ -27,9 +28,10 @@ export interface FeedHooks {
 export interface DeliveryInfo {
 	subscriptionId: string;
 	channelId: string;
-	/** The outbox keys the message delivers (one; several for a digest). */
+	/** The outbox keys the message delivers (one; several for a digest or a notification batch). */
 	keys: string[];
-	kind: "live" | "digest";
+	/** `notify`: a batch DM (subscriptionId is then the user's id, channelId their DM channel). */
+	kind: "live" | "digest" | "notify";
 }
 
 export interface FeedServiceOptions {
@@ -94,6 +96,10 @@ export interface TickReport {
 	deliveryFailures: number;
 	/** Polls put off by the budget or a 429. */
 	deferred: number;
+	/** Personal notifications: entries queued, batch DMs sent, follow lists read. */
+	notifyQueued: number;
+	notifyBatches: number;
+	followRefreshes: number;
 }
 
 export interface QueryState {
@@ -111,6 +117,8 @@ export interface CycleContext {
 	history: Map<string, Promise<Array<{ id: string; author?: { id: string }; embeds?: unknown }>>>;
 	/** The listing each query's digests re-check their posts against, read once per cycle. */
 	listings: Map<string, Promise<DigestListing | null>>;
+	/** Users with personal notifications on, read once for the cycle's polls (see notify-fanout.ts). */
+	notify?: NotifyWatchers;
 }
 
 /** A query's newest posts as imgpile lists them now (see digests.ts). */
@@ -154,7 +162,16 @@ export interface FeedRuntime {
 	readonly digestChecked: Set<string>;
 	/** This process's crossposts of the last hour per channel (times): Discord's 10 per hour, kept before it answers 429. */
 	readonly crossposts: Map<string, number[]>;
-	/** Subscriptions changed: re-read them before the next cycle. */
+	/**
+	 * Users known to have notifications waiting, with the time the oldest was queued (epoch ms):
+	 * only these are looked at each cycle; the whole notifications outbox is read now and then.
+	 */
+	readonly notifyWaiting: Map<string, number>;
+	/** When the whole notifications outbox was last read. */
+	notifyScanAt: number;
+	/** Users whose following list could not be read, and when to try again (epoch ms). */
+	readonly followRetryAt: Map<string, number>;
+	/** Subscriptions (or notification settings) changed: re-read them before the next cycle. */
 	dirty: boolean;
 	leader: boolean;
 	/**
@@ -203,6 +220,9 @@ export function createRuntime(options: FeedServiceOptions): FeedRuntime {
 		digestChecked: new Set(),
 		crossposts: new Map(),
 		syncSubscriptions: new WeakMap(),
+		notifyWaiting: new Map(),
+		notifyScanAt: Number.NEGATIVE_INFINITY,
+		followRetryAt: new Map(),
 		dirty: true,
 		leader: false,
 		fence: undefined,
@@ -272,5 +292,8 @@ export function emptyReport(leader: boolean, periodMs: number): TickReport {
 		pollFailures: 0,
 		deliveryFailures: 0,
 		deferred: 0,
+		notifyQueued: 0,
+		notifyBatches: 0,
+		followRefreshes: 0,
 	};
 }

@@ -27,11 +27,16 @@
  *    no nonce), and a resend within Discord's nonce window gets the first message back. So a
  *    crash at any point neither loses nor repeats.
  * 6. Digest subscriptions: entries wait; at the subscription's time they go out as one message.
+ * 7. Personal notifications (notify-*.ts): queued by the polls of step 4 for the users who follow
+ *    a post's author or asked for its tag, sent as one batch DM per user at most every `every`,
+ *    outside their quiet hours, with the outbox's invariants.
  */
 import { hostname } from "node:os";
-import { type FeedSubscription, pollKeyOf, StoreFencedError } from "../store/index.js";
+import { type FeedSubscription, type NotifyProfile, pollKeyOf, StoreFencedError } from "../store/index.js";
 import { FeedControlApi } from "./control.js";
 import { deliverAll } from "./delivery.js";
+import { deliverNotifications } from "./notify-deliver.js";
+import { notifyPollKeys, watchersOf } from "./notify-watchers.js";
 import { pollDue } from "./polling.js";
 import {
 	type CycleContext,
@@ -62,6 +67,7 @@ export class FeedService extends FeedControlApi {
 	readonly #leaseTtlMs: number;
 	readonly #owner: string;
 	#subscriptions: { subs: FeedSubscription[]; loadedAt: number } | undefined;
+	#notify: { profiles: NotifyProfile[]; loadedAt: number } | undefined;
 	#chain: Promise<unknown> = Promise.resolve();
 	#timer: NodeJS.Timeout | undefined;
 
@@ -132,8 +138,12 @@ export class FeedService extends FeedControlApi {
 			const ctx: CycleContext = { now, fence: rt.fence, report, history: new Map(), listings: new Map() };
 			const subs = await this.#loadSubscriptions();
 			const groups = groupByPoll(subs);
+			ctx.notify = watchersOf(await this.#loadNotify());
+			// Notifications ride on the feed polls; a tag no feed uses gets a poll of its own.
+			for (const key of notifyPollKeys(ctx.notify)) if (!groups.has(key)) groups.set(key, []);
 			report.queries = groups.size;
 			rt.queryCount = groups.size;
+			// The hourly follow-list refreshes share the period with the polls.
 			const period = rt.budget.period(rt.intervalMs, groups.size, now);
 			if (period !== rt.periodMs) {
 				rt.log.info({ periodMs: period, configuredMs: rt.intervalMs, queries: groups.size }, "feed poll period");
@@ -144,6 +154,7 @@ export class FeedService extends FeedControlApi {
 			const touched = new Set<string>();
 			await pollDue(rt, ctx, groups, period, touched);
 			await deliverAll(rt, ctx, subs, touched);
+			await deliverNotifications(rt, ctx);
 			return report;
 		} catch (error) {
 			if (error instanceof StoreFencedError) {
@@ -178,6 +189,7 @@ export class FeedService extends FeedControlApi {
 			rt.log.info({ owner: this.#owner, token: lease.fence.token }, "feed lease taken: this process polls the feeds");
 			rt.leader = true;
 			rt.fullScanAt = Number.NEGATIVE_INFINITY;
+			rt.notifyScanAt = Number.NEGATIVE_INFINITY;
 			rt.queries.clear();
 		}
 		rt.fence = lease.fence;
@@ -196,9 +208,20 @@ export class FeedService extends FeedControlApi {
 		// Changes made by another process show within 10 s; this process's own at once.
 		const cached = this.#subscriptions;
 		if (cached && !rt.dirty && performance.now() - cached.loadedAt < 10_000) return cached.subs;
+		if (rt.dirty) rt.notifyScanAt = Number.NEGATIVE_INFINITY;
 		rt.dirty = false;
 		const subs = await rt.store.subscriptions.listAll();
 		this.#subscriptions = { subs, loadedAt: performance.now() };
+		this.#notify = undefined;
 		return subs;
+	}
+
+	/** Users with personal notifications on; re-read with the subscriptions (`changed()` marks both). */
+	async #loadNotify(): Promise<NotifyProfile[]> {
+		const cached = this.#notify;
+		if (cached && performance.now() - cached.loadedAt < 10_000) return cached.profiles;
+		const profiles = await this.runtime.store.notify.listActive();
+		this.#notify = { profiles, loadedAt: performance.now() };
+		return profiles;
 	}
 }

@@ -90,11 +90,13 @@ export {
 	FIREHOSE_POLL_KEY,
 	type NewFeedSubscription,
 	pollFiltersOf,
+	pollFiltersOfKey,
 	pollKeyOf,
 	queryKeyOf,
 	type RemovedAction,
 	SUBSCRIPTION_DEFAULTS,
 	SubscriptionRepository,
+	tagPollKeyOf,
 } from "./subscriptions.js";
 export { type LinkedToken, type LinkedTokenInfo, type TokenRef, TokenRepository, type TokenScope } from "./tokens.js";
 export { type NewUpload, type UploadRecord, UploadsRepository } from "./uploads.js";

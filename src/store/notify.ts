@@ -49,8 +49,12 @@ export interface NotifyProfile {
 	/** ISO time of the last batch DM Discord accepted. */
 	lastBatchAt: string | null;
 	paused: NotifyPause | null;
-	/** ISO time anything was turned on last: posts older than this are not notified. */
+	/** ISO time anything was turned on first: posts older than this are not notified. */
 	since: string;
+	/** ISO time follows were last turned on: older posts of followed users are not notified. */
+	followsSince: string | null;
+	/** ISO time each tag was added (lowercased tag → time): older posts of the tag are not notified. */
+	tagsSince: Record<string, string>;
 	updatedAt: string;
 }
 
@@ -93,7 +97,7 @@ export class NotifyRepository extends Repository {
 			recordKey(userId),
 			(stored) => {
 				const current = this.#withDefaults(userId, stored ?? {});
-				const changed = checked(change(current));
+				const changed = stamped(current, checked(change(current)), isoAt(this.clock));
 				return { value: { ...changed, userId, updatedAt: isoAt(this.clock) }, result: changed };
 			},
 			undefined,
@@ -156,9 +160,24 @@ export class NotifyRepository extends Repository {
 			lastBatchAt: stored.lastBatchAt ?? null,
 			paused: stored.paused ?? null,
 			since: stored.since ?? now,
+			followsSince: stored.followsSince ?? null,
+			tagsSince: typeof stored.tagsSince === "object" && stored.tagsSince !== null ? stored.tagsSince : {},
 			updatedAt: stored.updatedAt ?? now,
 		};
 	}
+}
+
+/**
+ * When follows or a tag is turned on, the time it was (older posts of it are not notified: a
+ * tag's poll may have state from long ago); forgotten tags are dropped.
+ */
+function stamped(before: NotifyProfile, after: NotifyProfile, now: string): NotifyProfile {
+	const tagsSince: Record<string, string> = {};
+	for (const tag of after.tags) {
+		tagsSince[tag] = before.tags.includes(tag) ? (before.tagsSince[tag] ?? after.tagsSince[tag] ?? now) : now;
+	}
+	const followsSince = after.follows && !before.follows ? now : after.followsSince;
+	return { ...after, tagsSince, followsSince };
 }
 
 function checked(profile: NotifyProfile): NotifyProfile {

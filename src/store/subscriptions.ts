@@ -108,6 +108,17 @@ export function pollKeyOf(filters: FeedFilters): string {
 	return filters.tag === null ? FIREHOSE_POLL_KEY : `tag=${normKey(filters.tag)}`;
 }
 
+/** The poll key of a tag's poll (personal notifications of a tag ride on it too). */
+export function tagPollKeyOf(tag: string): string {
+	return pollKeyOf({ tag, username: null, nsfw: true });
+}
+
+/** The filters a poll key reads with (the inverse of `pollKeyOf`, through `pollFiltersOf`). */
+export function pollFiltersOfKey(pollKey: string): FeedFilters {
+	const tag = pollKey === FIREHOSE_POLL_KEY ? null : decodeURIComponent(pollKey.replace(/^tag=/, ""));
+	return pollFiltersOf({ tag, username: null, nsfw: true });
+}
+
 /** The filters the poll behind `pollKeyOf(filters)` reads with: the tag only, NSFW included. */
 export function pollFiltersOf(filters: FeedFilters): FeedFilters {
 	return { tag: filters.tag === null ? null : filters.tag.trim().toLowerCase(), username: null, nsfw: true };

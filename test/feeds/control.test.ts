@@ -27,6 +27,7 @@ const discord: FeedDiscord = {
 	crosspost: () => Promise.reject(new Error("not in this test")),
 	recentMessages: () => Promise.resolve([]),
 	dm: () => Promise.reject(new Error("not in this test")),
+	dmChannel: () => Promise.reject(new Error("not in this test")),
 	channel: () => undefined,
 	channelInfo: () => Promise.resolve(undefined),
 	guild: () => undefined,
