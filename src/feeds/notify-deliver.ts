@@ -10,7 +10,7 @@
  */
 import { DiscordAPIError, RESTJSONErrorCodes } from "discord.js";
 import { pickLocale, translator } from "../i18n/index.js";
-import type { NotifyProfile, OutboxEntry } from "../store/index.js";
+import { type NotifyProfile, notifyWanted, type OutboxEntry } from "../store/index.js";
 import { notificationBatch } from "./notify-render.js";
 import { nextBatchAt } from "./notify-schedule.js";
 import { isNotifyPayload } from "./notify-watchers.js";
@@ -74,6 +74,12 @@ async function batchFor(rt: FeedRuntime, ctx: CycleContext, profile: NotifyProfi
 		return;
 	}
 	const inflight = entries.filter((entry) => entry.state === "sent" || entry.attempts > 0);
+	if (inflight.length === 0 && !notifyWanted(profile)) {
+		// Everything turned off meanwhile: what waited is not sent.
+		for (const entry of entries) await rt.store.notifyOutbox.done(entry.key, ctx.fence);
+		rt.notifyWaiting.delete(userId);
+		return;
+	}
 	if (inflight.length === 0) {
 		const at = nextBatchAt({
 			now: ctx.now,

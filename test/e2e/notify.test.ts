@@ -117,6 +117,21 @@ describe("batches", () => {
 		expect(dms(h.alice)).toHaveLength(start + 2);
 	});
 
+	it("turning everything off drops what waits: no DM after", async () => {
+		await cycle(20 * MINUTE);
+		seed("Sent at once");
+		await cycle();
+		const start = dms(h.alice).length;
+		seed("Waiting when turned off");
+		await cycle();
+		expect(await h.store.notifyOutbox.pending({ subscriptionId: h.alice.id })).toHaveLength(1);
+		await watch(h.alice, { follows: false });
+		await cycle(20 * MINUTE);
+		expect(dms(h.alice)).toHaveLength(start);
+		expect(await h.store.notifyOutbox.pending({ subscriptionId: h.alice.id })).toEqual([]);
+		await watch(h.alice, { follows: true });
+	});
+
 	it("lists 10 posts and says how many more, all in one DM", async () => {
 		await cycle(20 * MINUTE);
 		const start = dms(h.alice).length;
