@@ -216,6 +216,39 @@ describe("crash safety", () => {
 	});
 });
 
+describe("a DM Discord refuses", () => {
+	it("pauses the user (nothing more queued, what waits kept) until resumed, then sends it once", async () => {
+		await watch(h.carol, { tags: ["herons"], username: "carol" });
+		await cycle(20 * MINUTE);
+		h.carol.closeDMs();
+		seed("Heron at dusk", { username: "alice", tags: ["herons"] });
+		const refused = await cycle();
+		expect(refused.deliveryFailures).toBeGreaterThan(0);
+		expect((await h.store.notify.get(h.carol.id))?.paused).toMatchObject({ reason: "dm_closed", toldAt: null });
+		expect(dms(h.carol)).toHaveLength(0);
+
+		// Paused: later posts are not queued, and nothing is tried again.
+		seed("Heron at night", { username: "alice", tags: ["herons"] });
+		await cycle();
+		const after = await cycle(20 * MINUTE);
+		expect(after.deliveryFailures).toBe(0);
+		const waiting = await h.store.notifyOutbox.pending({ subscriptionId: h.carol.id });
+		expect(waiting.map((entry) => (entry.payload as { post: { title: string } }).post.title)).toEqual([
+			"Heron at dusk",
+		]);
+
+		// `/notify resume` (its own test) clears the pause: the batch refused goes out, once.
+		h.carol.openDMs();
+		await watch(h.carol, { paused: null });
+		await cycle();
+		expect(dms(h.carol)).toHaveLength(1);
+		expect(last(h.carol).content).toContain("Heron at dusk");
+		await cycle(20 * MINUTE);
+		expect(dms(h.carol)).toHaveLength(1);
+		await watch(h.carol, { tags: [] });
+	});
+});
+
 describe("quiet hours in the user's time zone", () => {
 	it("across midnight: a post at 23:10 in Paris waits for 08:00 there", async () => {
 		await watch(h.alice, { quiet: { start: "23:00", end: "08:00" }, tz: "Europe/Paris" });
