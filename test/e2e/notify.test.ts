@@ -249,6 +249,25 @@ describe("a DM Discord refuses", () => {
 	});
 });
 
+describe("users who installed the app on their account", () => {
+	it("get their DMs without sharing a server with the bot; without the install, Discord refuses", async () => {
+		const dana = h.discord.createUser({ username: "dana" });
+		const erin = h.discord.createUser({ username: "erin" });
+		h.discord.installUserApp(dana);
+		await watch(dana, { tags: ["herons"] });
+		await watch(erin, { tags: ["herons"] });
+		await cycle(20 * MINUTE);
+		seed("Heron for strangers", { username: "alice", tags: ["herons"] });
+		await cycle();
+		expect(dms(dana)).toHaveLength(1);
+		expect(last(dana).content).toContain("Heron for strangers");
+		expect(dms(erin)).toHaveLength(0);
+		expect((await h.store.notify.get(erin.id))?.paused?.reason).toBe("dm_closed");
+		await watch(dana, { tags: [] });
+		await watch(erin, { tags: [], paused: null });
+	});
+});
+
 describe("quiet hours in the user's time zone", () => {
 	it("across midnight: a post at 23:10 in Paris waits for 08:00 there", async () => {
 		await watch(h.alice, { quiet: { start: "23:00", end: "08:00" }, tz: "Europe/Paris" });
