@@ -102,9 +102,10 @@ export function normalizeTimeOfDay(text: string): string | undefined {
 /**
  * The instant the zone's clocks show `time` on `date`. A time skipped by a spring change runs at
  * the first valid minute after it (02:30 → 03:00, not shifted by the gap's length); a time shown
- * twice in autumn is its first occurrence, so each day's digest runs once.
+ * twice in autumn is its first occurrence, so each day's digest runs once (and a night's quiet
+ * hours end once: notify-schedule.ts).
  */
-function instantOf(date: Temporal.PlainDate, time: Temporal.PlainTime, timeZone: string): number {
+export function instantOf(date: Temporal.PlainDate, time: Temporal.PlainTime, timeZone: string): number {
 	const wall = date.toPlainDateTime(time);
 	const first = wall.toZonedDateTime(timeZone, { disambiguation: "earlier" });
 	if (first.toPlainDateTime().equals(wall)) return first.epochMilliseconds;
@@ -113,10 +114,15 @@ function instantOf(date: Temporal.PlainDate, time: Temporal.PlainTime, timeZone:
 	return transition.epochMilliseconds;
 }
 
+/** "HH:MM" (as normalizeTimeOfDay gives it) as a wall-clock time. */
+export function plainTimeOf(hhmm: string): Temporal.PlainTime {
+	const [hour = 0, minute = 0] = hhmm.split(":").map(Number);
+	return new Temporal.PlainTime(hour, minute);
+}
+
 /** The first time after `after` that the zone's clocks show `hhmm` (daily digests). */
 export function nextDailyAt(hhmm: string, timeZone: string, after: number): number {
-	const [hour = 0, minute = 0] = hhmm.split(":").map(Number);
-	const time = new Temporal.PlainTime(hour, minute);
+	const time = plainTimeOf(hhmm);
 	const today = Temporal.Instant.fromEpochMilliseconds(Math.floor(after)).toZonedDateTimeISO(timeZone).toPlainDate();
 	const at = instantOf(today, time, timeZone);
 	// Tomorrow's is always later: it is on a later local date than `after`.

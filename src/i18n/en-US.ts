@@ -645,6 +645,24 @@ export const enUS = {
 		other:
 			"🔄 Live sync is behind: {count} announcements wait for a re-read within imgpile's budget (oldest read {time}).",
 	},
+	// Personal notifications (issue 13): /notify settings input (quiet, tz, every) and the batch DM.
+	"notify.quiet.invalid":
+		"`{input}` is not a quiet-hours window: use start-end in 24-hour time, for example `23:00-08:00` or `23-8`, or `off`.",
+	"notify.quiet.same":
+		"`{input}` starts and ends at the same time: give a window, for example `23:00-08:00`, or `off`.",
+	"notify.tz.invalid":
+		"`{input}` is not a time zone I know: pick one from the list, for example `Europe/Paris`, `America/New_York` or `UTC`.",
+	"notify.every.invalid": "`{input}` is not an interval: use for example `15m`, `1h` or `1h30m`.",
+	"notify.every.range": "`{input}` is out of range: notifications can be batched every {min} to every {max}.",
+	"notify.batch.header": {
+		plural: "count",
+		one: "🔔 **{count}** new post on imgpile for you:",
+		other: "🔔 **{count}** new posts on imgpile for you:",
+	},
+	"notify.batch.follow": "you follow {user}",
+	"notify.batch.tag": "#{tag}",
+	"notify.batch.nsfw": "🔞 NSFW",
+	"notify.batch.footer": "imgpile notifications · change them with /notify",
 } as const satisfies Record<string, string | Plural>;
 
 export type MessageKey = keyof typeof enUS;

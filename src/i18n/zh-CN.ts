@@ -574,4 +574,16 @@ export const zhCN = {
 		plural: "count",
 		other: "🔄 同步落后：{count} 条播报等待在 imgpile 配额内重新读取（最早一次读取于{time}）。",
 	},
+	// Personal notifications (issue 13): /notify settings input (quiet, tz, every) and the batch DM.
+	"notify.quiet.invalid":
+		"`{input}` 不是有效的免打扰时段：请用 24 小时制的 开始-结束，例如 `23:00-08:00` 或 `23-8`，或输入 `off`。",
+	"notify.quiet.same": "`{input}` 的开始和结束时间相同：请给出一个时段，例如 `23:00-08:00`，或输入 `off`。",
+	"notify.tz.invalid": "无法识别时区 `{input}`：请从列表中选择，例如 `Asia/Shanghai`、`Europe/Paris` 或 `UTC`。",
+	"notify.every.invalid": "`{input}` 不是有效的间隔：请使用例如 `15m`、`1h` 或 `1h30m`。",
+	"notify.every.range": "`{input}` 超出范围：通知的合并间隔须在 {min} 到 {max} 之间。",
+	"notify.batch.header": { plural: "count", other: "🔔 imgpile 上有 **{count}** 条你关注的新帖子：" },
+	"notify.batch.follow": "你关注了 {user}",
+	"notify.batch.tag": "#{tag}",
+	"notify.batch.nsfw": "🔞 NSFW",
+	"notify.batch.footer": "imgpile 通知 · 可用 /notify 修改",
 } as const satisfies Messages;
