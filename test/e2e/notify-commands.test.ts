@@ -268,6 +268,19 @@ describe("after Discord refused a notification DM", () => {
 		expect(runs.every((ix) => String(ix.reply?.content).startsWith("标签"))).toBe(true);
 	});
 
+	it("never tells instead of an answer: not after a modal opened, but after the modal's submit", async () => {
+		await h.store.notify.update(h.alice.id, (p) => ({ ...p, paused: paused(clock) }));
+		const opened = await h.discord.slash({ user: h.alice, channel: h.general, command: "imgpile", subcommand: "link" });
+		await opened.settled();
+		expect(opened.modal).not.toBeNull();
+		const submitted = await h.finished(
+			await h.discord.submitModal({ user: h.alice, from: opened, fields: { token: IMGPILE_USERS.alice } }),
+		);
+		expect(opened.followups).toHaveLength(0);
+		expect(submitted.reply?.content).toContain("Linked");
+		expect(submitted.followups.map((m) => m.content)).toEqual([en("notify.dmClosed")]);
+	});
+
 	it("/notify resume turns the DMs back on, saying to open DMs first", async () => {
 		expect(answer(await notify("resume"))).toBe(en("notify.resume.done"));
 		expect((await profile())?.paused).toBeNull();
