@@ -22,6 +22,8 @@ interface Run {
 	channel?: Channel;
 	locale?: string;
 	group?: string;
+	/** Through the user's own install of the app (a user app) instead of the guild's. */
+	via?: "guild" | "user";
 }
 
 /** `/notify <subcommand>` (in `group`), answered and done with. */
@@ -34,6 +36,7 @@ async function notify(subcommand: string, options: Record<string, OptionValue> =
 		subcommand,
 		options,
 		locale: run.locale,
+		via: run.via,
 	});
 	return h.finished(ix);
 }
@@ -306,5 +309,51 @@ describe("/notify in DMs", () => {
 		expect(text).toBe(en("notify.follows.off"));
 		expect(await profile()).toMatchObject({ follows: false, username: "alice" });
 		expect((await profile())?.tags).toHaveLength(10);
+	});
+});
+
+describe("/notify as a user-installed app", () => {
+	let erin: User;
+
+	beforeAll(() => {
+		// Shares no server with the bot: only her own install of the app reaches it.
+		erin = h.discord.createUser({ username: "erin" });
+		h.discord.installUserApp(erin);
+	});
+
+	it("works in the bot's DM through the user's install", async () => {
+		const ix = await tag("add", "foxes", { user: erin, channel: h.discord.dmChannel(erin), via: "user" });
+		expect(ix.payload).toMatchObject({ context: 1, authorizing_integration_owners: { "1": erin.id } });
+		expect(answer(ix)).toBe(en("notify.tag.added", { tag: "foxes", count: 1, max: 10 }));
+		expect(await profile(erin)).toMatchObject({ tags: ["foxes"] });
+	});
+
+	it("works in a private channel the bot is not in (context 2), the notice included", async () => {
+		const friend = h.discord.createUser({ username: "frank" });
+		const group = h.discord.createPrivateChannel([erin, friend]);
+		const ix = await notify("status", {}, { user: erin, channel: group, via: "user" });
+		expect(ix.payload).toMatchObject({ context: 2, authorizing_integration_owners: { "1": erin.id } });
+		expect(answer(ix)).toContain("Tags (1/10): `#foxes`");
+
+		await h.store.notify.update(erin.id, (p) => ({
+			...p,
+			paused: { reason: "dm_closed", since: new Date(clock).toISOString(), toldAt: null },
+		}));
+		const told = await notify("settings", { every: "2h" }, { user: erin, channel: group, via: "user" });
+		expect(told.reply?.content).toContain(en("notify.status.every", { every: "2 h" }));
+		expect(told.followups.map((m) => [m.content, m.ephemeral])).toEqual([[en("notify.dmClosed"), true]]);
+		expect(await profile(erin)).toMatchObject({ everyMs: 2 * 60 * MIN });
+	});
+
+	it("is the only command offered to user installs so far", async () => {
+		await expect(
+			h.discord.slash({
+				user: erin,
+				channel: h.discord.dmChannel(erin),
+				command: "imgpile",
+				subcommand: "status",
+				via: "user",
+			}),
+		).rejects.toThrow(/not available to user installs/);
 	});
 });
