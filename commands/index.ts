@@ -4,6 +4,7 @@ import feed from "./feed.js";
 import { followCommand, followersCommand, followingCommand, unfollowCommand } from "./follow.js";
 import imgpile from "./imgpile.js";
 import media from "./media.js";
+import notify from "./notify.js";
 import post from "./post.js";
 import profile from "./profile.js";
 import rehost from "./rehost.js";
@@ -25,4 +26,5 @@ export const commandModules: readonly CommandModule[] = [
 	comment,
 	profile,
 	feed,
+	notify,
 ];

@@ -31,6 +31,8 @@ export interface OptionDefinition {
 /** The header fields a command may set besides its options; the rest are the same for all. */
 interface ChatDefinition {
 	readonly contexts?: readonly InteractionContextType[];
+	/** Default: guild installs only. A command that also works as a user app adds UserInstall. */
+	readonly integration_types?: readonly ApplicationIntegrationType[];
 	readonly default_member_permissions?: string;
 	readonly options?: readonly OptionDefinition[];
 }
@@ -88,7 +90,7 @@ export function localizeOption<const O extends OptionDefinition>(
 	} as unknown as O & Texts;
 }
 
-/** A slash command: guild-installed, in servers and DMs unless `contexts` says otherwise. */
+/** A slash command: guild-installed, in servers and DMs unless `contexts` / `integration_types` say otherwise. */
 export function chatCommand<const N extends string, const D extends ChatDefinition>(
 	name: N,
 	definition: D,

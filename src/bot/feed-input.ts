@@ -10,7 +10,7 @@ import { named } from "../i18n/index.js";
 import type { FeedFilters, FeedMode, FeedSubscription } from "../store/index.js";
 import type { OptionsOf } from "./definitions.js";
 import { UserError } from "./errors.js";
-import { parseUsername } from "./input.js";
+import { parseTag, parseUsername } from "./input.js";
 
 /** The options `add` and `edit` set besides the channel, filters and schedule. */
 export type AnnounceOptions = Pick<
@@ -23,7 +23,6 @@ export type AnnounceOptions = Pick<
 const MIN_DIGEST_MS = 15 * 60_000;
 const MAX_DIGEST_MS = 7 * 86_400_000;
 const DEFAULT_DIGEST_AT = "09:00";
-const TAG = /^[\p{L}\p{N}_.-]{1,50}$/u;
 
 /** Where a feed posts: the kinds Discord's picker offers. */
 export const channelOption = <const R extends boolean>(required: R) =>
@@ -107,11 +106,7 @@ export function filtersFrom(options: FilterReader): FeedFilters {
 export function givenFilters(options: FilterReader): Partial<FeedFilters> {
 	const given: Partial<FeedFilters> = {};
 	const rawTag = options.getString("tag");
-	if (rawTag !== null) {
-		const clean = rawTag.trim().replace(/^#+/, "").toLowerCase();
-		if (!TAG.test(clean)) throw new UserError("feed.add.badTag", { input: quoteInput(rawTag) });
-		given.tag = clean;
-	}
+	if (rawTag !== null) given.tag = parseTag(rawTag);
 	const rawUser = options.getString("user");
 	if (rawUser !== null) given.username = parseUsername(rawUser);
 	const nsfw = options.getBoolean("nsfw");

@@ -85,6 +85,15 @@ export function parseTags(input: string | null | undefined): string[] {
 	return tags;
 }
 
+const TAG = /^[\p{L}\p{N}_.-]{1,50}$/u;
+
+/** One tag as typed, the way feeds and notifications match it: trimmed, `#` stripped, lowercased; else refused. */
+export function parseTag(input: string): string {
+	const clean = input.trim().replace(/^#+/, "").toLowerCase();
+	if (!TAG.test(clean)) throw new UserError("feed.add.badTag", { input: quoteInput(input) });
+	return clean;
+}
+
 /** An imgpile username as typed (a leading `@` is dropped); anything else is refused before asking imgpile. */
 export function parseUsername(input: string): string {
 	const text = input.trim().replace(/^@/, "");

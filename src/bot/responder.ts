@@ -24,6 +24,7 @@ export class Responder {
 	#queue: Promise<unknown> = Promise.resolve();
 	#state: "fresh" | "deferred" | "replied" = "fresh";
 	#ephemeral = false;
+	#modal = false;
 	readonly #onFirstResponse: (() => void) | undefined;
 
 	/** `onFirstResponse`: called once Discord accepted the first response (whichever kind). */
@@ -34,6 +35,11 @@ export class Responder {
 
 	get acknowledged(): boolean {
 		return this.#state !== "fresh";
+	}
+
+	/** Whether the interaction got its answer as a message (not only "thinking…", not a modal): a followup may come after it. */
+	get answered(): boolean {
+		return this.#state === "replied" && !this.#modal;
 	}
 
 	/** Acknowledges now ("thinking…"); the reply comes later with `reply`. */
@@ -103,6 +109,7 @@ export class Responder {
 			if (!("showModal" in this.interaction)) throw new Error("this interaction cannot show a modal");
 			await this.interaction.showModal(modal);
 			this.#state = "replied";
+			this.#modal = true;
 		});
 	}
 

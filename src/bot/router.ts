@@ -131,6 +131,39 @@ export class InteractionRouter {
 			clearTimeout(timer);
 			metrics?.interaction(type, name, outcome);
 		}
+		await this.#tellDmClosed(ctx, interaction.user.id);
+	}
+
+	/**
+	 * Once after Discord refused the user's notification DMs (50007: the feed leader paused them):
+	 * one more ephemeral message after the handler's answer, on how to open DMs and resume. The
+	 * read is the store's short cache (every interaction pays it); `toldAt` is set atomically and
+	 * only the interaction that set it tells (several may race), put back if the telling failed.
+	 */
+	async #tellDmClosed(ctx: HandlerContext, userId: string): Promise<void> {
+		if (!ctx.respond.answered) return;
+		try {
+			const notify = this.#services.store.notify;
+			const paused = (await notify.get(userId))?.paused;
+			if (!paused || paused.toldAt !== null) return;
+			const at = new Date(this.#services.now()).toISOString();
+			let setHere = false;
+			await notify.updateExisting(userId, (profile) => {
+				setHere = profile.paused !== null && profile.paused.toldAt === null;
+				return profile.paused && setHere ? { ...profile, paused: { ...profile.paused, toldAt: at } } : profile;
+			});
+			if (!setHere) return;
+			try {
+				await ctx.respond.reply({ content: ctx.t("notify.dmClosed"), ephemeral: true, allowedMentions: { parse: [] } });
+			} catch (error) {
+				await notify.updateExisting(userId, (profile) =>
+					profile.paused?.toldAt === at ? { ...profile, paused: { ...profile.paused, toldAt: null } } : profile,
+				);
+				throw error;
+			}
+		} catch (error) {
+			ctx.log.warn({ err: error }, "could not tell the user that their notification DMs are paused");
+		}
 	}
 
 	/** Metric labels: only names the bot serves (anything else is "unknown"), never ids or arguments. */

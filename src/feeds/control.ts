@@ -20,6 +20,7 @@ import { digest } from "./digests.js";
 import { classifyDiscordError } from "./discord.js";
 import { FeedSendError } from "./failures.js";
 import { gateReached } from "./gates.js";
+import { type NotifyControl, NotifyControlApi } from "./notify-control.js";
 import { carriesMarker, digestMarker, type FeedPostPayload, payloadOf, testAnnouncement } from "./render.js";
 import { type FeedRuntime, isActive, newCycle, translatorFor } from "./runtime.js";
 import { nextDigestTime } from "./schedule.js";
@@ -32,6 +33,8 @@ export interface FeedControl {
 	now(): number;
 	/** Subscriptions changed (added, removed, paused…): re-read them before the next cycle. */
 	changed(): void;
+	/** Personal notifications (`/notify`): status, follow lists, changes. */
+	readonly notify: NotifyControl;
 	/** Puts the `backfill` latest matching posts into the subscription's outbox; how many. */
 	backfill(subscription: FeedSubscription): Promise<number>;
 	/** A query gets active subscriptions again after none: it is read afresh (nothing from the pause is announced). */
@@ -95,11 +98,13 @@ export interface PostDelivery {
 
 export class FeedControlApi implements FeedControl {
 	readonly intervalMs: number;
+	readonly notify: NotifyControl;
 	protected readonly runtime: FeedRuntime;
 
 	constructor(runtime: FeedRuntime) {
 		this.runtime = runtime;
 		this.intervalMs = runtime.intervalMs;
+		this.notify = new NotifyControlApi(runtime);
 	}
 
 	now(): number {

@@ -36,6 +36,7 @@ import { type FeedSubscription, type NotifyProfile, pollKeyOf, StoreFencedError 
 import { FeedControlApi } from "./control.js";
 import { deliverAll } from "./delivery.js";
 import { deliverNotifications } from "./notify-deliver.js";
+import { refreshFollows, refreshLoad } from "./notify-refresh.js";
 import { notifyPollKeys, watchersOf } from "./notify-watchers.js";
 import { pollDue } from "./polling.js";
 import {
@@ -144,7 +145,9 @@ export class FeedService extends FeedControlApi {
 			report.queries = groups.size;
 			rt.queryCount = groups.size;
 			// The hourly follow-list refreshes share the period with the polls.
-			const period = rt.budget.period(rt.intervalMs, groups.size, now);
+			// The hourly follow-list refreshes share the period with the polls.
+			const refreshes = refreshLoad(ctx.notify.profiles, rt.intervalMs);
+			const period = rt.budget.period(rt.intervalMs, groups.size + refreshes, now);
 			if (period !== rt.periodMs) {
 				rt.log.info({ periodMs: period, configuredMs: rt.intervalMs, queries: groups.size }, "feed poll period");
 				rt.periodMs = period;
@@ -154,6 +157,7 @@ export class FeedService extends FeedControlApi {
 			const touched = new Set<string>();
 			await pollDue(rt, ctx, groups, period, touched);
 			await deliverAll(rt, ctx, subs, touched);
+			await refreshFollows(rt, ctx);
 			await deliverNotifications(rt, ctx);
 			return report;
 		} catch (error) {

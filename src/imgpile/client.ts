@@ -227,6 +227,15 @@ export class ImgpileClient {
 		return this.#get(`/users/${seg(username)}/following`, listParams(query), options);
 	}
 
+	/** `GET /users/{username}/following` once (see SingleAttemptOptions), with the rate-limit headers. */
+	async followingOnce(
+		username: string,
+		query: PageQuery = {},
+		options: SingleAttemptOptions = {},
+	): Promise<ListedPage<UserSummary>> {
+		return this.#listOnce(this.#http.apiEndpoint(`/users/${seg(username)}/following`, listParams(query)), options);
+	}
+
 	async follow(username: string, options: CallOptions = {}): Promise<MessageResponse> {
 		return this.#write("POST", `/users/${seg(username)}/follow`, undefined, options);
 	}

@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { NotifyProfile } from "../../src/store/index.js";
 import type { Message, User } from "../emulators/discord/index.js";
 import { CrashSwitch, startFeedHarness } from "./feed-world.js";
-import type { Harness } from "./harness.js";
+import { type Harness, IMGPILE_USERS } from "./harness.js";
 
 const FEED_TOKEN = "ip-feedbot-3b8e1d0c6a2f9475";
 const INTERVAL = 60_000;
@@ -27,9 +27,13 @@ let h: Harness;
 
 beforeAll(async () => {
 	h = await startFeedHarness({ clock, token: FEED_TOKEN, intervalMs: INTERVAL, crash });
-	// The firehose is seeded (its first read announces nothing) before any test's posts.
-	await watch(h.alice, { follows: true, username: "alice", following: ["carol"] });
-	await cycle();
+	// alice (on Discord and imgpile) follows carol; the firehose is seeded (its first read
+	// announces nothing) before any test's posts.
+	await follow("alice", "carol");
+	await watch(h.alice, { follows: true, username: "alice" });
+	await cycle(); // reads whom alice follows
+	expect((await h.store.notify.get(h.alice.id))?.following).toEqual(["carol"]);
+	await cycle(); // the firehose's first read
 });
 
 afterAll(async () => {
@@ -40,6 +44,15 @@ afterEach(async () => {
 	crash.at = null;
 	h.discord.assertNoViolations();
 });
+
+/** `follower` follows `followee` on imgpile (through its API, as the site would). */
+async function follow(follower: keyof typeof IMGPILE_USERS, followee: string): Promise<void> {
+	const res = await fetch(`${h.imgpileEmulator.apiUrl}/users/${followee}/follow`, {
+		method: "POST",
+		headers: { Authorization: `Bearer ${IMGPILE_USERS[follower]}`, Accept: "application/json" },
+	});
+	expect(res.status).toBe(200);
+}
 
 /** Settings as `/notify` stores them (everything on since now). */
 async function watch(user: User, settings: Partial<NotifyProfile>): Promise<void> {
@@ -265,6 +278,47 @@ describe("users who installed the app on their account", () => {
 		expect((await h.store.notify.get(erin.id))?.paused?.reason).toBe("dm_closed");
 		await watch(dana, { tags: [] });
 		await watch(erin, { tags: [], paused: null });
+	});
+});
+
+describe("the following list", () => {
+	const followingReads = () =>
+		h.imgpileEmulator.requests.filter((r) => r.listener === "api" && r.path === "/api/v1/users/carol/following");
+
+	it("is read again hourly, no sooner: a follow made between reads counts from the next read on", async () => {
+		const frank = h.discord.createUser({ username: "frank" });
+		h.discord.installUserApp(frank);
+		await follow("carol", "alice");
+		await watch(frank, { follows: true, username: "carol", following: null, followingAt: null });
+		await cycle(20 * MINUTE);
+		expect(followingReads()).toHaveLength(1);
+		expect((await h.store.notify.get(frank.id))?.following).toEqual(["alice"]);
+		const reads = followingReads().length;
+
+		await follow("carol", "bob");
+		seed("Bob before the refresh", { username: "bob" });
+		seed("Alice's morning", { username: "alice" });
+		await cycle();
+		await cycle();
+		expect(dms(frank)).toHaveLength(1);
+		expect(last(frank).content).toContain("Alice's morning");
+		expect(last(frank).content).not.toContain("Bob before the refresh");
+
+		// No read before the hour is up, whatever happens meanwhile.
+		for (let i = 0; i < 5; i++) await cycle(10 * MINUTE);
+		expect(followingReads()).toHaveLength(reads);
+		await cycle(10 * MINUTE);
+		expect(followingReads()).toHaveLength(reads + 1);
+		expect((await h.store.notify.get(frank.id))?.following).toEqual(["bob", "alice"]);
+
+		seed("Bob after the refresh", { username: "bob" });
+		await cycle();
+		await cycle();
+		expect(dms(frank)).toHaveLength(2);
+		expect(last(frank).content).toContain("Bob after the refresh");
+		// The post from before the refresh is never sent late.
+		expect(dms(frank).some((m) => m.content.includes("Bob before the refresh"))).toBe(false);
+		await watch(frank, { follows: false });
 	});
 });
 
