@@ -29,6 +29,11 @@ export interface FollowingLimits {
 	pageSize?: number;
 	/** Default FOLLOWING_MAX_PAGES. */
 	maxPages?: number;
+	/**
+	 * The leader's hourly refresh: spent from the share the feeds keep for background reads (live
+	 * sync's, FEED_SYNC_SHARE), so it never takes the polls' room; `/notify follows` reads at once.
+	 */
+	background?: boolean;
 }
 
 /** The feeds' budget had no room for a page: nothing was stored; try again at `resumeAt` (epoch ms). */
@@ -60,8 +65,11 @@ export async function readFollowing(
 	const seen = new Set<string>();
 	let requests = 0;
 	const read = async (fetch: () => Promise<ListedPage<UserSummary> | null>) => {
-		if (!rt.budget.canSpend(now)) throw new FollowingBudgetError(rt.budget.resumeAt(now));
-		rt.budget.spent(now);
+		if (!(limits.background ? rt.budget.canSpendSync(now) : rt.budget.canSpend(now))) {
+			throw new FollowingBudgetError(rt.budget.resumeAt(now));
+		}
+		if (limits.background) rt.budget.spentSync(now);
+		else rt.budget.spent(now);
 		requests++;
 		try {
 			const listed = await fetch();

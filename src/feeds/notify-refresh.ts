@@ -1,8 +1,10 @@
 /**
  * The hourly refresh of whom each user with follows on follows (`GET /users/{username}/following`):
- * the one imgpile cost of notifications beyond the feed polls, taken after the cycle's polls, out
- * of the feeds' budget, the longest-unread lists first. A list read is stored on the profile
- * (fenced) and used from the next poll on.
+ * the one imgpile cost of notifications beyond the feed polls. Taken after the cycle's polls from
+ * the share of the feeds' budget kept for background reads (FEED_SYNC_SHARE, with live sync's
+ * re-reads), so polls never wait for it: the longest-unread lists first, and when more users
+ * follow than that share reads in an hour, each list is read less often than hourly. A list read
+ * is stored on the profile (fenced) and used from the next poll on.
  */
 import { ImgpileNotFoundError } from "../imgpile/index.js";
 import type { NotifyProfile } from "../store/index.js";
@@ -29,12 +31,6 @@ export function dueForRefresh(profiles: readonly NotifyProfile[], now: number): 
 		.sort((a, b) => (parseTime(a.followingAt) ?? 0) - (parseTime(b.followingAt) ?? 0));
 }
 
-/** Expected refresh requests per poll period (so the period leaves room for them). */
-export function refreshLoad(profiles: readonly NotifyProfile[], periodMs: number): number {
-	const following = profiles.filter((profile) => profile.follows && profile.username !== null).length;
-	return Math.ceil((following * periodMs) / FOLLOWING_REFRESH_MS);
-}
-
 export async function refreshFollows(rt: FeedRuntime, ctx: CycleContext): Promise<void> {
 	const profiles = ctx.notify?.profiles ?? [];
 	let done = 0;
@@ -44,7 +40,7 @@ export async function refreshFollows(rt: FeedRuntime, ctx: CycleContext): Promis
 		const username = profile.username ?? "";
 		let usernames: string[];
 		try {
-			usernames = (await readFollowing(rt, username, ctx.now)).usernames;
+			usernames = (await readFollowing(rt, username, ctx.now, { background: true })).usernames;
 		} catch (error) {
 			if (error instanceof FollowingBudgetError) return; // the next cycle goes on
 			if (!(error instanceof ImgpileNotFoundError)) {

@@ -36,7 +36,7 @@ import { type FeedSubscription, type NotifyProfile, pollKeyOf, StoreFencedError 
 import { FeedControlApi } from "./control.js";
 import { deliverAll } from "./delivery.js";
 import { deliverNotifications } from "./notify-deliver.js";
-import { refreshFollows, refreshLoad } from "./notify-refresh.js";
+import { refreshFollows } from "./notify-refresh.js";
 import { notifyPollKeys, watchersOf } from "./notify-watchers.js";
 import { pollDue } from "./polling.js";
 import {
@@ -145,9 +145,7 @@ export class FeedService extends FeedControlApi {
 			report.queries = groups.size;
 			rt.queryCount = groups.size;
 			// The hourly follow-list refreshes share the period with the polls.
-			// The hourly follow-list refreshes share the period with the polls.
-			const refreshes = refreshLoad(ctx.notify.profiles, rt.intervalMs);
-			const period = rt.budget.period(rt.intervalMs, groups.size + refreshes, now);
+			const period = rt.budget.period(rt.intervalMs, groups.size, now);
 			if (period !== rt.periodMs) {
 				rt.log.info({ periodMs: period, configuredMs: rt.intervalMs, queries: groups.size }, "feed poll period");
 				rt.periodMs = period;

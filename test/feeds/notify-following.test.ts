@@ -127,4 +127,18 @@ describe("readFollowing", () => {
 		expect(rt.budget.pausedUntil).toBe(NOW + 30_000);
 		expect(rt.budget.canSpend(NOW + 1_000)).toBe(false);
 	});
+
+	it("the leader's background refresh takes only the background share: polls keep their room", async () => {
+		// 10 a minute for the feeds, 20% of it (2) for background reads.
+		const rt = { imgpile, token: undefined, budget: new FeedBudget({ perMinute: 10, share: 1, reserve: 0 }) };
+		const before = followingRequests("loner").length;
+		await readFollowing(rt, "loner", NOW, { background: true });
+		await readFollowing(rt, "loner", NOW, { background: true });
+		await expect(readFollowing(rt, "loner", NOW, { background: true })).rejects.toBeInstanceOf(FollowingBudgetError);
+		expect(followingRequests("loner").length - before).toBe(2);
+		// What is left is the polls' (and `/notify follows`' own read, which is not background).
+		expect(rt.budget.canSpend(NOW)).toBe(true);
+		await readFollowing(rt, "loner", NOW);
+		expect(followingRequests("loner").length - before).toBe(3);
+	});
 });
