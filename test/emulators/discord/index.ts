@@ -131,13 +131,15 @@
  *   false }` (then commands with integration type 1 get 50035 APPLICATION_INTEGRATION_TYPE_NOT_SUPPORTED,
  *   our naming). `slash` / `autocomplete` / `messageCommand` / `userCommand` with `via: "user"` run
  *   through the user's install: thrown unless installed, the command global with integration type
- *   1 and its `contexts` (default all three) listing the context: 0 guild (owners "0" guild and
- *   "1" user: the bot is in every guild of the world), 1 the bot's DM (owners "1"), 2 a private
- *   channel (`createPrivateChannel(users)`: a DM between users or a group DM, owners "1"). Without
- *   `via` nothing changed (owners "0" in guilds, "1" in DMs; context 2 refused). In context 2
- *   `app_permissions` is Attach Files | Embed Links (what interaction responses always have,
- *   discord-api-docs#5316); the bot is not in the channel: every REST call to it gets 50001 (a
- *   violation), nothing there is dispatched to it; responses and followups work. Components and
+ *   1 and its `contexts` (default all three) listing the context: 0 guild (owners "0" guild, when
+ *   the bot is in it, and "1" user), 1 the bot's DM (owners "1"), 2 a private channel
+ *   (`createPrivateChannel(users)`: a DM between users or a group DM, owners "1"). Without `via`
+ *   nothing changed (owners "0" in guilds, "1" in DMs); it is refused where the bot is not.
+ *   `createGuild({ withBot: false })`: a guild without the bot (no GUILD_CREATE, none of its
+ *   events, REST 50001, not in /users/@me/guilds). Where the bot is not, `app_permissions` is what
+ *   responses may use: @everyone's in the channel (none in private channels) plus Attach Files and
+ *   Embed Links (discord-api-docs#5316); every REST call there gets 50001 (a violation), nothing
+ *   there is dispatched to the bot; interaction responses and followups work. Components and
  *   modals inherit the installs of the interaction they come from.
  * - Reactions (rest-reactions.ts): PUT/DELETE …/reactions/{emoji}/@me and GET …/reactions/{emoji};
  *   unicode emojis (RGI, VS16 optional) or `name:id` of a guild's emoji (`guild.createEmoji`), else
