@@ -13,6 +13,7 @@ import {
 	InteractionContextType,
 	type Message,
 	Partials,
+	PermissionFlagsBits,
 	REST,
 	Routes,
 	SlashCommandBuilder,
@@ -21,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
 	type Channel,
 	type DiscordEmulator,
+	ENFORCED_NONCE_WINDOW_MS,
 	type Guild,
 	ManualClock,
 	RESPONSE_ONLY_PERMISSIONS,
@@ -102,6 +104,11 @@ describe("direct messages", () => {
 		expect(first).not.toHaveProperty("guild_id");
 		// The same nonce within 5 minutes: the first message again, nothing new.
 		expect((await send(dm.id, { content: "one again", nonce: "n-1", enforce_nonce: true })).id).toBe(first.id);
+		// Past the window the nonce is forgotten: a new message (deleted again below).
+		clock.advance(ENFORCED_NONCE_WINDOW_MS + 1);
+		const late = await send(dm.id, { content: "late", nonce: "n-1", enforce_nonce: true });
+		expect(late.id).not.toBe(first.id);
+		await rest.delete(Routes.channelMessage(dm.id, late.id));
 		const second = await send(dm.id, { content: "two", allowed_mentions: { parse: [] } });
 		const third = await send(dm.id, { content: "three" });
 
@@ -294,6 +301,42 @@ describe("DM events and user installs, with a real discord.js Client", () => {
 		expect((await refusal(client.rest.get(Routes.channel(group.id)))).code).toBe(50001);
 		expect(discord.takeViolations().map((v) => v.code)).toEqual([50001, 50001]);
 		discord.uninstallUserApp(alice);
+	});
+
+	it("in a guild without the bot: context 0, owned by the user's install only, responses only", async () => {
+		const elsewhere = discord.createGuild({
+			name: "Elsewhere",
+			withBot: false,
+			everyonePermissions: ["ViewChannel", "SendMessages", "UseApplicationCommands"],
+		});
+		const lobby = elsewhere.createChannel({ name: "lobby" });
+		const dave = discord.createUser({ username: "dave" });
+		elsewhere.addMember(dave);
+		expect(client.guilds.cache.has(elsewhere.id)).toBe(false);
+		await expect(discord.slash({ user: dave, channel: lobby, command: "where" })).rejects.toThrow(/not in Elsewhere/);
+		discord.installUserApp(dave);
+		const ix = await (await discord.slash({ user: dave, channel: lobby, command: "where", via: "user" })).settled();
+		expect(ix.payload).toMatchObject({
+			context: 0,
+			guild_id: elsewhere.id,
+			authorizing_integration_owners: { "1": dave.id },
+			app_permissions: (
+				PermissionFlagsBits.ViewChannel |
+				PermissionFlagsBits.SendMessages |
+				PermissionFlagsBits.UseApplicationCommands |
+				RESPONSE_ONLY_PERMISSIONS
+			).toString(),
+		});
+		expect(ix.reply?.content).toContain("context 0");
+		expect((await refusal(client.rest.post(Routes.channelMessages(lobby.id), { body: { content: "x" } }))).code).toBe(
+			50001,
+		);
+		expect((await refusal(client.rest.get(Routes.guild(elsewhere.id)))).code).toBe(50001);
+		expect(discord.takeViolations().map((v) => v.code)).toEqual([50001, 50001]);
+		// A user sharing only that guild with the bot's app takes DMs through the install, not the guild.
+		discord.uninstallUserApp(dave);
+		const user = await client.users.fetch(dave.id);
+		await expect(user.send("hi")).rejects.toMatchObject({ code: 50007 });
 	});
 
 	it("refuses to run what Discord's client would not offer through a user install", async () => {

@@ -238,7 +238,9 @@ export class DiscordEmulator implements RestCore {
 			{
 				dispatch: (t, d, scope) => {
 					// Nothing of a guild in an outage reaches the bot until it is back (GUILD_CREATE).
-					if (scope.guildId && this.world.guilds.get(scope.guildId)?.unavailable) return;
+					const guild = scope.guildId ? this.world.guilds.get(scope.guildId) : undefined;
+					// Nothing of a guild the bot is not in reaches it.
+					if (guild && (guild.unavailable || !guild.hasBot)) return;
 					this.gateway.dispatch(t, d, scope.intent, scope.guildId ?? null);
 				},
 				attachmentUrls: (att) => this.cdn.urls(att),
@@ -619,7 +621,7 @@ export class DiscordEmulator implements RestCore {
 	}
 
 	private liveGuilds(): Guild[] {
-		return [...this.world.guilds.values()].filter((g) => !g.deleted);
+		return [...this.world.guilds.values()].filter((g) => !g.deleted && g.hasBot);
 	}
 
 	// ------------------------------------------------------------------ world building
@@ -647,6 +649,8 @@ export class DiscordEmulator implements RestCore {
 		everyonePermissions?: PermissionInput;
 		botPermissions?: PermissionInput;
 		shard?: [number, number];
+		/** false: a guild the bot is not in (users who installed the app still run its commands there). */
+		withBot?: boolean;
 	}): Guild {
 		let owner = opts.owner ?? (opts.ownerId ? this.world.users.get(opts.ownerId) : undefined);
 		if (!owner)
@@ -655,7 +659,7 @@ export class DiscordEmulator implements RestCore {
 		const guild = new Guild(this.world, id, opts.name, owner.id, opts.preferredLocale ?? "en-US", opts);
 		guild.members.set(owner.id, new Member(guild, owner, [], this.clock.now()));
 		this.world.guilds.set(guild.id, guild);
-		this.gateway.dispatch("GUILD_CREATE", guild.toGatewayCreate(), Intents.Guilds, guild.id);
+		if (guild.hasBot) this.gateway.dispatch("GUILD_CREATE", guild.toGatewayCreate(), Intents.Guilds, guild.id);
 		return guild;
 	}
 
@@ -802,7 +806,9 @@ export class DiscordEmulator implements RestCore {
 	private invoke(cmd: CommandRec, user: User, channel: Channel, via: InstallVia = "guild"): Invocation {
 		if (via === "user") return userInvocation(this.world, this.userInstallEnabled, cmd, user, channel);
 		if (!channel.botIsIn)
-			throw new Error(`The bot is not in private channel ${channel.id}: only a user install (via: "user") runs there`);
+			throw new Error(
+				`The bot is not in ${channel.guild ? channel.guild.name : `private channel ${channel.id}`}: only a user install (via: "user") runs there`,
+			);
 		this.checkCanUse(cmd, user, channel);
 		return { context: contextOf(channel), owners: defaultOwners(user, channel) };
 	}
@@ -813,6 +819,20 @@ export class DiscordEmulator implements RestCore {
 		const owners = input.message.interaction?.owners;
 		const inv = this.inherited(input.user, channel, owners);
 		return this.basePayload(InteractionType.MessageComponent, input.user, channel, input.locale, inv);
+	}
+
+	/**
+	 * `app_permissions`: the bot's in its channels; where it is not (a guild without it, a private
+	 * channel) what responses may use: @everyone's in the channel plus Attach Files and Embed Links.
+	 */
+	private appPermissions(channel: Channel, inv: Invocation): bigint {
+		if (channel.guild) {
+			return channel.botIsIn
+				? channel.permissionsFor(this.botUser.id)
+				: channel.everyonePermissions() | RESPONSE_ONLY_PERMISSIONS;
+		}
+		if (inv.context === 2) return RESPONSE_ONLY_PERMISSIONS;
+		return P.ViewChannel | P.SendMessages | P.EmbedLinks | P.AttachFiles;
 	}
 
 	/** Components and modals: the installs of the interaction (or message) they come from. */
@@ -865,12 +885,7 @@ export class DiscordEmulator implements RestCore {
 		const token = `aW50ZXJhY3Rpb246${Buffer.from(`${id}:${randomBytes(48).toString("hex")}`).toString("base64url")}`;
 		const userPerms = guild ? channel.permissionsFor(user.id) : P.ViewChannel | P.SendMessages;
 		const payload: Json = {
-			app_permissions: (guild
-				? channel.permissionsFor(this.botUser.id)
-				: inv.context === 2
-					? RESPONSE_ONLY_PERMISSIONS
-					: P.ViewChannel | P.SendMessages | P.EmbedLinks | P.AttachFiles
-			).toString(),
+			app_permissions: this.appPermissions(channel, inv).toString(),
 			application_id: this.applicationId,
 			attachment_size_limit: this.uploadLimitBytes,
 			authorizing_integration_owners: inv.owners,

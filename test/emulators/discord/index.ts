@@ -120,6 +120,43 @@
  *   (`invalidRequests()`); the 10,001st records an "invalid-requests" violation and starts a
  *   Cloudflare-like ban: every REST request gets a plain-text 429 ("error code: 1015") with
  *   Retry-After, for an hour (all configurable in `rateLimits`).
+ * - Direct messages: POST /users/@me/channels always opens the DM (bots: 50007); a message in it
+ *   is refused with 403 50007 "Cannot send messages to this user" when the recipient closed DMs
+ *   (`user.closeDMs()` / `openDMs()`) or shares no guild with the bot and has not installed the
+ *   app (`installUserApp`). Not a violation (nothing tells a bot beforehand), but an invalid
+ *   request like every 403. DM content is never blanked (MessageContent does not apply to DMs);
+ *   gateway messages carry `channel_type`, which discord.js needs to build an uncached DM channel.
+ *   `dmsTo(user)`: the DM's messages, oldest first.
+ * - User installs (installs.ts): `integration_types_config` has "1" unless `installation: { user:
+ *   false }` (then commands with integration type 1 get 50035 APPLICATION_INTEGRATION_TYPE_NOT_SUPPORTED,
+ *   our naming). `slash` / `autocomplete` / `messageCommand` / `userCommand` with `via: "user"` run
+ *   through the user's install: thrown unless installed, the command global with integration type
+ *   1 and its `contexts` (default all three) listing the context: 0 guild (owners "0" guild, when
+ *   the bot is in it, and "1" user), 1 the bot's DM (owners "1"), 2 a private channel
+ *   (`createPrivateChannel(users)`: a DM between users or a group DM, owners "1"). Without `via`
+ *   nothing changed (owners "0" in guilds, "1" in DMs); it is refused where the bot is not.
+ *   `createGuild({ withBot: false })`: a guild without the bot (no GUILD_CREATE, none of its
+ *   events, REST 50001, not in /users/@me/guilds). Where the bot is not, `app_permissions` is what
+ *   responses may use: @everyone's in the channel (none in private channels) plus Attach Files and
+ *   Embed Links (discord-api-docs#5316); every REST call there gets 50001 (a violation), nothing
+ *   there is dispatched to the bot; interaction responses and followups work. Components and
+ *   modals inherit the installs of the interaction they come from.
+ * - Reactions (rest-reactions.ts): PUT/DELETE …/reactions/{emoji}/@me and GET …/reactions/{emoji};
+ *   unicode emojis (RGI, VS16 optional) or `name:id` of a guild's emoji (`guild.createEmoji`), else
+ *   10014. Read Message History always and Add Reactions when the emoji is new on the message
+ *   (50013), Use External Emojis for another guild's emoji, 20 emojis at most (30010), archived
+ *   threads 50083; 204 and idempotent. Messages show `reactions` (count, me, count_details).
+ *   MESSAGE_REACTION_ADD / REMOVE need GuildMessageReactions (DirectMessageReactions in DMs).
+ *   `discord.react` / `unreact` act for users. Route limit 1 per 250 ms per channel, as Discord's
+ *   reaction bucket. @discordjs/rest sends the first request after learning a bucket's hash
+ *   through a handler without its headers: with a limit of 1 that costs one 429 per bucket, which
+ *   is not recorded as a violation (later ones are).
+ * - Threads from messages (rest-threads.ts): POST …/messages/{id}/threads makes a public thread
+ *   (announcement thread in announcement channels) with the message's id, auto_archive_duration
+ *   and rate_limit_per_user kept; Create Public Threads needed (not Send Messages); 160004 for a
+ *   second thread; other channel types 50024 (violation). The message gets `thread` and HAS_THREAD
+ *   (MESSAGE_UPDATE), THREAD_CREATE is dispatched; `threadOf(message)`. No THREAD_STARTER_MESSAGE
+ *   (type 21) is modelled: `messages(thread)` lists what was posted in it.
  * - CDN: signed urls with ex/is/hm like Discord's, fresh ones on every read of a message (24 h by
  *   default); expired, badly signed or mismatched paths: 404 "This content is no longer
  *   available.". Range requests are served. Interaction option attachments live under

@@ -66,8 +66,8 @@ export function userInvocation(
 			throw new Error(`${user.username} is not a member of ${channel.guild.name}`);
 		if ((channel.permissionsFor(user.id) & P.ViewChannel) === 0n)
 			throw new Error(`${user.username} cannot see #${channel.name}`);
-		// The bot is a member of every guild of the world: both installs authorise the interaction.
-		return { context, owners: { "0": channel.guild.id, "1": user.id } };
+		// Where the bot is in the guild too, both installs authorise the interaction.
+		return { context, owners: channel.guild.hasBot ? { "0": channel.guild.id, "1": user.id } : { "1": user.id } };
 	}
 	if (context === 1 && channel.recipient?.id !== user.id)
 		throw new Error(`${user.username} is not in the bot's DM with ${channel.recipient?.username}`);

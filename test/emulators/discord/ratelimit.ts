@@ -104,6 +104,13 @@ export function normalizeRouteKey(key: string): string {
 
 export class RateLimiter {
 	private readonly buckets = new Map<string, Bucket>();
+	/**
+	 * Route buckets that answered one request and then a 429: @discordjs/rest sends the first request
+	 * after learning a bucket's hash through a fresh handler that has not seen the headers, so a
+	 * limit of 1 (reactions) costs it one 429 per bucket. That one is not held against the bot.
+	 */
+	private readonly learned = new Set<string>();
+	private readonly served = new Map<string, number>();
 	private readonly sharedBuckets = new Map<string, Bucket>();
 	private readonly forced: Forced[] = [];
 	private readonly rules: Map<string, RateLimitRule | null>;
@@ -146,6 +153,8 @@ export class RateLimiter {
 
 	reset(): void {
 		this.buckets.clear();
+		this.learned.clear();
+		this.served.clear();
 		this.sharedBuckets.clear();
 		this.globalBucket = null;
 		this.forced.length = 0;
@@ -192,8 +201,11 @@ export class RateLimiter {
 			this.buckets.set(key, bucket);
 			if (bucket.remaining <= 0) {
 				const headers = bucketHeaders(rule.limit, 0, bucket.resetAt, now, hash);
-				throw tooMany(bucket.resetAt - now, "user", headers, "rate-limit");
+				const blind = this.served.get(key) === 1 && !this.learned.has(key);
+				this.learned.add(key);
+				throw tooMany(bucket.resetAt - now, "user", headers, blind ? null : "rate-limit");
 			}
+			this.served.set(key, (this.served.get(key) ?? 0) + 1);
 		}
 		const sharedRule = this.sharedRules.get(major);
 		if (sharedRule) {

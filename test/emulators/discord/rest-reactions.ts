@@ -34,7 +34,9 @@ export function parseReactionEmoji(raw: string, world: World): Omit<ReactionRec,
 	const custom = CUSTOM_EMOJI.exec(raw);
 	if (custom) {
 		const emoji = world.emoji(custom[2] ?? "");
-		if (!emoji || world.guilds.get(emoji.guildId)?.deleted) return null;
+		const guild = emoji ? world.guilds.get(emoji.guildId) : undefined;
+		// Only emojis of the bot's guilds: others are unknown to it.
+		if (!emoji || !guild || guild.deleted || !guild.hasBot) return null;
 		return {
 			key: emoji.id,
 			emoji: { id: emoji.id, name: emoji.name, ...(emoji.animated ? { animated: true } : {}) },
@@ -66,6 +68,8 @@ export function addReaction(
 		msg.reactions.push(rec);
 	}
 	rec.users.push(userId);
+	// Where the bot is not (others' private channels, guilds without it), nothing reaches it.
+	if (!msg.channel.botIsIn) return true;
 	const guild = msg.channel.guild;
 	const member = guild?.members.get(userId);
 	dispatch(
@@ -100,6 +104,7 @@ export function removeReaction(
 	if (!rec) return false;
 	rec.users = rec.users.filter((u) => u !== userId);
 	if (rec.users.length === 0) msg.reactions.splice(idx, 1);
+	if (!msg.channel.botIsIn) return true;
 	const guild = msg.channel.guild;
 	dispatch(
 		"MESSAGE_REACTION_REMOVE",

@@ -349,7 +349,7 @@ export function buildRoutes(core: RestCore): Router {
 	r.add("GET", "/users/@me/guilds", () => ({
 		status: 200,
 		body: [...world.guilds.values()]
-			.filter((g) => !g.deleted)
+			.filter((g) => !g.deleted && g.hasBot)
 			.map((g) => ({
 				id: g.id,
 				name: g.name,
@@ -380,7 +380,7 @@ export function buildRoutes(core: RestCore): Router {
 	const guildParam = (req: RouteRequest): string | null => {
 		if (!req.route.includes("{guild_id}")) return null;
 		const g = world.guilds.get(req.params.get("guild_id"));
-		if (!g || g.deleted) throw errors.missingAccess();
+		if (!g || g.deleted || !g.hasBot) throw errors.missingAccess();
 		return g.id;
 	};
 	const listCommands = (guildId: string | null) =>
@@ -1128,6 +1128,7 @@ export function buildRoutes(core: RestCore): Router {
 	const guildOr404 = (id: string) => {
 		const g = world.guilds.get(id);
 		if (!g || g.deleted) throw errors.unknownGuild();
+		if (!g.hasBot) throw errors.missingAccess();
 		return g;
 	};
 	r.add("GET", "/guilds/{guild_id}", (req) => {

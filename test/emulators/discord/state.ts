@@ -327,9 +327,25 @@ export class Channel {
 		);
 	}
 
-	/** Whether the bot is in this channel: guild channels and its own DMs, not others' private channels. */
+	/** Whether the bot is in this channel: its guilds' channels and its own DMs, not others' private channels. */
 	get botIsIn(): boolean {
-		return this.privateRecipients === null;
+		return this.privateRecipients === null && (this.guild === null || this.guild.hasBot);
+	}
+
+	/** What @everyone may do here (a member without roles): Discord's base for apps not in the guild. */
+	everyonePermissions(): bigint {
+		if (!this.guild) return 0n;
+		const source = this.isThread ? this.parent : this;
+		if (!source) return 0n;
+		const guild = this.guild;
+		const subject = {
+			guildId: guild.id,
+			ownerId: guild.ownerId,
+			rolePermissions: (roleId: string) => guild.roles.get(roleId)?.permissions,
+			memberRoles: [],
+			userId: "0",
+		};
+		return channelPermissions(subject, source.overwrites, this.isThread);
 	}
 
 	/** Forum and media channels hold threads (posts) only: no messages of their own (50008). */
@@ -690,7 +706,7 @@ export class Guild {
 		public name: string,
 		public ownerId: string,
 		public preferredLocale: string,
-		opts: { everyonePermissions?: PermissionInput; botPermissions?: PermissionInput },
+		opts: { everyonePermissions?: PermissionInput; botPermissions?: PermissionInput; withBot?: boolean },
 	) {
 		this.createdAt = world.clock.now();
 		this.roles.set(
@@ -705,9 +721,16 @@ export class Guild {
 			1,
 			world.botUser.id,
 		);
-		this.roles.set(botRole.id, botRole);
 		this.botRole = botRole;
+		// A guild without the bot: only users who installed the app reach it here (user installs).
+		if (opts.withBot === false) return;
+		this.roles.set(botRole.id, botRole);
 		this.members.set(world.botUser.id, new Member(this, world.botUser, [botRole.id], this.createdAt));
+	}
+
+	/** Whether the bot is a member (false for `createGuild({ withBot: false })`). */
+	get hasBot(): boolean {
+		return this.members.has(this.world.botUser.id);
 	}
 
 	get everyoneRole(): Role {
