@@ -350,6 +350,21 @@ describe("/notify as a user-installed app", () => {
 		expect(await profile(erin)).toMatchObject({ everyMs: 2 * 60 * MIN });
 	});
 
+	it("works in a server the bot is not in", async () => {
+		const elsewhere = h.discord.createGuild({ name: "Elsewhere", owner: erin, withBot: false });
+		const chat = elsewhere.createChannel({ name: "chat" });
+		const ix = await tag("list", undefined, { user: erin, channel: chat, via: "user" });
+		expect(ix.payload).toMatchObject({ context: 0, authorizing_integration_owners: { "1": erin.id } });
+		expect(answer(ix)).toContain("`#foxes`");
+		// Personal: her own link, which she has nowhere.
+		const refused = await notify(
+			"follows",
+			{ enabled: true, username: "erin" },
+			{ user: erin, channel: chat, via: "user" },
+		);
+		expect(answer(refused)).toBe(en("identity.needsLink"));
+	});
+
 	it("is the only command offered to user installs so far", async () => {
 		await expect(
 			h.discord.slash({
