@@ -22,7 +22,7 @@ import { UserError } from "../src/bot/errors.js";
 import { personalIdentity } from "../src/bot/identity.js";
 import { parseTag, parseUsername } from "../src/bot/input.js";
 import type { CommandModule, HandlerContext } from "../src/bot/types.js";
-import { boldName, escapeText, truncate } from "../src/discord/index.js";
+import { boldName, truncate } from "../src/discord/index.js";
 import type { FeedControl } from "../src/feeds/index.js";
 import type { NotifyControl } from "../src/feeds/notify-control.js";
 import { FollowingBudgetError } from "../src/feeds/notify-following.js";
@@ -181,29 +181,27 @@ function stillOn(ctx: HandlerContext, profile: NotifyProfile): string[] {
 
 // ── tags ────────────────────────────────────────────────────────────────────
 
+// Tags are shown raw inside code spans: parseTag lets through no character Markdown reads there.
 async function tagAdd(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const tag = parseTag(optionsOf(data, interaction).getString("tag", true));
 	const current = await ctx.store.notify.getOrDefault(interaction.user.id);
-	if (current.tags.includes(tag)) throw new UserError("notify.tag.already", { tag: escapeText(tag) });
+	if (current.tags.includes(tag)) throw new UserError("notify.tag.already", { tag });
 	const profile = await change(ctx, interaction, (p) => {
 		if (p.tags.includes(tag)) return p;
 		if (p.tags.length >= NOTIFY_MAX_TAGS) throw new UserError("notify.tag.tooMany", { max: NOTIFY_MAX_TAGS });
 		return { ...p, tags: [...p.tags, tag] };
 	});
 	return answer(ctx, ctx.feeds?.notify, [
-		ctx.t("notify.tag.added", { tag: escapeText(tag), count: profile.tags.length, max: NOTIFY_MAX_TAGS }),
+		ctx.t("notify.tag.added", { tag, count: profile.tags.length, max: NOTIFY_MAX_TAGS }),
 	]);
 }
 
 async function tagRemove(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const tag = parseTag(optionsOf(data, interaction).getString("tag", true));
 	const current = await ctx.store.notify.getOrDefault(interaction.user.id);
-	if (!current.tags.includes(tag)) throw new UserError("notify.tag.notFound", { tag: escapeText(tag) });
+	if (!current.tags.includes(tag)) throw new UserError("notify.tag.notFound", { tag });
 	const profile = await change(ctx, interaction, (p) => ({ ...p, tags: p.tags.filter((t) => t !== tag) }));
-	return answer(ctx, ctx.feeds?.notify, [
-		ctx.t("notify.tag.removed", { tag: escapeText(tag) }),
-		...stillOn(ctx, profile),
-	]);
+	return answer(ctx, ctx.feeds?.notify, [ctx.t("notify.tag.removed", { tag }), ...stillOn(ctx, profile)]);
 }
 
 async function tagList(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {

@@ -115,7 +115,9 @@ describe("/notify tag", () => {
 		expect(answer(await tag("add", "#Cats"))).toBe(en("notify.tag.added", { tag: "cats", count: 1, max: 10 }));
 		expect(answer(await tag("add", "cats"))).toBe(en("notify.tag.already", { tag: "cats" }));
 		expect(answer(await tag("add", "not a tag!"))).toContain("is not a tag");
-		for (let i = 2; i <= 10; i++) await tag("add", `t${i}`);
+		expect(answer(await tag("add", "big_cats"))).toBe(en("notify.tag.added", { tag: "big_cats", count: 2, max: 10 }));
+		expect(answer(await tag("add", "big_cats"))).toContain("`#big_cats`");
+		for (let i = 3; i <= 10; i++) await tag("add", `t${i}`);
 		expect((await profile())?.tags).toHaveLength(10);
 		expect(answer(await tag("add", "eleven"))).toBe(en("notify.tag.tooMany", { max: 10 }));
 		expect((await profile())?.tags).toHaveLength(10);
@@ -124,7 +126,7 @@ describe("/notify tag", () => {
 		expect(answer(await tag("remove", "dogs"))).toBe(en("notify.tag.notFound", { tag: "dogs" }));
 		expect(answer(await tag("remove", "#T10"))).toBe(en("notify.tag.removed", { tag: "t10" }));
 		const listed = answer(await tag("list"));
-		expect(listed).toContain("Tags (9/10): `#cats` `#t2`");
+		expect(listed).toContain("Tags (9/10): `#cats` `#big_cats` `#t3`");
 		expect(listed).not.toContain("t10");
 		const choices = await h.discord.autocomplete({
 			user: h.alice,
@@ -135,7 +137,10 @@ describe("/notify tag", () => {
 			options: { tag: "ca" },
 			focused: "tag",
 		});
-		expect(choices).toEqual([{ name: "#cats", value: "cats" }]);
+		expect(choices).toEqual([
+			{ name: "#cats", value: "cats" },
+			{ name: "#big_cats", value: "big_cats" },
+		]);
 	});
 });
 
@@ -343,6 +348,21 @@ describe("/notify as a user-installed app", () => {
 		expect(told.reply?.content).toContain(en("notify.status.every", { every: "2 h" }));
 		expect(told.followups.map((m) => [m.content, m.ephemeral])).toEqual([[en("notify.dmClosed"), true]]);
 		expect(await profile(erin)).toMatchObject({ everyMs: 2 * 60 * MIN });
+	});
+
+	it("works in a server the bot is not in", async () => {
+		const elsewhere = h.discord.createGuild({ name: "Elsewhere", owner: erin, withBot: false });
+		const chat = elsewhere.createChannel({ name: "chat" });
+		const ix = await tag("list", undefined, { user: erin, channel: chat, via: "user" });
+		expect(ix.payload).toMatchObject({ context: 0, authorizing_integration_owners: { "1": erin.id } });
+		expect(answer(ix)).toContain("`#foxes`");
+		// Personal: her own link, which she has nowhere.
+		const refused = await notify(
+			"follows",
+			{ enabled: true, username: "erin" },
+			{ user: erin, channel: chat, via: "user" },
+		);
+		expect(answer(refused)).toBe(en("identity.needsLink"));
 	});
 
 	it("is the only command offered to user installs so far", async () => {

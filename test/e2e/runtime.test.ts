@@ -51,6 +51,7 @@ describe("runtime", () => {
 			"following",
 			"imgpile",
 			"media",
+			"notify",
 			"post",
 			"profile",
 			"unfollow",

@@ -1,17 +1,22 @@
 /**
  * Reading whom an imgpile user follows (personal notifications): every page up to the cap, the
- * feeds' budget spent per page and respected, usernames lowercased; against the imgpile emulator.
+ * feeds' budget spent per page and respected, usernames lowercased; and `feeds.notify` storing
+ * it and counting what waits. Against the imgpile emulator.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FeedBudget } from "../../src/feeds/index.js";
+import { FeedBudget, type FeedDiscord } from "../../src/feeds/index.js";
+import { NotifyControlApi } from "../../src/feeds/notify-control.js";
 import {
 	FOLLOWING_MAX_PAGES,
 	FOLLOWING_PAGE_SIZE,
 	FollowingBudgetError,
 	readFollowing,
 } from "../../src/feeds/notify-following.js";
+import { createRuntime } from "../../src/feeds/runtime.js";
 import { Imgpile, ImgpileNotFoundError, ImgpileRateLimitError } from "../../src/imgpile/index.js";
+import { NOTIFY_DEFAULT_EVERY_MS } from "../../src/store/index.js";
 import { type ImgpileEmulator, startImgpileEmulator } from "../emulators/imgpile/index.js";
+import { memoryLogger, openAt, randomCipher, tempDir } from "../store/helpers.js";
 
 const NOW = Date.parse("2031-01-01T10:00:00.000Z");
 /** The cap with small pages: 3 pages of 10. */
@@ -140,5 +145,46 @@ describe("readFollowing", () => {
 		expect(rt.budget.canSpend(NOW)).toBe(true);
 		await readFollowing(rt, "loner", NOW);
 		expect(followingRequests("loner").length - before).toBe(3);
+	});
+});
+
+describe("feeds.notify", () => {
+	it("stores the list read on the profile and marks the scheduler dirty; a 404 stores nothing", async () => {
+		const temp = await tempDir();
+		const { store } = await openAt(temp.dir, randomCipher());
+		// Nothing here reaches Discord.
+		const rt = createRuntime({
+			store,
+			imgpile,
+			discord: {} as FeedDiscord,
+			logger: memoryLogger().logger,
+			now: () => NOW,
+		});
+		const notify = new NotifyControlApi(rt);
+		try {
+			rt.dirty = false;
+			expect(await notify.refreshFollowing("7", "fan")).toEqual({ count: FAN_FOLLOWS, capped: false });
+			expect(rt.dirty).toBe(true);
+			expect(await store.notify.get("7")).toMatchObject({
+				username: "fan",
+				followingAt: new Date(NOW).toISOString(),
+				following: expect.arrayContaining(["artist0", `artist${FAN_FOLLOWS - 1}`]),
+			});
+			await expect(notify.refreshFollowing("8", "nobody-here")).rejects.toBeInstanceOf(ImgpileNotFoundError);
+			expect(await store.notify.get("8")).toBeUndefined();
+
+			// Waiting: pending entries only (one Discord already accepted is being finished, not waiting).
+			expect(await notify.status("7")).toMatchObject({ waiting: 0, nextBatchAt: null });
+			for (const postId of [1, 2, 3]) await store.notifyOutbox.put({ subscriptionId: "7", postId, payload: null });
+			await store.notifyOutbox.recordSent("7:1", "900000000000000001");
+			await store.notify.update("7", (p) => ({ ...p, lastBatchAt: new Date(NOW - 60_000).toISOString() }));
+			expect(await notify.status("7")).toMatchObject({
+				waiting: 2,
+				nextBatchAt: NOW - 60_000 + NOTIFY_DEFAULT_EVERY_MS,
+			});
+		} finally {
+			await store.close();
+			await temp.cleanup();
+		}
 	});
 });
