@@ -24,8 +24,11 @@ import {
 	unauthorizedLines,
 } from "./upload/index.js";
 
-/** Why the run was started: a new message, an edit (or unfurl) of one, or unfinished work after a restart. */
-export type AutoRehostTrigger = "create" | "update" | "recover";
+/**
+ * Why the run was started: a new message, an edit (or unfurl) of one, unfinished work after a
+ * restart, or a message posted while the bot was not listening (read back from the channel).
+ */
+export type AutoRehostTrigger = "create" | "update" | "recover" | "backlog";
 
 /** How a run ended (for logs and tests). */
 export type AutoRehostOutcome =

@@ -134,6 +134,8 @@ export class Bot {
 		if (autoRehost) {
 			this.client.on(Events.MessageCreate, (message) => autoRehost.onCreate(message));
 			this.client.on(Events.MessageUpdate, (_old, message) => autoRehost.onUpdate(message));
+			// A new session (no resume) missed what was posted in between: the channels are read back.
+			this.client.on(Events.ShardReady, (shard) => autoRehost.onShardReady(shard));
 		}
 		this.client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
 		this.client.on(Events.Warn, (message) => log.warn({ discord: message }, "discord client warning"));
