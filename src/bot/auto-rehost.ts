@@ -26,6 +26,7 @@ import {
 	runAutoRehost,
 } from "./auto-rehost-run.js";
 import type { BotContext, Services } from "./types.js";
+import { collectSources } from "./upload/index.js";
 
 type GuildMessage = Message<true>;
 
@@ -38,6 +39,12 @@ export function channelSettings(
 	if (own) return own;
 	const parentId = message.channel.isThread() ? message.channel.parentId : null;
 	return parentId ? autoRehost[parentId] : undefined;
+}
+
+function sourceKeys(message: Message): string {
+	return collectSources(message)
+		.map((source) => source.key ?? source.url)
+		.join(" ");
 }
 
 export class AutoRehost {
@@ -81,7 +88,9 @@ export class AutoRehost {
 		this.#queue(message, "create");
 	}
 
-	onUpdate(message: Message | PartialMessage): void {
+	onUpdate(before: Message | PartialMessage, message: Message | PartialMessage): void {
+		// A thread started from the message (HAS_THREAD), a pin, a text-only edit: no new file to look at.
+		if (!before.partial && !message.partial && sourceKeys(before) === sourceKeys(message)) return;
 		if (message.partial) {
 			message.fetch().then(
 				(full) => this.#queue(full, "update"),

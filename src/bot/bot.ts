@@ -133,7 +133,7 @@ export class Bot {
 		const autoRehost = this.autoRehost;
 		if (autoRehost) {
 			this.client.on(Events.MessageCreate, (message) => autoRehost.onCreate(message));
-			this.client.on(Events.MessageUpdate, (_old, message) => autoRehost.onUpdate(message));
+			this.client.on(Events.MessageUpdate, (old, message) => autoRehost.onUpdate(old, message));
 			// A new session (no resume) missed what was posted in between: the channels are read back.
 			this.client.on(Events.ShardReady, (shard) => autoRehost.onShardReady(shard));
 		}
