@@ -75,10 +75,6 @@ export class Watermarks {
 		return moves;
 	}
 
-	guildOf(channelId: string): string | undefined {
-		return this.#channels.get(channelId)?.guildId;
-	}
-
 	#advance(channelId: string, marks: ChannelMarks): string | undefined {
 		if (this.#holds > 0) return undefined;
 		let low: string | undefined;
