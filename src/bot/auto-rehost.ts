@@ -17,7 +17,7 @@ import {
 } from "discord.js";
 import { pickLocale, translator } from "../i18n/index.js";
 import { AUTO_REHOST_MAX_ATTEMPTS, type AutoRehostChannel, type PendingAutoRehost } from "../store/index.js";
-import { BACKLOG_MAX_AGE_MS, BACKLOG_MAX_MESSAGES, snowflakeAt, timeOf, Watermarks } from "./auto-rehost-backlog.js";
+import { catchUp, THREAD_CURSOR_TTL_MS, Watermarks } from "./auto-rehost-backlog.js";
 import {
 	AutoRehostInterrupted,
 	type AutoRehostOutcome,
@@ -141,68 +141,30 @@ export class AutoRehost {
 			.finally(() => void this.#release());
 	}
 
-	async #catchUp(guilds: readonly Guild[], skip: ReadonlySet<string>): Promise<void> {
-		for (const guild of guilds) {
-			const { autoRehost } = await this.#services.store.guilds.get(guild.id);
-			for (const channelId of Object.keys(autoRehost)) {
-				try {
-					await this.#catchUpChannel(channelId, skip);
-				} catch (error) {
-					this.#services.logger.warn({ err: error, channelId }, "auto-rehost: could not read a channel's backlog");
-				}
-			}
-		}
-	}
-
-	/**
-	 * The messages after the channel's cursor, at most BACKLOG_MAX_MESSAGES and BACKLOG_MAX_AGE_MS
-	 * old, queued oldest first. Forum channels have none of their own (their posts are threads),
-	 * and threads under an auto-rehost channel are not read back: only the channels turned on.
-	 */
-	async #catchUpChannel(channelId: string, skip: ReadonlySet<string>): Promise<void> {
-		const { store, now } = this.#services;
-		const log = this.#services.logger.child({ component: "auto-rehost", channelId });
-		const cursor = await store.autoRehost.cursor(channelId);
-		if (cursor === undefined) {
-			// A channel turned on before cursors existed: nothing to read back, it starts now.
-			await store.autoRehost.advanceCursor(channelId, snowflakeAt(now()), { ifAbsent: true });
-			return;
-		}
-		const floor = snowflakeAt(now() - BACKLOG_MAX_AGE_MS);
-		const tooOld = BigInt(cursor) < BigInt(floor);
-		if (tooOld) {
-			log.info(
-				{ from: timeOf(cursor), until: timeOf(floor) },
-				"auto-rehost catch-up: messages posted in this span are older than 24 h and skipped",
-			);
-		}
-		const channel = await this.#client.channels.fetch(channelId).catch(() => null);
-		if (!channel?.isTextBased() || channel.isDMBased()) return;
-		const page = await channel.messages.fetch({ after: tooOld ? floor : cursor, limit: BACKLOG_MAX_MESSAGES });
-		const messages = [...page.values()].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
-		if (messages.length >= BACKLOG_MAX_MESSAGES) {
-			log.warn(
-				{ handled: messages.length, after: messages.at(-1)?.id },
-				"auto-rehost catch-up: at most 100 messages per channel; those posted after the last one read and before the bot was back are skipped",
-			);
-		}
-		if (messages.length > 0)
-			log.info({ messages: messages.length }, "auto-rehost catching up messages posted while away");
-		for (const message of messages) {
-			if (!skip.has(message.id) && !this.#running.has(message.id)) this.#queue(message, "backlog");
-		}
-	}
-
 	/** Ends a hold on the cursors and moves the ones that may move now. */
 	async #release(): Promise<void> {
 		await Promise.all(this.#marks.release().map((move) => this.#moveCursor(move)));
 	}
 
+	/** What a startup or a new session reads back: the messages its guilds' channels got meanwhile (pending ones excepted). */
+	#catchUp(guilds: readonly Guild[], skip: ReadonlySet<string>): Promise<void> {
+		return catchUp({ services: this.#services, client: this.#client }, guilds, (message) => {
+			if (!skip.has(message.id) && !this.#running.has(message.id)) this.#queue(message, "backlog");
+		});
+	}
+
 	async #moveCursor(move: { guildId: string; channelId: string; messageId: string }): Promise<void> {
-		const { store } = this.#services;
-		// Only channels turned on themselves have a cursor (a thread under one follows its parent's settings).
-		if (!this.#accepting || !(await store.guilds.get(move.guildId)).autoRehost[move.channelId]) return;
-		await store.autoRehost.advanceCursor(move.channelId, move.messageId);
+		if (!this.#accepting) return;
+		const { autoRehost } = await this.#services.store.guilds.get(move.guildId);
+		const channel = this.#client.channels.cache.get(move.channelId);
+		const parentId = channel?.isThread() ? channel.parentId : null;
+		// A channel turned on keeps its cursor; a thread under one keeps its own for a while.
+		if (autoRehost[move.channelId]) await this.#services.store.autoRehost.advanceCursor(move.channelId, move.messageId);
+		else if (parentId && autoRehost[parentId]) {
+			await this.#services.store.autoRehost.advanceCursor(move.channelId, move.messageId, {
+				ttlMs: THREAD_CURSOR_TTL_MS,
+			});
+		}
 	}
 
 	/** Stops taking messages and waits (bounded) for the runs in flight; a run cut short stays pending. */

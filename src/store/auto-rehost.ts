@@ -101,15 +101,24 @@ export class AutoRehostRepository extends Repository {
 
 	/**
 	 * Moves a channel's cursor forward to `messageId` (never back: handlings finish out of order);
-	 * `ifAbsent` only starts one (a channel turned on, or met without one: no backlog before it).
+	 * `ifAbsent` only starts one (a channel turned on, or met without one: no backlog before it);
+	 * `ttlMs`: forgotten after that long unmoved (threads: a quiet one falls back to its parent's).
 	 */
-	async advanceCursor(channelId: string, messageId: string, options: { ifAbsent?: boolean } = {}): Promise<void> {
+	async advanceCursor(
+		channelId: string,
+		messageId: string,
+		options: { ifAbsent?: boolean; ttlMs?: number } = {},
+	): Promise<void> {
 		assertId("channelId", channelId);
 		assertId("messageId", messageId);
-		await this.kv.modify<string, void>(`cursor:${channelId}`, (current) => {
-			const keep = current !== undefined && (options.ifAbsent || BigInt(current) >= BigInt(messageId));
-			return { value: keep ? current : messageId, result: undefined };
-		});
+		await this.kv.modify<string, void>(
+			`cursor:${channelId}`,
+			(current) => {
+				const keep = current !== undefined && (options.ifAbsent || BigInt(current) >= BigInt(messageId));
+				return { value: keep ? current : messageId, result: undefined };
+			},
+			options.ttlMs,
+		);
 	}
 
 	/** A channel turned off forgets its cursor: turned on again, it starts from then, not from before. */

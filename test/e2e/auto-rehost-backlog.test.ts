@@ -93,17 +93,44 @@ describe("auto-rehost catch-up", () => {
 		h.discord.assertNoViolations();
 	});
 
+	it("reads back forum posts too: a new one, and an older one's new messages after its own cursor", async () => {
+		const art = h.guild.createChannel({ name: "art", type: "forum" });
+		expect((await settings(h, h.alice, h.general, { enabled: true, channel: art })).reply?.content).toContain(
+			"Auto-rehost is on",
+		);
+		const older = art.createThread({ name: "sketches", owner: h.alice });
+		const seen = await postImage(h, h.alice, older, "seen.png", 69);
+		expect(await handled(h, seen)).toEqual([{ trigger: "create", outcome: "replied" }]);
+		let inOlder: Message | undefined;
+		let inNew: Message | undefined;
+		await restart(async () => {
+			inOlder = await postImage(h, h.alice, older, "later.png", 70);
+			inNew = await postImage(h, h.alice, art.createThread({ name: "paintings", owner: h.alice }), "new.png", 71);
+		});
+		expect(h.bot.autoRehost?.outcomes(seen.id)).toEqual([]);
+		for (const message of [inOlder, inNew] as Message[]) {
+			expect(h.bot.autoRehost?.outcomes(message.id)).toEqual([{ trigger: "backlog", outcome: "replied" }]);
+			expect(repliesTo(h, message)).toHaveLength(1);
+		}
+		h.discord.assertNoViolations();
+	});
+
 	it("reads back at most 24 h and 100 messages per channel, and says what it skipped", async () => {
 		let stale: Message | undefined;
 		let recent: Message | undefined;
 		let past: Message | undefined;
+		// A channel of its own: a restarted bot does not know the reply bucket the earlier tests used up.
+		const archive = h.guild.createChannel({ name: "archive" });
+		expect((await settings(h, h.alice, h.general, { enabled: true, channel: archive })).reply?.content).toContain(
+			"Auto-rehost is on",
+		);
 		const logged = h.logs.length;
 		await restart(async () => {
-			stale = await postImage(h, h.alice, gallery, "stale.png", 66);
+			stale = await postImage(h, h.alice, archive, "stale.png", 66);
 			clock.shift += 25 * HOUR;
-			recent = await postImage(h, h.alice, gallery, "recent.png", 67);
-			for (let i = 0; i < 99; i++) await h.discord.postUserMessage({ user: h.bob, channel: gallery, content: `${i}` });
-			past = await postImage(h, h.alice, gallery, "past-the-bound.png", 68);
+			recent = await postImage(h, h.alice, archive, "recent.png", 67);
+			for (let i = 0; i < 99; i++) await h.discord.postUserMessage({ user: h.bob, channel: archive, content: `${i}` });
+			past = await postImage(h, h.alice, archive, "past-the-bound.png", 68);
 		});
 		expect(h.bot.autoRehost?.outcomes(recent?.id ?? "")).toEqual([{ trigger: "backlog", outcome: "replied" }]);
 		expect(h.bot.autoRehost?.outcomes(stale?.id ?? "")).toEqual([]);
@@ -111,5 +138,6 @@ describe("auto-rehost catch-up", () => {
 		const lines = h.logs.slice(logged).map((line) => JSON.parse(line) as { msg: string });
 		expect(lines.some((line) => line.msg.includes("older than 24 h and skipped"))).toBe(true);
 		expect(lines.some((line) => line.msg.includes("at most 100 messages per channel"))).toBe(true);
+		h.discord.assertNoViolations();
 	});
 });
