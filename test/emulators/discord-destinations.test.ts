@@ -4,7 +4,7 @@
  * Threads, locked, archived), announcement crossposts (permissions, CROSSPOSTED, followers, 10 per
  * hour per channel), and role pings by `allowed_mentions.roles`.
  */
-import { type APIMessage, type APIThreadChannel, DiscordAPIError, RateLimitError, REST, Routes } from "discord.js";
+import { type APIMessage, type APIThreadChannel, RateLimitError, REST, Routes } from "discord.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
 	type Channel,
@@ -16,6 +16,7 @@ import {
 	startDiscordEmulator,
 	type User,
 } from "./discord/index.js";
+import { refusal } from "./discord/testing.js";
 
 let discord: DiscordEmulator;
 let clock: ManualClock;
@@ -46,16 +47,6 @@ afterAll(async () => {
 beforeEach(() => {
 	guild.setBotPermissions([...FULL]);
 });
-
-/** The Discord error a request ends with. */
-async function refusal(request: Promise<unknown>): Promise<DiscordAPIError> {
-	const error = await request.then(
-		() => undefined,
-		(e: unknown) => e,
-	);
-	expect(error).toBeInstanceOf(DiscordAPIError);
-	return error as DiscordAPIError;
-}
 
 const post = (forum: Channel, body: Record<string, unknown>) =>
 	rest.post(Routes.threads(forum.id), { body }) as Promise<APIThreadChannel & { message: APIMessage }>;

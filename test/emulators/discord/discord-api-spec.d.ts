@@ -18,4 +18,5 @@ declare module "discord-api-spec/zod" {
 	export const CreatePrivateChannelRequestSchema: ZodMiniType;
 	export const CreateForumThreadRequestSchema: ZodMiniType;
 	export const UpdateThreadRequestPartialSchema: ZodMiniType;
+	export const CreateTextThreadWithMessageRequestSchema: ZodMiniType;
 }

@@ -12,6 +12,14 @@ import { Cdn, type CdnRequest, readAttachment } from "./cdn.js";
 import { type Clock, Snowflakes, systemClock } from "./clock.js";
 import { Gateway, type GatewayLogEntry, RESUME_PATH, shardOf } from "./gateway.js";
 import { type Ctx, DiscordError, errors, type RequestBody, readRequestBody, sendError, sendJson } from "./http.js";
+import {
+	contextOf,
+	defaultOwners,
+	type InstallVia,
+	type Invocation,
+	RESPONSE_ONLY_PERMISSIONS,
+	userInvocation,
+} from "./installs.js";
 import { Interaction, InteractionType } from "./interactions.js";
 import { computeMentions, type Ping } from "./mentions.js";
 import { basePermissions, P, type PermissionInput, permissionNames } from "./permissions.js";
@@ -24,12 +32,14 @@ import {
 } from "./ratelimit.js";
 import { type BotEvent, type RecordedRequest, Recorder, type Violation } from "./recording.js";
 import { buildRoutes, type CommandRec, type RestCore } from "./rest.js";
+import { addReaction, parseReactionEmoji, removeReaction } from "./rest-reactions.js";
 import type { RouteRequest, Router } from "./router.js";
 import {
 	type AttachmentRec,
 	type AttachmentSpec,
 	attachmentToAPI,
 	Channel,
+	type CustomEmoji,
 	Guild,
 	Intents,
 	type Json,
@@ -77,6 +87,12 @@ export interface DiscordEmulatorOptions {
 	sessionStartLimit?: { total?: number; maxConcurrency?: number; windowMs?: number; resetAfterMs?: number };
 	/** GET /gateway/bot's recommended `shards` (default Discord's rule: one per 1,000 guilds); see recommendShards. */
 	recommendedShards?: number;
+	/**
+	 * Installation contexts the app supports (developer portal): `user: false` turns user installs
+	 * off (`integration_types_config` without "1", commands with integration type 1 refused).
+	 * Default: guild and user installs.
+	 */
+	installation?: { user?: boolean };
 }
 
 /** A failure `failNext` injects: the next `times` requests to `route` are answered with it. */
@@ -103,6 +119,11 @@ export interface SlashInput {
 	/** Attachment options by option name. */
 	attachments?: Record<string, AttachmentSpec>;
 	locale?: string;
+	/**
+	 * "guild" (default): through the guild's install of the app (or the bot's DM); "user": through
+	 * the user's own install (installUserApp), also in private channels (createPrivateChannel).
+	 */
+	via?: InstallVia;
 }
 
 export interface AutocompleteInput extends Omit<SlashInput, "attachments"> {
@@ -167,6 +188,8 @@ export class DiscordEmulator implements RestCore {
 	readonly gateway: Gateway;
 	readonly messageContentIntent: boolean;
 	readonly guildMembersIntent: boolean;
+	/** Whether the app supports user installs (option `installation.user`, default true). */
+	readonly userInstallEnabled: boolean;
 	private readonly router: Router;
 	private readonly failures: Array<Required<InjectedFailure>> = [];
 	private readonly ackTimeoutMs: number;
@@ -200,6 +223,7 @@ export class DiscordEmulator implements RestCore {
 		this.uploadLimitBytes = opts.uploadLimitBytes ?? 10 * 1024 * 1024;
 		this.messageContentIntent = opts.privilegedIntents?.messageContent ?? false;
 		this.guildMembersIntent = opts.privilegedIntents?.guildMembers ?? false;
+		this.userInstallEnabled = opts.installation?.user ?? true;
 		this.ownsStorage = opts.storageDir === undefined;
 		this.storageDir = opts.storageDir ?? mkdtempSync(join(tmpdir(), "discord-emulator-"));
 		this.cdn = new Cdn(
@@ -565,8 +589,8 @@ export class DiscordEmulator implements RestCore {
 			event_webhooks_url: null,
 			event_webhooks_status: 1,
 			approximate_guild_count: this.liveGuilds().length,
-			approximate_user_install_count: 0,
-			integration_types_config: { "0": {} },
+			approximate_user_install_count: this.world.userInstalls.size,
+			integration_types_config: this.userInstallEnabled ? { "0": {}, "1": {} } : { "0": {} },
 			install_params: { scopes: ["bot", "applications.commands"], permissions: "0" },
 		};
 	}
@@ -674,6 +698,81 @@ export class DiscordEmulator implements RestCore {
 		return this.world.dmChannel(user);
 	}
 
+	/** The messages in the bot's DM with `user` (what they received, and wrote), oldest first. */
+	dmsTo(user: User): Message[] {
+		return this.world.dmChannels.get(user.id)?.messages() ?? [];
+	}
+
+	/**
+	 * `user` installs the app to their account (a user app, integration type 1): their user-install
+	 * commands run everywhere (`slash({ via: "user" })`), and the bot may DM them without a shared guild.
+	 */
+	installUserApp(user: User): void {
+		if (!this.userInstallEnabled) throw new Error("The app does not support user installs (installation.user: false)");
+		if (user.bot) throw new Error("Bots do not install apps");
+		this.world.userInstalls.add(user.id);
+	}
+
+	uninstallUserApp(user: User): void {
+		this.world.userInstalls.delete(user.id);
+	}
+
+	/**
+	 * A private channel without the bot: a DM between two users, or a group DM (three or more, or a
+	 * `name`). User-installed commands run there in context 2; the bot's REST calls to it get 50001.
+	 */
+	createPrivateChannel(users: User[], opts: { name?: string } = {}): Channel {
+		return this.world.createPrivateChannel(users, opts);
+	}
+
+	/** The thread started from `message` (POST …/messages/{id}/threads), if any. */
+	threadOf(message: Message): Channel | null {
+		const thread = message.threadId ? this.world.channels.get(message.threadId) : undefined;
+		return thread && !thread.deleted ? thread : null;
+	}
+
+	/**
+	 * `user` reacts to `message` with `emoji` (unicode, or `name:id` / a guild's CustomEmoji):
+	 * MESSAGE_REACTION_ADD to sessions with the reaction intents. Throws where Discord's client would
+	 * not let them (cannot see the channel, no Read Message History, Add Reactions for a new emoji).
+	 */
+	react(input: { user: User; message: Message; emoji: string | CustomEmoji }): void {
+		const { msg, parsed } = this.reactionTarget(input);
+		const ch = msg.channel;
+		if (ch.guild) {
+			const perms = ch.permissionsFor(input.user.id);
+			let need = P.ViewChannel | P.ReadMessageHistory;
+			if (!msg.reactions.some((r) => r.key === parsed.key)) need |= P.AddReactions;
+			if ((perms & need) !== need)
+				throw new Error(
+					`${input.user.username} cannot react in #${ch.name} (missing ${permissionNames(need & ~perms).join(", ")})`,
+				);
+		}
+		addReaction(this.reactionDispatch, msg, parsed, input.user.id);
+		this.recorder.changed();
+	}
+
+	/** `user` removes their reaction (MESSAGE_REACTION_REMOVE). */
+	unreact(input: { user: User; message: Message; emoji: string | CustomEmoji }): void {
+		const { msg, parsed } = this.reactionTarget(input);
+		removeReaction(this.reactionDispatch, msg, parsed, input.user.id);
+		this.recorder.changed();
+	}
+
+	private readonly reactionDispatch = (t: string, d: unknown, intent: number, guildId: string | null) => {
+		if (guildId && this.world.guilds.get(guildId)?.unavailable) return;
+		this.gateway.dispatch(t, d, intent, guildId);
+	};
+
+	private reactionTarget(input: { user: User; message: Message; emoji: string | CustomEmoji }) {
+		const msg = input.message;
+		if (msg.deleted) throw new Error(`message ${msg.id} was deleted`);
+		const raw = typeof input.emoji === "string" ? input.emoji : `${input.emoji.name}:${input.emoji.id}`;
+		const parsed = parseReactionEmoji(raw, this.world);
+		if (!parsed) throw new Error(`Unknown emoji ${raw}`);
+		return { msg, parsed };
+	}
+
 	// ------------------------------------------------------------------ interactions
 
 	private findCommand(name: string, type: number, channel: Channel): CommandRec {
@@ -694,6 +793,31 @@ export class DiscordEmulator implements RestCore {
 			);
 		}
 		return found;
+	}
+
+	/**
+	 * Where and through which install `user` runs `cmd` (null: a component or modal, which inherit
+	 * it); throws when Discord's client would not offer the command there.
+	 */
+	private invoke(cmd: CommandRec, user: User, channel: Channel, via: InstallVia = "guild"): Invocation {
+		if (via === "user") return userInvocation(this.world, this.userInstallEnabled, cmd, user, channel);
+		if (!channel.botIsIn)
+			throw new Error(`The bot is not in private channel ${channel.id}: only a user install (via: "user") runs there`);
+		this.checkCanUse(cmd, user, channel);
+		return { context: contextOf(channel), owners: defaultOwners(user, channel) };
+	}
+
+	/** A click or pick on `message`: through the installs of the interaction that posted it. */
+	private componentPayload(input: { user: User; message: Message; locale?: string }) {
+		const channel = input.message.channel;
+		const owners = input.message.interaction?.owners;
+		const inv = this.inherited(input.user, channel, owners);
+		return this.basePayload(InteractionType.MessageComponent, input.user, channel, input.locale, inv);
+	}
+
+	/** Components and modals: the installs of the interaction (or message) they come from. */
+	private inherited(user: User, channel: Channel, owners: Record<string, string> | undefined): Invocation {
+		return { context: contextOf(channel), owners: owners ?? defaultOwners(user, channel) };
 	}
 
 	/** Throws when Discord's client would not let `user` run `cmd` in `channel`. */
@@ -732,23 +856,27 @@ export class DiscordEmulator implements RestCore {
 		user: User,
 		channel: Channel,
 		locale?: string,
+		invocation?: Invocation,
 	): { payload: Json; member: Member | null } {
 		const guild = channel.guild;
 		const member = guild ? guild.member(user) : null;
+		const inv = invocation ?? { context: contextOf(channel), owners: defaultOwners(user, channel) };
 		const id = this.ids.next();
 		const token = `aW50ZXJhY3Rpb246${Buffer.from(`${id}:${randomBytes(48).toString("hex")}`).toString("base64url")}`;
 		const userPerms = guild ? channel.permissionsFor(user.id) : P.ViewChannel | P.SendMessages;
 		const payload: Json = {
 			app_permissions: (guild
 				? channel.permissionsFor(this.botUser.id)
-				: P.ViewChannel | P.SendMessages | P.EmbedLinks | P.AttachFiles
+				: inv.context === 2
+					? RESPONSE_ONLY_PERMISSIONS
+					: P.ViewChannel | P.SendMessages | P.EmbedLinks | P.AttachFiles
 			).toString(),
 			application_id: this.applicationId,
 			attachment_size_limit: this.uploadLimitBytes,
-			authorizing_integration_owners: guild ? { "0": guild.id } : { "1": user.id },
+			authorizing_integration_owners: inv.owners,
 			channel: { ...channel.toAPI(), permissions: userPerms.toString() },
 			channel_id: channel.id,
-			context: guild ? 0 : 1,
+			context: inv.context,
 			entitlement_sku_ids: [],
 			entitlements: [],
 			id,
@@ -985,13 +1113,14 @@ export class DiscordEmulator implements RestCore {
 	/** A user runs a slash command. Throws when the command is not registered or the user could not run it. */
 	async slash(input: SlashInput): Promise<Interaction> {
 		const cmd = this.findCommand(input.command, 1, input.channel);
-		this.checkCanUse(cmd, input.user, input.channel);
+		const inv = this.invoke(cmd, input.user, input.channel, input.via);
 		const { options, resolved } = this.buildOptions(cmd, input, input.channel);
 		const { payload, member } = this.basePayload(
 			InteractionType.ApplicationCommand,
 			input.user,
 			input.channel,
 			input.locale,
+			inv,
 		);
 		const data: Json = { id: cmd.id, name: cmd.json.name, type: 1 };
 		if (options.length > 0) data.options = options;
@@ -1005,9 +1134,15 @@ export class DiscordEmulator implements RestCore {
 	/** A user types in an autocomplete option; resolves with the choices the bot returned. */
 	async autocomplete(input: AutocompleteInput): Promise<Array<{ name: string; value: string | number }>> {
 		const cmd = this.findCommand(input.command, 1, input.channel);
-		this.checkCanUse(cmd, input.user, input.channel);
+		const inv = this.invoke(cmd, input.user, input.channel, input.via);
 		const { options } = this.buildOptions(cmd, input, input.channel, input.focused);
-		const { payload, member } = this.basePayload(InteractionType.Autocomplete, input.user, input.channel, input.locale);
+		const { payload, member } = this.basePayload(
+			InteractionType.Autocomplete,
+			input.user,
+			input.channel,
+			input.locale,
+			inv,
+		);
 		payload.data = {
 			id: cmd.id,
 			name: cmd.json.name,
@@ -1028,11 +1163,23 @@ export class DiscordEmulator implements RestCore {
 	}
 
 	/** A user runs a message context-menu command on `message`. */
-	async messageCommand(input: { user: User; message: Message; name: string; locale?: string }): Promise<Interaction> {
+	async messageCommand(input: {
+		user: User;
+		message: Message;
+		name: string;
+		locale?: string;
+		via?: InstallVia;
+	}): Promise<Interaction> {
 		const channel = input.message.channel;
 		const cmd = this.findCommand(input.name, 3, channel);
-		this.checkCanUse(cmd, input.user, channel);
-		const { payload, member } = this.basePayload(InteractionType.ApplicationCommand, input.user, channel, input.locale);
+		const inv = this.invoke(cmd, input.user, channel, input.via);
+		const { payload, member } = this.basePayload(
+			InteractionType.ApplicationCommand,
+			input.user,
+			channel,
+			input.locale,
+			inv,
+		);
 		payload.data = {
 			id: cmd.id,
 			name: cmd.json.name,
@@ -1056,14 +1203,16 @@ export class DiscordEmulator implements RestCore {
 		channel: Channel;
 		name: string;
 		locale?: string;
+		via?: InstallVia;
 	}): Promise<Interaction> {
 		const cmd = this.findCommand(input.name, 2, input.channel);
-		this.checkCanUse(cmd, input.user, input.channel);
+		const inv = this.invoke(cmd, input.user, input.channel, input.via);
 		const { payload, member } = this.basePayload(
 			InteractionType.ApplicationCommand,
 			input.user,
 			input.channel,
 			input.locale,
+			inv,
 		);
 		const resolved: Json = { users: { [input.target.id]: input.target.toAPI() } };
 		const tm = input.channel.guild?.members.get(input.target.id);
@@ -1115,7 +1264,7 @@ export class DiscordEmulator implements RestCore {
 		if (button.style === 5 || typeof button.custom_id !== "string")
 			throw new Error(`Button "${String(button.label)}" is a link button (no interaction)`);
 		const channel = input.message.channel;
-		const { payload, member } = this.basePayload(InteractionType.MessageComponent, input.user, channel, input.locale);
+		const { payload, member } = this.componentPayload(input);
 		payload.data = {
 			custom_id: button.custom_id,
 			component_type: 2,
@@ -1147,7 +1296,7 @@ export class DiscordEmulator implements RestCore {
 		if (input.values.length < min || input.values.length > max)
 			throw new Error(`select ${String(select.custom_id)}: pick ${min}..${max} values`);
 		const channel = input.message.channel;
-		const { payload, member } = this.basePayload(InteractionType.MessageComponent, input.user, channel, input.locale);
+		const { payload, member } = this.componentPayload(input);
 		payload.data = {
 			custom_id: select.custom_id,
 			component_type: 3,
@@ -1208,7 +1357,13 @@ export class DiscordEmulator implements RestCore {
 		const unknown = Object.keys(fields);
 		if (unknown.length > 0) throw new Error(`modal ${String(modal.custom_id)} has no input(s) ${unknown.join(", ")}`);
 		const channel = from.channel;
-		const { payload, member } = this.basePayload(InteractionType.ModalSubmit, user, channel, input.locale);
+		const { payload, member } = this.basePayload(
+			InteractionType.ModalSubmit,
+			user,
+			channel,
+			input.locale,
+			this.inherited(user, channel, from.payload.authorizing_integration_owners as Record<string, string>),
+		);
 		payload.data = { custom_id: modal.custom_id, components };
 		if (from.sourceMessage) payload.message = from.sourceMessage.toAPI();
 		return this.dispatchInteraction(payload, {
@@ -1266,6 +1421,7 @@ export class DiscordEmulator implements RestCore {
 	/** A user's message to the bot's sessions that ask for it; its content only with MessageContent (or a mention). */
 	private dispatchUserMessage(t: "MESSAGE_CREATE" | "MESSAGE_UPDATE", msg: Message): void {
 		const ch = msg.channel;
+		if (!ch.botIsIn) return;
 		const botId = this.botUser.id;
 		const mentionsBot = msg.content.includes(`<@${botId}>`) || msg.content.includes(`<@!${botId}>`);
 		this.gateway.dispatch(

@@ -52,6 +52,8 @@ export const errors = {
 	missingPermissions: () => new DiscordError(403, { message: "Missing Permissions", code: 50013 }, "permission"),
 	cannotEditOthers: () =>
 		new DiscordError(403, { message: "Cannot edit a message authored by another user", code: 50005 }, "permission"),
+	/** 50007: the recipient does not take DMs from the bot (not a violation: nothing tells the bot beforehand). */
+	cannotSendToUser: () => new DiscordError(403, { message: "Cannot send messages to this user", code: 50007 }),
 	emptyMessage: () => new DiscordError(400, { message: "Cannot send an empty message", code: 50006 }, "validation"),
 	invalidJson: () =>
 		new DiscordError(400, { message: "The request body contains invalid JSON.", code: 50109 }, "validation"),

@@ -145,6 +145,7 @@ export type {
 export { DiscordEmulator } from "./emulator.js";
 export type { GatewayLogEntry } from "./gateway.js";
 export type { ViolationKind } from "./http.js";
+export { type InstallVia, RESPONSE_ONLY_PERMISSIONS } from "./installs.js";
 export { type CallbackRecord, CallbackType, Interaction, InteractionType } from "./interactions.js";
 export type { Ping } from "./mentions.js";
 export {
@@ -163,6 +164,7 @@ export type {
 } from "./ratelimit.js";
 export type { BotEvent, BotEventKind, RecordedRequest, Violation } from "./recording.js";
 export { CROSSPOST_WINDOW_MS, CROSSPOSTS_PER_WINDOW, ENFORCED_NONCE_WINDOW_MS } from "./rest.js";
+export { MAX_REACTION_EMOJIS } from "./rest-reactions.js";
 export {
 	type AttachmentRec,
 	type AttachmentSource,
@@ -170,6 +172,7 @@ export {
 	Channel,
 	ChannelFlags,
 	ChannelType,
+	type CustomEmoji,
 	type ForumTag,
 	Guild,
 	Intents,

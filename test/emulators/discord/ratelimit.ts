@@ -66,6 +66,9 @@ export const DEFAULT_RATE_LIMITS: Required<Pick<RateLimitOptions, "default" | "r
 		"PUT /applications/{application_id}/commands": { limit: 10, windowMs: 20_000 },
 		"PUT /applications/{application_id}/guilds/{guild_id}/commands": { limit: 10, windowMs: 20_000 },
 		"POST /interactions/{interaction_id}/{interaction_token}/callback": null,
+		// Discord: one reaction per 0.25 s per channel (its reaction bucket).
+		"PUT /channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me": { limit: 1, windowMs: 250 },
+		"DELETE /channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me": { limit: 1, windowMs: 250 },
 	},
 };
 

@@ -6,7 +6,17 @@
 import type { ViolationKind } from "./http.js";
 import type { Ping } from "./mentions.js";
 
-export type BotEventKind = "callback" | "edit" | "followup" | "message" | "delete" | "commands" | "crosspost";
+export type BotEventKind =
+	| "callback"
+	| "edit"
+	| "followup"
+	| "message"
+	| "delete"
+	| "commands"
+	| "crosspost"
+	| "reaction"
+	| "unreaction"
+	| "thread";
 
 export interface EventAttachment {
 	id: string;
@@ -34,6 +44,10 @@ export interface BotEvent {
 	attachments: EventAttachment[];
 	flags: number;
 	ephemeral: boolean;
+	/** For kinds "reaction" / "unreaction": the emoji (unicode, or name:id). */
+	emoji?: string;
+	/** For kind "thread": the thread started from the message. */
+	threadId?: string;
 	/** For kind "commands": the registered commands after the change. */
 	commands?: Array<Record<string, unknown>>;
 }

@@ -12,6 +12,8 @@ import { CallbackType, type Interaction, InteractionType } from "./interactions.
 import { allowedMentionsErrors, computeMentions, newPings } from "./mentions.js";
 import { P } from "./permissions.js";
 import type { BotEvent, BotEventKind, Recorder } from "./recording.js";
+import { addReactionRoutes } from "./rest-reactions.js";
+import { addThreadRoutes } from "./rest-threads.js";
 import { type RouteRequest, type RouteResult, Router } from "./router.js";
 import {
 	type AttachmentRec,
@@ -55,6 +57,8 @@ export interface RestCore {
 	gatewayUrl: string;
 	messageContentIntent: boolean;
 	guildMembersIntent: boolean;
+	/** Whether the app supports user installs: commands with integration type 1 are refused otherwise. */
+	userInstallEnabled: boolean;
 	commands: Map<string, CommandRec>;
 	interactions: Map<string, Interaction>;
 	applicationJson(): Json;
@@ -88,6 +92,9 @@ export function buildRoutes(core: RestCore): Router {
 	const channelOr404 = (id: string): Channel => {
 		const ch = world.channels.get(id);
 		if (!ch || ch.deleted) throw errors.unknownChannel();
+		// Others' DMs and group DMs: the bot is not in them (user-installed commands reach it there
+		// only through the interaction).
+		if (!ch.botIsIn) throw errors.missingAccess();
 		return ch;
 	};
 
@@ -113,7 +120,7 @@ export function buildRoutes(core: RestCore): Router {
 	const msgIntent = (ch: Channel) => (ch.guild ? Intents.GuildMessages : Intents.DirectMessages);
 
 	const dispatchCreate = (msg: Message) => {
-		if (msg.ephemeral) return;
+		if (msg.ephemeral || !msg.channel.botIsIn) return;
 		core.dispatch(
 			"MESSAGE_CREATE",
 			(intents: number) => msg.toAPI({ gateway: true, hideContent: hideContentFor(msg, intents), nonce: true }),
@@ -122,7 +129,7 @@ export function buildRoutes(core: RestCore): Router {
 		);
 	};
 	const dispatchUpdate = (msg: Message) => {
-		if (msg.ephemeral) return;
+		if (msg.ephemeral || !msg.channel.botIsIn) return;
 		core.dispatch(
 			"MESSAGE_UPDATE",
 			(intents: number) => msg.toAPI({ gateway: true, hideContent: hideContentFor(msg, intents) }),
@@ -131,7 +138,7 @@ export function buildRoutes(core: RestCore): Router {
 		);
 	};
 	const dispatchDelete = (msg: Message) => {
-		if (msg.ephemeral) return;
+		if (msg.ephemeral || !msg.channel.botIsIn) return;
 		core.dispatch(
 			"MESSAGE_DELETE",
 			{ id: msg.id, channel_id: msg.channel.id, ...(msg.guildId ? { guild_id: msg.guildId } : {}) },
@@ -360,7 +367,7 @@ export function buildRoutes(core: RestCore): Router {
 		throwIfErrors(specErrors(Schemas.dmCreate, body));
 		const user = world.users.get(String(body.recipient_id ?? ""));
 		if (!user) throw new DiscordError(400, { message: "Invalid Recipient(s)", code: 50033 });
-		if (user.bot) throw new DiscordError(403, { message: "Cannot send messages to this user", code: 50007 });
+		if (user.bot) throw errors.cannotSendToUser();
 		return { status: 200, body: world.dmChannel(user).toAPI() };
 	});
 	r.add("GET", "/applications/@me", () => ({ status: 200, body: core.applicationJson() }));
@@ -403,6 +410,18 @@ export function buildRoutes(core: RestCore): Router {
 		if (typeof body.dm_permission === "boolean") out.dm_permission = body.dm_permission;
 		return out;
 	};
+	/** Integration type 1 needs an app that supports user installs (the code name is the emulator's). */
+	const installErrors = (cmd: Record<string, unknown>, prefix: Array<string | number>): FieldError[] => {
+		if (core.userInstallEnabled || !Array.isArray(cmd.integration_types) || !cmd.integration_types.includes(1))
+			return [];
+		return [
+			{
+				path: [...prefix, "integration_types"],
+				code: "APPLICATION_INTEGRATION_TYPE_NOT_SUPPORTED",
+				message: "The application does not support the user install integration type",
+			},
+		];
+	};
 	const sameType = (a: Json, b: Json) => (a.type ?? 1) === (b.type ?? 1);
 	const upsert = (guildId: string | null, json: Json): { rec: CommandRec; created: boolean } => {
 		const existing = listCommands(guildId).find((c) => c.json.name === json.name && sameType(c.json, json));
@@ -444,7 +463,7 @@ export function buildRoutes(core: RestCore): Router {
 			body.forEach((cmd, i) => {
 				errs.push(...specErrors(Schemas.commandUpdate, cmd, [i]));
 				if (!isObj(cmd)) return;
-				errs.push(...commandRuleErrors(cmd, [i]));
+				errs.push(...commandRuleErrors(cmd, [i]), ...installErrors(cmd, [i]));
 				const type = typeof cmd.type === "number" ? cmd.type : 1;
 				const key = `${type}:${String(cmd.name)}`;
 				if (names.has(key))
@@ -475,7 +494,11 @@ export function buildRoutes(core: RestCore): Router {
 			checkApp(req);
 			const guildId = guildParam(req);
 			const body = bodyObject(req);
-			throwIfErrors([...specErrors(Schemas.commandCreate, body), ...commandRuleErrors(body, [])]);
+			throwIfErrors([
+				...specErrors(Schemas.commandCreate, body),
+				...commandRuleErrors(body, []),
+				...installErrors(body, []),
+			]);
 			const { rec, created } = upsert(guildId, normalizeCommand(body));
 			commandsEvent(req, guildId);
 			return { status: created ? 201 : 200, body: commandJson(rec) };
@@ -492,7 +515,11 @@ export function buildRoutes(core: RestCore): Router {
 			const c = byId(req);
 			const body = bodyObject(req);
 			const merged = { ...c.json, ...body };
-			throwIfErrors([...specErrors(Schemas.commandPatch, body), ...commandRuleErrors(merged, [])]);
+			throwIfErrors([
+				...specErrors(Schemas.commandPatch, body),
+				...commandRuleErrors(merged, []),
+				...installErrors(body, []),
+			]);
 			c.json = normalizeCommand(merged);
 			c.version = core.ids.next();
 			commandsEvent(req, c.guildId);
@@ -546,12 +573,24 @@ export function buildRoutes(core: RestCore): Router {
 			interactedMessageId: ix.sourceMessage?.id,
 			originalResponseMessageId: ix.parent?.original?.id,
 			triggeringInteraction: ix.parent
-				? { id: ix.parent.id, type: ix.parent.type, user: ix.parent.user, guildId: ix.parent.guild?.id ?? null }
+				? {
+						id: ix.parent.id,
+						type: ix.parent.type,
+						user: ix.parent.user,
+						guildId: ix.parent.guild?.id ?? null,
+						owners: ownersOf(ix.parent),
+					}
 				: undefined,
 			guildId: ix.guild?.id ?? null,
+			owners: ownersOf(ix),
 		};
 		return msg;
 	};
+
+	const ownersOf = (ix: Interaction): Record<string, string> | undefined =>
+		isObj(ix.payload.authorizing_integration_owners)
+			? (ix.payload.authorizing_integration_owners as Record<string, string>)
+			: undefined;
 
 	r.add(
 		"POST",
@@ -871,6 +910,9 @@ export function buildRoutes(core: RestCore): Router {
 		if (isObj(body.message_reference)) needed |= P.ReadMessageHistory;
 		if (body.tts === true) needed |= P.SendTTSMessages;
 		requirePerms(ch, needed);
+		// The recipient closed DMs, or shares no guild with the bot and has not installed the app:
+		// the channel opens, the message is refused. Not a violation: a bot cannot know beforehand.
+		if (ch.recipient && !world.acceptsDMsFromBot(ch.recipient)) throw errors.cannotSendToUser();
 		if (isEmptyMessage(body, files.length > 0)) throw errors.emptyMessage();
 		enterThread(ch);
 		if (isObj(body.message_reference)) {
@@ -1132,6 +1174,26 @@ export function buildRoutes(core: RestCore): Router {
 		const g = guildOr404(req.params.get("guild_id"));
 		const visible = g.channels.filter((c) => c.isThread && !c.thread?.archived && c.visibleTo(world.botUser.id));
 		return { status: 200, body: { threads: visible.map((c) => c.toAPI()), members: [] } };
+	});
+
+	// ---------------------------------------------------------------- reactions, threads from messages
+
+	addReactionRoutes(r, {
+		world,
+		channelOr404,
+		requireView,
+		requirePerms,
+		dispatch: (t, d, intent, guildId) => core.dispatch(t, d, intent, guildId),
+		event: (kind, req, msg, emoji) => event(kind, req, msg, { emoji }),
+	});
+	addThreadRoutes(r, {
+		world,
+		channelOr404,
+		requireView,
+		requirePerms,
+		bodyObject,
+		dispatchUpdate,
+		event: (req, msg, threadId) => event("thread", req, msg, { threadId }),
 	});
 
 	return r;

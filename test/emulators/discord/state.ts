@@ -22,6 +22,7 @@ export type Json = Record<string, unknown>;
 export const ChannelType = {
 	GuildText: 0,
 	DM: 1,
+	GroupDM: 3,
 	GuildCategory: 4,
 	GuildAnnouncement: 5,
 	AnnouncementThread: 10,
@@ -34,9 +35,12 @@ export const ChannelType = {
 export const Intents = {
 	Guilds: 1 << 0,
 	GuildMembers: 1 << 1,
+	GuildExpressions: 1 << 3,
 	GuildPresences: 1 << 8,
 	GuildMessages: 1 << 9,
+	GuildMessageReactions: 1 << 10,
 	DirectMessages: 1 << 12,
+	DirectMessageReactions: 1 << 13,
 	MessageContent: 1 << 15,
 } as const;
 
@@ -44,6 +48,7 @@ export const MessageFlags = {
 	Crossposted: 1 << 0,
 	IsCrosspost: 1 << 1,
 	SuppressEmbeds: 1 << 2,
+	HasThread: 1 << 5,
 	Ephemeral: 1 << 6,
 	Loading: 1 << 7,
 	SuppressNotifications: 1 << 12,
@@ -99,6 +104,11 @@ export class User {
 	globalName: string | null;
 	locale: string;
 	avatar: string | null = null;
+	/**
+	 * The user's privacy setting "Allow direct messages from server members" (and from apps they
+	 * installed): off, the bot's DMs are refused with 50007 even though the DM channel opens.
+	 */
+	acceptsDMs = true;
 
 	constructor(
 		readonly id: string,
@@ -128,9 +138,29 @@ export class User {
 		return out;
 	}
 
+	/** The user turns DMs off (their privacy settings): the bot's messages get 403 50007. */
+	closeDMs(): this {
+		this.acceptsDMs = false;
+		return this;
+	}
+
+	/** The user allows DMs again. */
+	openDMs(): this {
+		this.acceptsDMs = true;
+		return this;
+	}
+
 	toString(): string {
 		return `${this.username} (${this.id})`;
 	}
+}
+
+/** A guild's custom emoji (`guild.createEmoji`): reactions use it as `name:id`. */
+export interface CustomEmoji {
+	id: string;
+	name: string;
+	animated: boolean;
+	guildId: string;
 }
 
 export class Role {
@@ -268,8 +298,15 @@ export class Channel {
 	readonly followers: Channel[] = [];
 	/** Announcement channels: clock times of its crossposts (Discord allows 10 per hour per channel). */
 	readonly crosspostTimes: number[] = [];
-	/** DM recipient. */
+	/** DM recipient (the bot's DM with this user). */
 	recipient: User | null = null;
+	/**
+	 * A private channel the bot is not in (a group DM, or a DM between two users): its members.
+	 * Only user-installed commands reach the bot there; its REST calls to it get 50001.
+	 */
+	privateRecipients: User[] | null = null;
+	/** Threads: `auto_archive_duration` in minutes. */
+	autoArchiveDuration = 1440;
 
 	constructor(
 		readonly world: World,
@@ -288,6 +325,11 @@ export class Channel {
 			this.type === ChannelType.PrivateThread ||
 			this.type === ChannelType.AnnouncementThread
 		);
+	}
+
+	/** Whether the bot is in this channel: guild channels and its own DMs, not others' private channels. */
+	get botIsIn(): boolean {
+		return this.privateRecipients === null;
 	}
 
 	/** Forum and media channels hold threads (posts) only: no messages of their own (50008). */
@@ -316,6 +358,10 @@ export class Channel {
 		members?: User[];
 		/** Forum and media posts: tag ids of `availableTags`. */
 		appliedTags?: string[];
+		/** A thread started from a message has the message's id. */
+		id?: string;
+		autoArchiveDuration?: number;
+		rateLimitPerUser?: number;
 	}): Channel {
 		if (!this.guild) throw new Error("Threads need a guild channel");
 		if (this.isThread) throw new Error("Cannot create a thread in a thread");
@@ -327,7 +373,18 @@ export class Channel {
 			: this.type === ChannelType.GuildAnnouncement
 				? ChannelType.AnnouncementThread
 				: ChannelType.PublicThread;
-		const t = new Channel(this.world, this.world.ids.next(), this.guild, type, opts.name, this.nsfw, 0, this.id);
+		const t = new Channel(
+			this.world,
+			opts.id ?? this.world.ids.next(),
+			this.guild,
+			type,
+			opts.name,
+			this.nsfw,
+			0,
+			this.id,
+		);
+		t.autoArchiveDuration = opts.autoArchiveDuration ?? 1440;
+		t.rateLimitPerUser = opts.rateLimitPerUser ?? 0;
 		const ownerId = (opts.owner ?? this.world.botUser).id;
 		t.thread = {
 			ownerId,
@@ -510,6 +567,18 @@ export class Channel {
 	}
 
 	toAPI(): Json {
+		if (this.privateRecipients) {
+			return {
+				id: this.id,
+				type: this.type,
+				last_message_id: this.lastMessageId,
+				flags: 0,
+				recipients: this.privateRecipients.map((u) => u.toAPI()),
+				...(this.type === ChannelType.GroupDM
+					? { name: this.name || null, icon: null, owner_id: this.privateRecipients[0]?.id }
+					: {}),
+			};
+		}
 		if (this.type === ChannelType.DM) {
 			return {
 				id: this.id,
@@ -539,7 +608,7 @@ export class Channel {
 				member_count: this.thread.members.size,
 				thread_metadata: {
 					archived: this.thread.archived,
-					auto_archive_duration: 1440,
+					auto_archive_duration: this.autoArchiveDuration,
 					archive_timestamp: iso(this.thread.archivedAt),
 					locked: this.thread.locked,
 					create_timestamp: iso(this.thread.createdAt),
@@ -603,6 +672,8 @@ export interface AddMemberOptions {
 
 export class Guild {
 	readonly roles = new Map<string, Role>();
+	/** Custom emojis (`createEmoji`). */
+	readonly emojis: CustomEmoji[] = [];
 	readonly members = new Map<string, Member>();
 	channelIds: string[] = [];
 	readonly createdAt: number;
@@ -697,6 +768,18 @@ export class Guild {
 		return ch;
 	}
 
+	/** A custom emoji of this guild; reactions name it `name:id`. Dispatches GUILD_EMOJIS_UPDATE. */
+	createEmoji(opts: { name: string; animated?: boolean }): CustomEmoji {
+		const emoji = { id: this.world.ids.next(), name: opts.name, animated: opts.animated ?? false, guildId: this.id };
+		this.emojis.push(emoji);
+		this.world.hooks.dispatch(
+			"GUILD_EMOJIS_UPDATE",
+			{ guild_id: this.id, emojis: this.emojis.map(emojiToAPI) },
+			{ guildId: this.id, intent: Intents.GuildExpressions },
+		);
+		return emoji;
+	}
+
 	createRole(opts: { name: string; permissions?: PermissionInput; color?: number; mentionable?: boolean }): Role {
 		const position = this.roles.size;
 		const role = new Role(this, this.world.ids.next(), opts.name, toBits(opts.permissions), position);
@@ -753,7 +836,7 @@ export class Guild {
 			default_message_notifications: 0,
 			explicit_content_filter: 0,
 			roles: [...this.roles.values()].map((r) => r.toAPI()),
-			emojis: [],
+			emojis: this.emojis.map(emojiToAPI),
 			stickers: [],
 			features: [],
 			mfa_level: 0,
@@ -816,6 +899,27 @@ export class Guild {
 	}
 }
 
+/** A guild emoji as GET /guilds/{id} and GUILD_EMOJIS_UPDATE show it. */
+export function emojiToAPI(emoji: CustomEmoji): Json {
+	return {
+		id: emoji.id,
+		name: emoji.name,
+		roles: [],
+		require_colons: true,
+		managed: false,
+		animated: emoji.animated,
+		available: true,
+	};
+}
+
+/** One emoji's reactions on a message: who reacted, in order (the bot counts as `me`). */
+export interface ReactionRec {
+	/** Unicode: the emoji itself; custom: its id. */
+	key: string;
+	emoji: { id: string | null; name: string; animated?: boolean };
+	users: string[];
+}
+
 export interface AttachmentRec {
 	id: string;
 	filename: string;
@@ -863,6 +967,8 @@ export interface InteractionMeta {
 	interactedMessageId?: string;
 	/** For modal submits: the id of the original response of the interaction that opened the modal. */
 	originalResponseMessageId?: string;
+	/** `authorizing_integration_owners` (default: the guild install in guilds, else the user's). */
+	owners?: Record<string, string>;
 	triggeringInteraction?: InteractionMeta;
 	guildId: string | null;
 }
@@ -885,6 +991,10 @@ export class Message {
 	mentionsOf: Mentions = NO_MENTIONS;
 	/** Pings already recorded for this message ("user:<id>", "role:<id>", "everyone:<guild>"). */
 	readonly pinged = new Set<string>();
+	/** Reactions, in the order each emoji was first added. */
+	readonly reactions: ReactionRec[] = [];
+	/** The thread started from this message (its id is the message's). */
+	threadId: string | null = null;
 	readonly createdAt: number;
 
 	constructor(
@@ -952,6 +1062,22 @@ export class Message {
 			tts: this.tts,
 		};
 		if (this.channel.isThread) out.position = Math.max(0, this.channel.messageIds.indexOf(this.id));
+		const live = this.reactions.filter((r) => r.users.length > 0);
+		if (live.length > 0) {
+			const botId = this.world.botUser.id;
+			out.reactions = live.map((r) => ({
+				emoji: r.emoji,
+				count: r.users.length,
+				count_details: { burst: 0, normal: r.users.length },
+				burst_colors: [],
+				me_burst: false,
+				burst_me: false,
+				burst_count: 0,
+				me: r.users.includes(botId),
+			}));
+		}
+		const thread = this.threadId ? this.world.channels.get(this.threadId) : undefined;
+		if (thread && !thread.deleted) out.thread = thread.toAPI();
 		if (this.webhookId) out.webhook_id = this.webhookId;
 		if (this.applicationId) out.application_id = this.applicationId;
 		if (this.messageReference) out.message_reference = this.messageReference;
@@ -963,6 +1089,8 @@ export class Message {
 				out.interaction = { id: meta.id, type: meta.type, name: meta.name ?? "", user: meta.user.toAPI() };
 			}
 		}
+		// Gateway messages name their channel's type (discord.js builds an uncached DM channel from it).
+		if (opts.gateway) out.channel_type = this.channel.type;
 		if (opts.gateway && this.channel.guild) {
 			out.guild_id = this.channel.guild.id;
 			const member = this.channel.guild.members.get(this.author.id);
@@ -980,7 +1108,7 @@ function interactionMetadataToAPI(meta: InteractionMeta): Json {
 		id: meta.id,
 		type: meta.type,
 		user: meta.user.toAPI(),
-		authorizing_integration_owners: meta.guildId ? { "0": meta.guildId } : { "1": meta.user.id },
+		authorizing_integration_owners: meta.owners ?? (meta.guildId ? { "0": meta.guildId } : { "1": meta.user.id }),
 	};
 	if (meta.type === 2) {
 		out.name = meta.name;
@@ -1002,6 +1130,8 @@ export class World {
 	readonly messages = new Map<string, Message>();
 	readonly attachments = new Map<string, AttachmentRec>();
 	readonly dmChannels = new Map<string, Channel>();
+	/** Users who installed the app to their account (integration type 1). */
+	readonly userInstalls = new Set<string>();
 	readonly botUser: User;
 
 	constructor(
@@ -1029,6 +1159,46 @@ export class World {
 			this.dmChannels.set(user.id, ch);
 		}
 		return ch;
+	}
+
+	/**
+	 * A private channel the bot is not in: a DM between two users (type 1) or a group DM (type 3,
+	 * three or more users). User-installed commands run there in context 2.
+	 */
+	createPrivateChannel(users: User[], opts: { name?: string } = {}): Channel {
+		if (users.length < 2) throw new Error("A private channel has at least two users");
+		if (users.some((u) => u.id === this.botUser.id)) throw new Error("The bot's own DMs are dmChannel(user)");
+		if (users.length > 10) throw new Error("A group DM has at most 10 members");
+		const type = users.length === 2 && !opts.name ? ChannelType.DM : ChannelType.GroupDM;
+		const ch = new Channel(this, this.ids.next(), null, type, opts.name ?? "", false, 0, null);
+		ch.privateRecipients = [...users];
+		this.channels.set(ch.id, ch);
+		return ch;
+	}
+
+	/** Whether the bot and `user` are both members of a live guild. */
+	sharesGuildWith(user: User): boolean {
+		return [...this.guilds.values()].some(
+			(g) => !g.deleted && g.members.has(user.id) && g.members.has(this.botUser.id),
+		);
+	}
+
+	/**
+	 * Whether `user` takes DMs from the bot: DMs open in their privacy settings, and a shared guild
+	 * or the app installed to their account (Discord answers 50007 otherwise).
+	 */
+	acceptsDMsFromBot(user: User): boolean {
+		if (user.bot || !user.acceptsDMs) return false;
+		return this.userInstalls.has(user.id) || this.sharesGuildWith(user);
+	}
+
+	/** A custom emoji of any guild, by id. */
+	emoji(id: string): CustomEmoji | undefined {
+		for (const g of this.guilds.values()) {
+			const found = g.emojis.find((e) => e.id === id);
+			if (found) return found;
+		}
+		return undefined;
 	}
 
 	/** Store a message in its channel (not listed there when ephemeral). */

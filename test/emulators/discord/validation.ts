@@ -49,6 +49,7 @@ export const Schemas = {
 	messageCreate: spec.MessageCreateRequestSchema,
 	forumThreadCreate: spec.CreateForumThreadRequestSchema,
 	threadUpdate: spec.UpdateThreadRequestPartialSchema,
+	threadFromMessage: spec.CreateTextThreadWithMessageRequestSchema,
 	messageEdit: spec.MessageEditRequestPartialSchema,
 	dmCreate: spec.CreatePrivateChannelRequestSchema,
 } satisfies Record<string, Schema>;
