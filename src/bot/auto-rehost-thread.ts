@@ -53,21 +53,24 @@ async function threadOf(
 	ctx: BotContext,
 	message: GuildMessage,
 ): Promise<{ thread: ThreadChannel; existed: boolean } | undefined> {
-	try {
-		const thread = await message.startThread({ name: ctx.t("autoRehost.threadName") });
-		return { thread, existed: false };
-	} catch (error) {
-		if (!(error instanceof DiscordAPIError)) throw error;
-		if (NO_THREAD.includes(error.code)) {
-			ctx.log.warn({ err: error }, "auto-rehost could not start a thread; replying instead");
-			return undefined;
+	// A message read again (after a restart) says it has one; discord.js then refuses to ask Discord.
+	if (!message.hasThread) {
+		try {
+			const thread = await message.startThread({ name: ctx.t("autoRehost.threadName") });
+			return { thread, existed: false };
+		} catch (error) {
+			if (!(error instanceof DiscordAPIError)) throw error;
+			if (NO_THREAD.includes(error.code)) {
+				ctx.log.warn({ err: error }, "auto-rehost could not start a thread; replying instead");
+				return undefined;
+			}
+			if (error.code !== RESTJSONErrorCodes.ThreadAlreadyCreatedForMessage) throw error;
 		}
-		if (error.code !== RESTJSONErrorCodes.ThreadAlreadyCreatedForMessage) throw error;
-		// Started before a restart (or by a member): a thread from a message has the message's id.
-		const thread = await message.client.channels.fetch(message.id);
-		if (!thread?.isThread()) throw error;
-		return { thread, existed: true };
 	}
+	// Started before a restart (or by a member): a thread from a message has the message's id.
+	const thread = message.thread ?? (await message.client.channels.fetch(message.id));
+	if (!thread?.isThread()) throw new Error(`the thread of message ${message.id} is not a thread`);
+	return { thread, existed: true };
 }
 
 /** The bot's message in `thread` after `after`, if a run before a restart posted it already. */

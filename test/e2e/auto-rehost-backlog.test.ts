@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Channel, Message } from "../emulators/discord/index.js";
-import { handled, postImage, repliesTo, settings, uploads } from "./auto-rehost-world.js";
-import { Harness, IMGPILE_USERS } from "./harness.js";
+import { handled, postImage, repliesTo, settings, startAutoRehostWorld, uploads } from "./auto-rehost-world.js";
+import type { Harness } from "./harness.js";
 
 const HOUR = 60 * 60 * 1000;
 
@@ -17,13 +17,7 @@ describe("auto-rehost catch-up", () => {
 	const clock = { shift: 0, now: () => Date.now() + clock.shift };
 
 	beforeAll(async () => {
-		h = await Harness.start({
-			messageContent: true,
-			discord: { privilegedIntents: { messageContent: true }, clock },
-			feeds: { now: clock.now },
-		});
-		gallery = h.guild.createChannel({ name: "gallery" });
-		expect((await h.link(h.alice, IMGPILE_USERS.alice)).reply?.content).toContain("Linked");
+		({ h, gallery } = await startAutoRehostWorld({ discord: { clock }, feeds: { now: clock.now } }));
 		expect((await settings(h, h.alice, gallery, { enabled: true })).reply?.content).toContain("Auto-rehost is on");
 	});
 

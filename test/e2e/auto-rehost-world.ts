@@ -2,9 +2,11 @@
  * What the auto-rehost e2e tests share: posting images as members, the uploads imgpile got, the
  * bot's replies, waiting for a message to be handled, and `/imgpile settings` commands.
  */
+
+import { expect } from "vitest";
 import type { AttachmentSpec, Channel, Message, User } from "../emulators/discord/index.js";
 import { pngBytes } from "../support/images.js";
-import type { Harness } from "./harness.js";
+import { Harness, type HarnessOptions, IMGPILE_USERS } from "./harness.js";
 
 export const MESSAGE_CONTENT = 1 << 15;
 export const GUILD_MESSAGES = 1 << 9;
@@ -59,4 +61,19 @@ export async function settings(
 	options: Record<string, boolean | string | Channel>,
 ) {
 	return settingsCommand(h, { user, channel, subcommand: "auto-rehost", options });
+}
+
+/**
+ * The bot reading members' messages (DISCORD_MESSAGE_CONTENT, the intent on in the portal), a
+ * `gallery` channel, and alice (who manages the server) with her imgpile token linked.
+ */
+export async function startAutoRehostWorld(options: HarnessOptions = {}): Promise<{ h: Harness; gallery: Channel }> {
+	const h = await Harness.start({
+		...options,
+		messageContent: true,
+		discord: { ...options.discord, privilegedIntents: { messageContent: true } },
+	});
+	const gallery = h.guild.createChannel({ name: "gallery" });
+	expect((await h.link(h.alice, IMGPILE_USERS.alice)).reply?.content).toContain("Linked");
+	return { h, gallery };
 }

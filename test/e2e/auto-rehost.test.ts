@@ -23,6 +23,7 @@ import {
 	repliesTo,
 	settings,
 	settingsCommand,
+	startAutoRehostWorld,
 	uploads,
 } from "./auto-rehost-world.js";
 import { Harness, IMGPILE_USERS } from "./harness.js";
@@ -32,9 +33,7 @@ describe("auto-rehost channels", () => {
 	let gallery: Channel;
 
 	beforeAll(async () => {
-		h = await Harness.start({ messageContent: true, discord: { privilegedIntents: { messageContent: true } } });
-		gallery = h.guild.createChannel({ name: "gallery" });
-		expect((await h.link(h.alice, IMGPILE_USERS.alice)).reply?.content).toContain("Linked");
+		({ h, gallery } = await startAutoRehostWorld());
 		expect((await h.link(h.carol, IMGPILE_USERS.carol)).reply?.content).toContain("Linked");
 	});
 
