@@ -26,8 +26,9 @@ const NO_THREAD: readonly (number | string)[] = [
 ];
 
 /**
- * Posts `payload` in the message's thread (started if need be), then reacts ✅; `lastAnswer` is
- * the id of the answer recorded last for this message (links after it are this answer's).
+ * Posts `payload` in the message's thread (started if need be), then reacts ✅ (first answer);
+ * `lastAnswer` is the id of the answer recorded last for this message (links after it are this
+ * answer's; it is recorded after the reaction, so an answer recorded means ✅ was put).
  * Undefined when Discord will not have a thread there: the caller replies instead.
  */
 export async function postInThread(
@@ -41,10 +42,13 @@ export async function postInThread(
 	const sent =
 		(found.existed ? await postedBefore(found.thread, lastAnswer || message.id) : undefined) ??
 		(await found.thread.send(payload));
-	try {
-		await message.react(DONE);
-	} catch (error) {
-		ctx.log.warn({ err: error }, "auto-rehost could not react to the message");
+	// With the first answer only: a later one (an edit's new files) finds ✅ there already.
+	if (!lastAnswer) {
+		try {
+			await message.react(DONE);
+		} catch (error) {
+			ctx.log.warn({ err: error }, "auto-rehost could not react to the message");
+		}
 	}
 	return sent;
 }

@@ -88,6 +88,25 @@ describe("auto-rehost in thread mode", () => {
 		h.discord.assertNoViolations();
 	});
 
+	it("an edit that unfurls a new Discord CDN image adds its links in the same thread", async () => {
+		// A channel of its own: discord.js sends a bucket's second request before it knows the
+		// bucket (a 429 on Discord, one per process), and the reaction bucket is one per 250 ms.
+		const sketches = h.guild.createChannel({ name: "sketches" });
+		await world.settings(h, h.alice, h.general, { enabled: true, channel: sketches, reply: "thread" });
+		const message = await world.postImage(h, h.alice, sketches, "t6.png", 96);
+		expect(await world.handled(h, message)).toEqual([{ trigger: "create", outcome: "replied" }]);
+		const elsewhere = await world.postImage(h, h.carol, h.general, "t7.png", 97);
+		const url = h.discord.attachmentUrl(elsewhere.attachments[0] as never);
+		h.discord.editUserMessage(message, { embeds: [{ type: "image", url, image: { url } }] });
+		expect((await world.handled(h, message, 2))[1]).toEqual({ trigger: "update", outcome: "replied" });
+		const { thread, posts } = threadOf(message);
+		expect(thread?.id).toBe(message.id);
+		expect(posts).toHaveLength(2);
+		expect(posts[1]?.content).toContain((await h.store.uploads.byAttachment(elsewhere.attachments[0]?.id ?? ""))?.url);
+		expect(botMessages(sketches, message)).toEqual([]);
+		h.discord.assertNoViolations();
+	});
+
 	it("a member without a token still gets the one-time hint as a reply, and no thread", async () => {
 		const message = await world.postImage(h, h.bob, gallery, "t2.png", 92);
 		expect(await world.handled(h, message)).toEqual([{ trigger: "create", outcome: "no-token" }]);
