@@ -9,6 +9,7 @@ import {
 	PermissionsBitField,
 	TextInputStyle,
 } from "discord.js";
+import { snowflakeAt } from "../src/bot/auto-rehost-backlog.js";
 import { chatCommand, optionsOf } from "../src/bot/definitions.js";
 import { UserError } from "../src/bot/errors.js";
 import { requireManager } from "../src/bot/guards.js";
@@ -17,7 +18,7 @@ import type { CommandModule, HandlerContext } from "../src/bot/types.js";
 import { customId } from "../src/discord/index.js";
 import { type MessageKey, named, type Translate } from "../src/i18n/index.js";
 import { IMGPILE_LIMITS } from "../src/imgpile/index.js";
-import { AUTO_REHOST_CHANNELS_MAX } from "../src/store/index.js";
+import { AUTO_REHOST_CHANNELS_MAX, type AutoRehostReplyMode } from "../src/store/index.js";
 
 /** Where members post: text and announcement channels, their threads, forums (each post a thread). */
 const AUTO_REHOST_CHANNEL_TYPES = [
@@ -80,6 +81,14 @@ export const data = chatCommand("imgpile", {
 						{ type: ApplicationCommandOptionType.Boolean, name: "enabled", required: true },
 						{ type: ApplicationCommandOptionType.Channel, name: "channel", channel_types: AUTO_REHOST_CHANNEL_TYPES },
 						{ type: ApplicationCommandOptionType.Boolean, name: "server-token" },
+						{
+							type: ApplicationCommandOptionType.String,
+							name: "reply",
+							choices: [
+								{ value: "message", ...named("cmd.imgpile.choice.reply.message") },
+								{ value: "thread", ...named("cmd.imgpile.choice.reply.thread") },
+							],
+						},
 					],
 				},
 				{
@@ -183,7 +192,7 @@ function requireMessageContent(ctx: HandlerContext): void {
 	if (!ctx.messageContent) throw new UserError("autoRehost.needsIntent");
 }
 
-/** `/imgpile settings auto-rehost enabled [channel] [server-token]` (Manage Server). */
+/** `/imgpile settings auto-rehost enabled [channel] [server-token] [reply]` (Manage Server). */
 async function autoRehost(ctx: HandlerContext, interaction: ChatInputCommandInteraction): Promise<void> {
 	const guildId = requireManager(ctx.t, interaction);
 	requireMessageContent(ctx);
@@ -191,31 +200,42 @@ async function autoRehost(ctx: HandlerContext, interaction: ChatInputCommandInte
 	const enabled = options.getBoolean("enabled", true);
 	const channelId = options.getChannel("channel")?.id ?? interaction.channelId;
 	const serverToken = options.getBoolean("server-token") ?? false;
+	const reply: AutoRehostReplyMode = options.getString("reply") === "thread" ? "thread" : "message";
 	const channel = `<#${channelId}>`;
 	if (!enabled) {
 		await ctx.store.guilds.setAutoRehost(guildId, channelId, null);
+		await ctx.store.autoRehost.dropCursor(channelId);
 		ctx.log.info({ channelId }, "auto-rehost turned off");
 		return ctx.respond.reply({ content: ctx.t("autoRehost.off", { channel }), ephemeral: true });
 	}
 	if (serverToken && !(await ctx.store.guilds.get(guildId)).serverToken) {
 		throw new UserError("autoRehost.noServerToken");
 	}
-	const missing = botMissing(interaction, channelId);
+	const target = interaction.guild?.channels.cache.get(channelId);
+	// Threads and forum posts cannot hold a thread started from a message: there the links are a reply.
+	const inThreads = target !== undefined && (target.isThread() || target.type === ChannelType.GuildForum);
+	const missing = botMissing(interaction, channelId, reply === "thread" && !inThreads);
 	if (missing.length > 0) throw new UserError("autoRehost.botMissing", { channel, permissions: missing.join(", ") });
-	const set = await ctx.store.guilds.setAutoRehost(guildId, channelId, { serverToken, setBy: interaction.user.id });
-	if (!set) throw new UserError("autoRehost.tooMany", { max: AUTO_REHOST_CHANNELS_MAX });
-	ctx.log.info({ channelId, serverToken }, "auto-rehost turned on");
-	await ctx.respond.reply({
-		content: ctx.t(serverToken ? "autoRehost.on.server" : "autoRehost.on.own", { channel }),
-		ephemeral: true,
+	const set = await ctx.store.guilds.setAutoRehost(guildId, channelId, {
+		serverToken,
+		setBy: interaction.user.id,
+		reply,
 	});
+	if (!set) throw new UserError("autoRehost.tooMany", { max: AUTO_REHOST_CHANNELS_MAX });
+	// Read back from here after a restart; a channel already on keeps its place.
+	await ctx.store.autoRehost.advanceCursor(channelId, snowflakeAt(ctx.now()), { ifAbsent: true });
+	ctx.log.info({ channelId, serverToken, reply }, "auto-rehost turned on");
+	const lines = [ctx.t(serverToken ? "autoRehost.on.server" : "autoRehost.on.own", { channel })];
+	if (reply === "thread") lines.push(ctx.t(inThreads ? "autoRehost.on.threadFallback" : "autoRehost.on.thread"));
+	await ctx.respond.reply({ content: lines.join("\n"), ephemeral: true });
 }
 
 /**
- * What the bot lacks in the channel to read members' messages and reply with the links (threads
- * and forum posts: Send Messages in Threads). Empty when the channel is not in the cache.
+ * What the bot lacks in the channel to read members' messages and answer with the links (threads
+ * and forum posts: Send Messages in Threads; `threads`: also react and start a thread from a
+ * message). Empty when the channel is not in the cache.
  */
-function botMissing(interaction: ChatInputCommandInteraction, channelId: string): string[] {
+function botMissing(interaction: ChatInputCommandInteraction, channelId: string, threads: boolean): string[] {
 	const target = interaction.guild?.channels.cache.get(channelId);
 	const me = interaction.guild?.members.me;
 	if (!target || !me) return [];
@@ -226,6 +246,13 @@ function botMissing(interaction: ChatInputCommandInteraction, channelId: string)
 		PermissionFlagsBits.EmbedLinks,
 		inThreads ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages,
 	]);
+	if (threads) {
+		needed.add(
+			PermissionFlagsBits.AddReactions,
+			PermissionFlagsBits.CreatePublicThreads,
+			PermissionFlagsBits.SendMessagesInThreads,
+		);
+	}
 	return needed.remove(target.permissionsFor(me)).toArray();
 }
 

@@ -1,12 +1,13 @@
 /**
  * One message of an auto-rehost channel, to imgpile: its new images and videos through the same
  * sources, checks, transfers and records as "Rehost to imgpile" (src/bot/upload/), then one
- * reply with the links that pings nobody. See AutoRehost (auto-rehost.ts) for when it runs.
+ * answer with the links that pings nobody (a reply, or a post in a thread: auto-rehost-thread.ts). See AutoRehost (auto-rehost.ts) for when it runs.
  */
 import { createHash } from "node:crypto";
-import type { Message } from "discord.js";
+import type { Message, MessageCreateOptions } from "discord.js";
 import { channelAllowsNsfw } from "../discord/index.js";
 import type { AutoRehostChannel } from "../store/index.js";
+import { postInThread } from "./auto-rehost-thread.js";
 import { UserError, userMessage } from "./errors.js";
 import { type Identity, linkedIdentity, releaseReserved, uploadIdentity } from "./identity.js";
 import type { BotContext } from "./types.js";
@@ -24,8 +25,11 @@ import {
 	unauthorizedLines,
 } from "./upload/index.js";
 
-/** Why the run was started: a new message, an edit (or unfurl) of one, or unfinished work after a restart. */
-export type AutoRehostTrigger = "create" | "update" | "recover";
+/**
+ * Why the run was started: a new message, an edit (or unfurl) of one, unfinished work after a
+ * restart, or a message posted while the bot was not listening (read back from the channel).
+ */
+export type AutoRehostTrigger = "create" | "update" | "recover" | "backlog";
 
 /** How a run ended (for logs and tests). */
 export type AutoRehostOutcome =
@@ -90,7 +94,8 @@ export async function runAutoRehost(
 ): Promise<AutoRehostOutcome> {
 	const { store } = ctx;
 	const who = { guildId: message.guildId, user: { id: message.author.id } };
-	const answered = new Set((await store.autoRehost.replied(message.id))?.keys ?? []);
+	const earlier = await store.autoRehost.replied(message.id);
+	const answered = new Set(earlier?.keys ?? []);
 	let sources = mediaSources(ctx, message).filter((source) => !answered.has(source.key ?? source.url));
 	if (trigger === "update") {
 		// An edit answers only files never rehosted: the ones the first answer covered are done.
@@ -115,7 +120,7 @@ export async function runAutoRehost(
 		const results = await transferAll(ctx, sources, ctx.imgpile.as(identity?.token), { refused, reused });
 		await recordResults(ctx, who, identity, results);
 		if (interrupted(results)) throw new AutoRehostInterrupted();
-		return await reply(ctx, message, identity, results);
+		return await reply(ctx, message, channel, identity, results, earlier?.replyId);
 	} catch (error) {
 		if (!(error instanceof UserError)) throw error;
 		// The server token's cap (or no server token after all): said once a day, not per message.
@@ -128,29 +133,45 @@ export async function runAutoRehost(
 	}
 }
 
-/** The one reply with the links (and the files that failed, with why). */
+/**
+ * The one answer with the links (and the files that failed, with why): a reply, or in thread
+ * mode a post in the message's thread (not in a thread or forum post: none can start there).
+ */
 async function reply(
 	ctx: BotContext,
 	message: GuildMessage,
+	channel: AutoRehostChannel,
 	identity: Identity | undefined,
 	results: FileResult[],
+	lastAnswer: string | undefined,
 ): Promise<AutoRehostOutcome> {
 	const before = [ctx.t("autoRehost.by", { user: `<@${message.author.id}>` })];
 	if (identity) before.push(...unauthorizedLines(ctx, identity, results));
 	const answer = mediaListAnswer(ctx.t, { results, nsfwAllowed: channelAllowsNsfw(message.channel), before });
 	const keys = results.map((result) => result.source.key ?? result.source.url);
+	const payload = {
+		...sendable(answer),
+		allowedMentions: { parse: [], repliedUser: false },
+		// A resend after a crash within Discord's nonce window returns the first answer.
+		nonce: nonceOf(message.id, keys),
+		enforceNonce: true,
+	} satisfies MessageCreateOptions;
 	try {
-		const sent = await message.channel.send({
-			...sendable(answer),
-			reply: { messageReference: message.id, failIfNotExists: false },
-			allowedMentions: { parse: [], repliedUser: false },
-			// A resend after a crash within Discord's nonce window returns the first reply.
-			nonce: nonceOf(message.id, keys),
-			enforceNonce: true,
-		});
+		const threaded =
+			channel.reply === "thread" && !message.channel.isThread()
+				? await postInThread(ctx, message, payload, lastAnswer)
+				: undefined;
+		const sent =
+			threaded ??
+			(await message.channel.send({ ...payload, reply: { messageReference: message.id, failIfNotExists: false } }));
 		await ctx.store.autoRehost.recordReply(message.id, { replyId: sent.id, keys });
 		ctx.log.info(
-			{ reply: sent.id, files: results.length, uploaded: results.filter((r) => r.kind === "uploaded").length },
+			{
+				reply: sent.id,
+				thread: threaded ? sent.channelId : undefined,
+				files: results.length,
+				uploaded: results.filter((r) => r.kind === "uploaded").length,
+			},
 			"auto-rehost answered",
 		);
 		return "replied";

@@ -4,11 +4,20 @@
  * safety: a pending record per message id is written before any upload and removed once the
  * message is answered; at startup the pending messages of this process's guilds are finished.
  * Uploads are found again by their attachment id (src/store/uploads.ts) and the reply carries a
- * nonce per message and file set, so a restart neither uploads nor replies twice.
+ * nonce per message and file set, so a restart neither uploads nor replies twice. Messages posted
+ * while the bot was not listening are read back from each channel's cursor (auto-rehost-backlog.ts).
  */
-import { type Client, DiscordAPIError, type Message, type PartialMessage, RESTJSONErrorCodes } from "discord.js";
+import {
+	type Client,
+	DiscordAPIError,
+	type Guild,
+	type Message,
+	type PartialMessage,
+	RESTJSONErrorCodes,
+} from "discord.js";
 import { pickLocale, translator } from "../i18n/index.js";
 import { AUTO_REHOST_MAX_ATTEMPTS, type AutoRehostChannel, type PendingAutoRehost } from "../store/index.js";
+import { catchUp, THREAD_CURSOR_TTL_MS, Watermarks } from "./auto-rehost-backlog.js";
 import {
 	AutoRehostInterrupted,
 	type AutoRehostOutcome,
@@ -17,6 +26,7 @@ import {
 	runAutoRehost,
 } from "./auto-rehost-run.js";
 import type { BotContext, Services } from "./types.js";
+import { collectSources } from "./upload/index.js";
 
 type GuildMessage = Message<true>;
 
@@ -31,6 +41,12 @@ export function channelSettings(
 	return parentId ? autoRehost[parentId] : undefined;
 }
 
+function sourceKeys(message: Message): string {
+	return collectSources(message)
+		.map((source) => source.key ?? source.url)
+		.join(" ");
+}
+
 export class AutoRehost {
 	readonly #services: Services;
 	readonly #client: Client;
@@ -38,11 +54,25 @@ export class AutoRehost {
 	readonly #running = new Map<string, Promise<void>>();
 	/** How the runs of each message ended, oldest first: for tests and the sandbox (bounded). */
 	readonly #outcomes = new Map<string, Array<{ trigger: AutoRehostTrigger; outcome: AutoRehostOutcome }>>();
+	/** Where each channel's cursor may move; held from the start until the first catch-up has queued its backlog. */
+	readonly #marks = new Watermarks();
 	#accepting = true;
+	#recovering = false;
+	readonly #recovered: Promise<void>;
+	#markRecovered: () => void = () => {};
 
 	constructor(services: Services, client: Client) {
 		this.#services = services;
 		this.#client = client;
+		this.#marks.hold();
+		this.#recovered = new Promise((resolve) => {
+			this.#markRecovered = resolve;
+		});
+	}
+
+	/** Resolves once the startup work (pending messages, then the channels' backlog) is done: for tests and the sandbox. */
+	get recovered(): Promise<void> {
+		return this.#recovered;
 	}
 
 	get inFlight(): number {
@@ -58,7 +88,9 @@ export class AutoRehost {
 		this.#queue(message, "create");
 	}
 
-	onUpdate(message: Message | PartialMessage): void {
+	onUpdate(before: Message | PartialMessage, message: Message | PartialMessage): void {
+		// A thread started from the message (HAS_THREAD), a pin, a text-only edit: no new file to look at.
+		if (!before.partial && !message.partial && sourceKeys(before) === sourceKeys(message)) return;
 		if (message.partial) {
 			message.fetch().then(
 				(full) => this.#queue(full, "update"),
@@ -69,21 +101,70 @@ export class AutoRehost {
 		this.#queue(message, "update");
 	}
 
-	/** Finishes the pending auto-rehosts of this process's guilds (run once, after READY). */
+	/**
+	 * Finishes the pending auto-rehosts of this process's guilds, then catches up what their
+	 * channels got while the bot was down (run once, after READY).
+	 */
 	async recover(): Promise<void> {
+		this.#recovering = true;
 		const log = this.#services.logger.child({ component: "auto-rehost" });
-		const pending = await this.#services.store.autoRehost.pending.all();
-		const mine = pending.filter((job) => this.#client.guilds.cache.has(job.guildId));
-		if (mine.length > 0) log.info({ pending: mine.length }, "finishing auto-rehosts interrupted by a restart");
-		for (const job of mine) {
-			const message = await this.#fetch(job);
-			if (!message) {
-				await this.#services.store.autoRehost.pending.done(job.messageId);
-				continue;
+		try {
+			const pending = await this.#services.store.autoRehost.pending.all();
+			const mine = pending.filter((job) => this.#client.guilds.cache.has(job.guildId));
+			if (mine.length > 0) log.info({ pending: mine.length }, "finishing auto-rehosts interrupted by a restart");
+			for (const job of mine) {
+				const message = await this.#fetch(job);
+				if (!message) {
+					await this.#services.store.autoRehost.pending.done(job.messageId);
+					continue;
+				}
+				this.#queue(message, "recover");
 			}
-			this.#queue(message, "recover");
+			await this.#catchUp([...this.#client.guilds.cache.values()], new Set(mine.map((job) => job.messageId)));
+		} finally {
+			await this.#release();
 		}
 		await Promise.allSettled([...this.#running.values()]);
+		this.#markRecovered();
+	}
+
+	/**
+	 * A shard has a new session (a resume was not possible): what its guilds' channels got in
+	 * between was never delivered, so it is caught up as at startup. The first READY is recover's.
+	 */
+	onShardReady(shardId: number): void {
+		if (!this.#recovering || !this.#accepting) return;
+		this.#marks.hold();
+		const guilds = [...this.#client.guilds.cache.values()].filter((guild) => guild.shardId === shardId);
+		this.#catchUp(guilds, new Set())
+			.catch((error: unknown) => this.#services.logger.error({ err: error }, "auto-rehost catch-up failed"))
+			.finally(() => void this.#release());
+	}
+
+	/** Ends a hold on the cursors and moves the ones that may move now. */
+	async #release(): Promise<void> {
+		await Promise.all(this.#marks.release().map((move) => this.#moveCursor(move)));
+	}
+
+	/** What a startup or a new session reads back: the messages its guilds' channels got meanwhile (pending ones excepted). */
+	#catchUp(guilds: readonly Guild[], skip: ReadonlySet<string>): Promise<void> {
+		return catchUp({ services: this.#services, client: this.#client }, guilds, (message) => {
+			if (!skip.has(message.id) && !this.#running.has(message.id)) this.#queue(message, "backlog");
+		});
+	}
+
+	async #moveCursor(move: { guildId: string; channelId: string; messageId: string }): Promise<void> {
+		if (!this.#accepting) return;
+		const { autoRehost } = await this.#services.store.guilds.get(move.guildId);
+		const channel = this.#client.channels.cache.get(move.channelId);
+		const parentId = channel?.isThread() ? channel.parentId : null;
+		// A channel turned on keeps its cursor; a thread under one keeps its own for a while.
+		if (autoRehost[move.channelId]) await this.#services.store.autoRehost.advanceCursor(move.channelId, move.messageId);
+		else if (parentId && autoRehost[parentId]) {
+			await this.#services.store.autoRehost.advanceCursor(move.channelId, move.messageId, {
+				ttlMs: THREAD_CURSOR_TTL_MS,
+			});
+		}
 	}
 
 	/** Stops taking messages and waits (bounded) for the runs in flight; a run cut short stays pending. */
@@ -121,13 +202,24 @@ export class AutoRehost {
 		// Members only: no bots (this one included), webhooks or system messages.
 		if (message.author.bot || message.webhookId !== null || message.system) return;
 		const before = this.#running.get(message.id) ?? Promise.resolve();
+		const log = this.#services.logger.child({ component: "auto-rehost", messageId: message.id });
+		this.#marks.open(message.guildId, message.channelId, message.id);
 		const run = before
 			.then(() => this.#run(message, trigger))
-			.catch((error: unknown) => {
-				const log = this.#services.logger.child({ component: "auto-rehost", messageId: message.id });
-				if (error instanceof AutoRehostInterrupted) log.info("auto-rehost interrupted; finished at the next start");
-				else log.error({ err: error }, "auto-rehost failed; it is tried again at the next start");
-			})
+			.then(
+				// A failed run keeps the cursor before it: the next start reads it back (pending or not).
+				() => {
+					const to = this.#marks.settle(message.channelId, message.id);
+					return to
+						? this.#moveCursor({ guildId: message.guildId, channelId: message.channelId, messageId: to })
+						: undefined;
+				},
+				(error: unknown) => {
+					if (error instanceof AutoRehostInterrupted) log.info("auto-rehost interrupted; finished at the next start");
+					else log.error({ err: error }, "auto-rehost failed; it is tried again at the next start");
+				},
+			)
+			.catch((error: unknown) => log.warn({ err: error }, "auto-rehost: could not move the channel's cursor"))
 			.finally(() => {
 				if (this.#running.get(message.id) === run) this.#running.delete(message.id);
 			});

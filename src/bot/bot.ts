@@ -133,7 +133,9 @@ export class Bot {
 		const autoRehost = this.autoRehost;
 		if (autoRehost) {
 			this.client.on(Events.MessageCreate, (message) => autoRehost.onCreate(message));
-			this.client.on(Events.MessageUpdate, (_old, message) => autoRehost.onUpdate(message));
+			this.client.on(Events.MessageUpdate, (old, message) => autoRehost.onUpdate(old, message));
+			// A new session (no resume) missed what was posted in between: the channels are read back.
+			this.client.on(Events.ShardReady, (shard) => autoRehost.onShardReady(shard));
 		}
 		this.client.on(Events.Error, (error) => log.error({ err: error }, "discord client error"));
 		this.client.on(Events.Warn, (message) => log.warn({ discord: message }, "discord client warning"));

@@ -272,6 +272,17 @@ export const enUS = {
 	"autoRehost.needsLink":
 		"{user}, images and videos posted here are kept on imgpile: link your imgpile token with `/imgpile link` to have yours kept (or opt out with `/imgpile settings auto-rehost-me enabled:False`). I say this only once.",
 	"autoRehost.failed": "Could not rehost this to imgpile: {reason}",
+	// Auto-rehost: thread replies (issue 13, rehost part)
+	"cmd.imgpile.option.reply.name": "reply",
+	"cmd.imgpile.option.reply.description":
+		"How I answer each message: a reply with the links (default), or ✅ and a thread",
+	"cmd.imgpile.choice.reply.message": "a reply with the links",
+	"cmd.imgpile.choice.reply.thread": "✅ and a thread holding the links",
+	"autoRehost.on.thread":
+		"Instead of replying, I react with ✅ to each message and post the links in a thread started from it (a member without a token, or past the server token's cap, still gets a short reply).",
+	"autoRehost.on.threadFallback":
+		"{channel} is a thread or forum post, where no thread can be started from a message: there I reply with the links instead.",
+	"autoRehost.threadName": "imgpile links",
 	"upload.noFiles": "Attach at least one image or video.",
 	"upload.progress.header": {
 		plural: "count",

@@ -242,6 +242,15 @@ export const zhCN = {
 	"autoRehost.needsLink":
 		"{user}，这里发布的图片和视频会保存到 imgpile：用 `/imgpile link` 绑定你的 imgpile 令牌即可保存你的（或用 `/imgpile settings auto-rehost-me enabled:False` 退出）。此提示只出现一次。",
 	"autoRehost.failed": "无法转存到 imgpile：{reason}",
+	// Auto-rehost: thread replies (issue 13, rehost part)
+	"cmd.imgpile.option.reply.name": "回复方式",
+	"cmd.imgpile.option.reply.description": "我如何回应每条消息：回复链接（默认），或添加 ✅ 并在子区中发布链接",
+	"cmd.imgpile.choice.reply.message": "回复链接",
+	"cmd.imgpile.choice.reply.thread": "✅ 并在子区中发布链接",
+	"autoRehost.on.thread":
+		"我不会直接回复，而是给每条消息添加 ✅，并在从该消息创建的子区中发布链接（没有令牌或超过服务器令牌上限的成员仍会收到一条简短回复）。",
+	"autoRehost.on.threadFallback": "{channel} 是子区或论坛帖子，无法从其中的消息创建子区：在那里我会直接回复链接。",
+	"autoRehost.threadName": "imgpile 链接",
 	"upload.noFiles": "请至少附加一个图片或视频。",
 	"upload.progress.header": { plural: "count", other: "正在上传 {count} 个文件到 imgpile…" },
 	"upload.progress.pending": "等待中",

@@ -28,8 +28,9 @@ export const AUTO_REHOST_MAX_ATTEMPTS = 3;
 /**
  * Auto-rehost bookkeeping: members who opted out (`optout:<guildId>:<userId>`), what a member
  * was told once (`notice:<guildId>:<userId>:<topic>`), and each answered message
- * (`replied:<messageId>`, 30 days). The pending work lives in its own namespace (`pending`),
- * so the startup scan reads only that.
+ * (`replied:<messageId>`, 30 days), and per channel the newest message handled
+ * (`cursor:<channelId>`, where the startup catch-up reads from). The pending work lives in its
+ * own namespace (`pending`), so the startup scan reads only that.
  */
 export class AutoRehostRepository extends Repository {
 	readonly #pending: PendingRepository;
@@ -79,12 +80,51 @@ export class AutoRehostRepository extends Repository {
 		return this.kv.get<AutoRehostReply>(`replied:${messageId}`);
 	}
 
-	/** Adds an answer's files to the message's record (an edit's new files add to the first answer's). */
+	/**
+	 * Adds an answer's files to the message's record (an edit's new files add to the first
+	 * answer's). `replyId` is the newest answer posted: an answer that could not be posted ("")
+	 * keeps the earlier one (a thread's links are found again after it).
+	 */
 	async recordReply(messageId: string, reply: AutoRehostReply): Promise<void> {
 		assertId("messageId", messageId);
 		const earlier = await this.replied(messageId);
 		const keys = [...new Set([...(earlier?.keys ?? []), ...reply.keys])];
-		await this.kv.set(`replied:${messageId}`, { replyId: reply.replyId, keys }, REPLIED_TTL_MS);
+		const replyId = reply.replyId || earlier?.replyId || "";
+		await this.kv.set(`replied:${messageId}`, { replyId, keys }, REPLIED_TTL_MS);
+	}
+
+	/** The newest message handled in an auto-rehost channel (a message id), if any. */
+	async cursor(channelId: string): Promise<string | undefined> {
+		assertId("channelId", channelId);
+		return this.kv.get<string>(`cursor:${channelId}`);
+	}
+
+	/**
+	 * Moves a channel's cursor forward to `messageId` (never back: handlings finish out of order);
+	 * `ifAbsent` only starts one (a channel turned on, or met without one: no backlog before it);
+	 * `ttlMs`: forgotten after that long unmoved (threads: a quiet one falls back to its parent's).
+	 */
+	async advanceCursor(
+		channelId: string,
+		messageId: string,
+		options: { ifAbsent?: boolean; ttlMs?: number } = {},
+	): Promise<void> {
+		assertId("channelId", channelId);
+		assertId("messageId", messageId);
+		await this.kv.modify<string, void>(
+			`cursor:${channelId}`,
+			(current) => {
+				const keep = current !== undefined && (options.ifAbsent || BigInt(current) >= BigInt(messageId));
+				return { value: keep ? current : messageId, result: undefined };
+			},
+			options.ttlMs,
+		);
+	}
+
+	/** A channel turned off forgets its cursor: turned on again, it starts from then, not from before. */
+	async dropCursor(channelId: string): Promise<void> {
+		assertId("channelId", channelId);
+		await this.kv.delete(`cursor:${channelId}`);
 	}
 }
 

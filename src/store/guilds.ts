@@ -13,12 +13,17 @@ export interface ServerTokenInfo {
 	setAt: string;
 }
 
+/** How an auto-rehost channel answers: a reply with the links, or ✅ and a thread holding them. */
+export type AutoRehostReplyMode = "message" | "thread";
+
 /** An auto-rehost channel's settings (key: channel id, in `GuildSettings.autoRehost`). */
 export interface AutoRehostChannel {
 	/** Members without a linked token may use the server token (within its daily cap). */
 	serverToken: boolean;
 	/** User id of whoever turned it on. */
 	setBy: string;
+	/** Records from before this setting read as "message". */
+	reply: AutoRehostReplyMode;
 }
 
 /** Auto-rehost channels a server may have. */
@@ -53,7 +58,7 @@ interface StoredGuild {
 	rehostReply?: RehostReply;
 	timezone?: string;
 	serverToken?: (ServerTokenInfo & { sealed: string }) | null;
-	autoRehost?: Record<string, AutoRehostChannel>;
+	autoRehost?: Record<string, Partial<AutoRehostChannel>>;
 }
 
 /** Per-guild settings (key: guild id), including the server token, encrypted (aad `server-token:<guildId>`). */
@@ -127,7 +132,7 @@ export class GuildSettingsRepository extends SealedRepository {
 			const channels = { ...(current?.autoRehost ?? {}) };
 			if (settings === null) delete channels[channelId];
 			else if (channelId in channels || Object.keys(channels).length < AUTO_REHOST_CHANNELS_MAX) {
-				channels[channelId] = { serverToken: settings.serverToken === true, setBy: settings.setBy };
+				channels[channelId] = channelOf(settings);
 			} else return { value: current, result: false };
 			return { value: { ...(current ?? { v: 1 }), autoRehost: channels }, result: true };
 		});
@@ -162,7 +167,18 @@ function settingsOf(stored: StoredGuild | undefined): GuildSettings {
 		serverTokenDailyCap: stored?.serverTokenDailyCap ?? DEFAULT_GUILD_SETTINGS.serverTokenDailyCap,
 		rehostReply: stored?.rehostReply ?? DEFAULT_GUILD_SETTINGS.rehostReply,
 		timezone: stored?.timezone ?? DEFAULT_GUILD_SETTINGS.timezone,
-		autoRehost: { ...(stored?.autoRehost ?? {}) },
+		autoRehost: Object.fromEntries(
+			Object.entries(stored?.autoRehost ?? {}).map(([channelId, channel]) => [channelId, channelOf(channel)]),
+		),
+	};
+}
+
+/** A channel's settings, normalised (older records lack `reply`). */
+function channelOf(stored: Partial<AutoRehostChannel>): AutoRehostChannel {
+	return {
+		serverToken: stored.serverToken === true,
+		setBy: stored.setBy ?? "",
+		reply: stored.reply === "thread" ? "thread" : "message",
 	};
 }
 

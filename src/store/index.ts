@@ -41,6 +41,7 @@ export {
 export {
 	AUTO_REHOST_CHANNELS_MAX,
 	type AutoRehostChannel,
+	type AutoRehostReplyMode,
 	DEFAULT_GUILD_SETTINGS,
 	type GuildSettings,
 	type GuildSettingsPatch,

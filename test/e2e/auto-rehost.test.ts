@@ -10,77 +10,30 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MESSAGE_CONTENT_REFUSED } from "../../src/bot/bot.js";
 import { translator } from "../../src/i18n/index.js";
-import {
-	type AttachmentSpec,
-	type Channel,
-	type Message,
-	startDiscordEmulator,
-	type User,
-} from "../emulators/discord/index.js";
+import { type Channel, type Message, startDiscordEmulator } from "../emulators/discord/index.js";
 import { startImgpileEmulator } from "../emulators/imgpile/index.js";
 import { botEnv } from "../support/bot-env.js";
-import { pngBytes } from "../support/images.js";
 import { spawnWithOutput } from "../support/process.js";
+import {
+	GUILD_MESSAGES,
+	handled,
+	MESSAGE_CONTENT,
+	png,
+	postImage,
+	repliesTo,
+	settings,
+	settingsCommand,
+	startAutoRehostWorld,
+	uploads,
+} from "./auto-rehost-world.js";
 import { Harness, IMGPILE_USERS } from "./harness.js";
-
-const MESSAGE_CONTENT = 1 << 15;
-const GUILD_MESSAGES = 1 << 9;
-
-function png(name: string, width: number): AttachmentSpec {
-	return { filename: name, contentType: "image/png", source: pngBytes(width, 6) };
-}
-
-/** `user` posts one PNG (`width` px wide, to tell the uploads apart) in `channel`. */
-function postImage(h: Harness, user: User, channel: Channel, name: string, width: number): Promise<Message> {
-	return h.discord.postUserMessage({ user, channel, attachments: [png(name, width)] });
-}
-
-function uploads(h: Harness) {
-	return h.imgpileEmulator.requests.filter((r) => r.listener === "cdn" && r.method === "POST");
-}
-
-/** The bot's replies to `message`, in its channel. */
-function repliesTo(h: Harness, message: Message): Message[] {
-	return h.discord
-		.messages(message.channel)
-		.filter((m) => m.author.id === h.discord.botUser.id && m.messageReference?.message_id === message.id);
-}
-
-/** Waits until the bot has handled `message` (`count` runs: the create, then edits). */
-async function handled(h: Harness, message: Message, count = 1) {
-	await h.discord.waitFor(() => (h.bot.autoRehost?.outcomes(message.id).length ?? 0) >= count, {
-		timeoutMs: 20_000,
-		what: `auto-rehost of message ${message.id}`,
-	});
-	return h.bot.autoRehost?.outcomes(message.id) ?? [];
-}
-
-/** `/imgpile settings <subcommand>`, answered. */
-async function settingsCommand(
-	h: Harness,
-	input: {
-		user: User;
-		channel: Channel;
-		subcommand: string;
-		options: Record<string, boolean | Channel>;
-		locale?: string;
-	},
-) {
-	return h.finished(await h.discord.slash({ ...input, command: "imgpile", group: "settings" }));
-}
-
-async function settings(h: Harness, user: User, channel: Channel, options: Record<string, boolean | Channel>) {
-	return settingsCommand(h, { user, channel, subcommand: "auto-rehost", options });
-}
 
 describe("auto-rehost channels", () => {
 	let h: Harness;
 	let gallery: Channel;
 
 	beforeAll(async () => {
-		h = await Harness.start({ messageContent: true, discord: { privilegedIntents: { messageContent: true } } });
-		gallery = h.guild.createChannel({ name: "gallery" });
-		expect((await h.link(h.alice, IMGPILE_USERS.alice)).reply?.content).toContain("Linked");
+		({ h, gallery } = await startAutoRehostWorld());
 		expect((await h.link(h.carol, IMGPILE_USERS.carol)).reply?.content).toContain("Linked");
 	});
 

@@ -14,11 +14,15 @@ afterEach(async () => {
 
 forEachEngine((openAt) => {
 	describe("auto-rehost records", () => {
-		it("keep channels, opt-outs, answers and pending work across a restart", async () => {
+		it("keep channels, opt-outs, answers, cursors and pending work across a restart", async () => {
 			const cipher = randomCipher();
 			let { store } = await openAt(dir, cipher);
-			expect(await store.guilds.setAutoRehost("100", "200", { serverToken: true, setBy: "7" })).toBe(true);
-			expect(await store.guilds.setAutoRehost("100", "201", { serverToken: false, setBy: "7" })).toBe(true);
+			expect(await store.guilds.setAutoRehost("100", "200", { serverToken: true, setBy: "7", reply: "thread" })).toBe(
+				true,
+			);
+			expect(await store.guilds.setAutoRehost("100", "201", { serverToken: false, setBy: "7", reply: "message" })).toBe(
+				true,
+			);
 			expect(await store.guilds.setAutoRehost("100", "201", null)).toBe(true);
 			await store.autoRehost.setOptOut("100", "8", true);
 			await store.autoRehost.setOptOut("100", "9", true);
@@ -29,17 +33,30 @@ forEachEngine((openAt) => {
 			await store.autoRehost.pending.done("301");
 			await store.autoRehost.recordReply("302", { replyId: "400", keys: ["a1", "a2"] });
 			await store.autoRehost.recordReply("302", { replyId: "401", keys: ["a2", "e1"] });
+			// An answer that could not be posted keeps the last one posted.
+			await store.autoRehost.recordReply("302", { replyId: "", keys: ["e2"] });
+			// Cursors move forward only; `ifAbsent` only starts one; a channel turned off forgets its own.
+			await store.autoRehost.advanceCursor("200", "1000", { ifAbsent: true });
+			await store.autoRehost.advanceCursor("200", "999", { ifAbsent: true });
+			await store.autoRehost.advanceCursor("200", "1002");
+			await store.autoRehost.advanceCursor("200", "1001");
+			await store.autoRehost.advanceCursor("201", "1000");
+			await store.autoRehost.dropCursor("201");
 			await store.close();
 
 			({ store } = await openAt(dir, cipher));
-			expect((await store.guilds.get("100")).autoRehost).toEqual({ "200": { serverToken: true, setBy: "7" } });
+			expect((await store.guilds.get("100")).autoRehost).toEqual({
+				"200": { serverToken: true, setBy: "7", reply: "thread" },
+			});
 			expect(await store.autoRehost.optedOut("100", "8")).toBe(true);
 			expect(await store.autoRehost.optedOut("100", "9")).toBe(false);
 			expect(await store.autoRehost.optedOut("101", "8")).toBe(false);
 			// A restart finds the interrupted message, and counts its next attempt.
 			expect(await store.autoRehost.pending.all()).toEqual([{ ...job, since: expect.any(String), attempts: 1 }]);
 			expect(await store.autoRehost.pending.begin(job)).toMatchObject({ attempts: 2 });
-			expect(await store.autoRehost.replied("302")).toEqual({ replyId: "401", keys: ["a1", "a2", "e1"] });
+			expect(await store.autoRehost.replied("302")).toEqual({ replyId: "401", keys: ["a1", "a2", "e1", "e2"] });
+			expect(await store.autoRehost.cursor("200")).toBe("1002");
+			expect(await store.autoRehost.cursor("201")).toBeUndefined();
 			expect(await store.autoRehost.replied("303")).toBeUndefined();
 			await store.close();
 		});
@@ -52,13 +69,15 @@ forEachEngine((openAt) => {
 			expect(await store.autoRehost.firstNotice("101", "7", "link")).toBe(true);
 			const turnedOn = await Promise.all(
 				Array.from({ length: AUTO_REHOST_CHANNELS_MAX + 3 }, (_, i) =>
-					store.guilds.setAutoRehost("100", String(500 + i), { serverToken: false, setBy: "7" }),
+					store.guilds.setAutoRehost("100", String(500 + i), { serverToken: false, setBy: "7", reply: "message" }),
 				),
 			);
 			expect(turnedOn.filter(Boolean)).toHaveLength(AUTO_REHOST_CHANNELS_MAX);
 			expect(Object.keys((await store.guilds.get("100")).autoRehost)).toHaveLength(AUTO_REHOST_CHANNELS_MAX);
 			// One already on may still change.
-			expect(await store.guilds.setAutoRehost("100", "500", { serverToken: true, setBy: "8" })).toBe(true);
+			expect(await store.guilds.setAutoRehost("100", "500", { serverToken: true, setBy: "8", reply: "message" })).toBe(
+				true,
+			);
 			await store.close();
 		});
 	});
