@@ -177,18 +177,27 @@ describe("reactions", () => {
 		discord.assertNoViolations();
 	});
 
-	it("MESSAGE_REACTION_ADD / REMOVE reach sessions with GuildMessageReactions", async () => {
-		const client = new Client({
-			intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessageReactions],
-			rest: { api: discord.restUrl },
-			ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) },
-		});
+	it("MESSAGE_REACTION_ADD / REMOVE reach sessions with GuildMessageReactions, not others", async () => {
+		const login = async (intents: GatewayIntentBits[]) => {
+			const c = new Client({
+				intents,
+				rest: { api: discord.restUrl },
+				ws: { buildIdentifyThrottler: () => ({ waitForIdentify: async () => undefined }) },
+			});
+			const ready = new Promise<void>((resolve) => c.once(Events.ClientReady, () => resolve()));
+			await c.login(discord.botToken);
+			await ready;
+			return c;
+		};
+		const client = await login([GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessageReactions]);
+		const quiet = await login([GatewayIntentBits.Guilds]);
 		const seen: string[] = [];
+		const quietSaw: string[] = [];
 		client.on(Events.MessageReactionAdd, (r, u) => seen.push(`+${r.emoji.name} ${u.id}`));
 		client.on(Events.MessageReactionRemove, (r, u) => seen.push(`-${r.emoji.name} ${u.id}`));
-		const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
-		await client.login(discord.botToken);
-		await ready;
+		quiet.on(Events.Raw, (packet: { t: string | null; d?: { id?: string } }) =>
+			quietSaw.push(`${String(packet.t)} ${packet.d?.id ?? ""}`),
+		);
 		try {
 			// A channel of its own: this client's REST has not seen the other tests' reaction buckets.
 			const watched = guild.createChannel({ name: "watched" });
@@ -204,8 +213,12 @@ describe("reactions", () => {
 			discord.unreact({ user: alice, message: msg, emoji: "🎉" });
 			await discord.waitFor(() => seen.length === 3);
 			expect(seen).toEqual([`+🎉 ${alice.id}`, `+🎉 ${discord.botUser.id}`, `-🎉 ${alice.id}`]);
+			// Dispatches reach a session in order: once CHANNEL_CREATE is there, reactions would have been too.
+			const marker = guild.createChannel({ name: "marker" });
+			await discord.waitFor(() => quietSaw.includes(`CHANNEL_CREATE ${marker.id}`));
+			expect(quietSaw.filter((t) => t.startsWith("MESSAGE_REACTION"))).toEqual([]);
 		} finally {
-			await client.destroy();
+			await Promise.all([client.destroy(), quiet.destroy()]);
 		}
 		discord.assertNoViolations();
 	});
