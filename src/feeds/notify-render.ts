@@ -32,14 +32,6 @@ const TITLE_MAX = 200;
 const TITLE_MIN = 24;
 const NAME_MAX = 64;
 
-/**
- * Untrusted text on one line, Markdown-safe, and never a link: a URL in a title would be linked
- * and unfurled (a preview the NSFW rule forbids), so a word joiner (invisible) breaks its `://`.
- */
-function plain(text: string, max: number): string {
-	return oneLine(text.replace(/([a-z][a-z\d+.-]*):\/\//gi, "$1:\u2060//"), max);
-}
-
 /** A post whose status or first media is NSFW. */
 export function isNsfwPost(post: FeedPostPayload): boolean {
 	return post.status === "nsfw" || post.previewStatus === "nsfw";
@@ -79,10 +71,10 @@ function linkedTitle(t: Translate, post: FeedPostPayload, titleMax: number): str
 	// A zero budget measures the line without its title (a fallback name is no title: it stays whole).
 	const title = post.title?.trim()
 		? titleMax > 0
-			? plain(post.title, titleMax)
+			? oneLine(post.title, titleMax)
 			: ""
 		: post.username
-			? t("feed.forum.untitledBy", { user: plain(post.username, NAME_MAX) })
+			? t("feed.forum.untitledBy", { user: oneLine(post.username, NAME_MAX) })
 			: t("post.untitled");
 	return `**[${title}](<${postUrl(post.slug)}>)**`;
 }
@@ -96,10 +88,10 @@ function line(t: Translate, entry: Entry, titleMax: number): string {
 	const parts = [linkedTitle(t, post, titleMax)];
 	const untitled = !post.title?.trim();
 	if (post.username && !untitled && !sameName(post.username, follow)) {
-		parts.push(t("feed.filter.by", { user: plain(post.username, NAME_MAX) }));
+		parts.push(t("feed.filter.by", { user: oneLine(post.username, NAME_MAX) }));
 	}
-	if (follow) parts.push(t("notify.batch.follow", { user: plain(follow, NAME_MAX) }));
-	for (const tag of tags) parts.push(t("notify.batch.tag", { tag: plain(tag, NAME_MAX) }));
+	if (follow) parts.push(t("notify.batch.follow", { user: oneLine(follow, NAME_MAX) }));
+	for (const tag of tags) parts.push(t("notify.batch.tag", { tag: oneLine(tag, NAME_MAX) }));
 	if (isNsfwPost(post)) parts.push(t("notify.batch.nsfw"));
 	return `• ${parts.join(" · ")}`;
 }

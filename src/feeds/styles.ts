@@ -49,7 +49,10 @@ export function contentCarriesMarker(content: unknown, marker: string): boolean 
 
 /** One line, Markdown-safe: a title or name from imgpile without its line breaks. */
 export function oneLine(text: string, max: number): string {
-	return safeText(text.replace(/\s+/g, " ").trim(), max);
+	// A URL in untrusted text would be linked and unfurled (a preview of any site, NSFW or not, in
+	// any channel): a word joiner (invisible) breaks its `://`.
+	const unlinked = text.replace(/([a-z][a-z\d+.-]*):\/\//gi, "$1:\u2060//");
+	return safeText(unlinked.replace(/\s+/g, " ").trim(), max);
 }
 
 function titleOf(t: Translate, post: FeedPostPayload, max: number): string {

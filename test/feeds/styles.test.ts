@@ -35,6 +35,19 @@ describe("compact", () => {
 		expect(body).toMatchObject({ nonce: "sub:1", enforce_nonce: true });
 	});
 
+	it("a URL in a title is neither linked nor unfurled (a preview of any site, in any channel)", () => {
+		const body = announcement(t, post(2, "see https://evil.example/x and HTTP://loud.example"), {
+			channelNsfw: false,
+			marker: "sub:2",
+			style: "compact",
+			mentionRoleId: null,
+		});
+		const content = String(body.content);
+		expect(content).toContain("evil.example/x");
+		// The only URL left Discord could link is the post's own, in `<…>`.
+		expect(content.match(/[a-z]+:\/\/[^\s>)]+/gi)).toEqual([expect.stringMatching(/\/p\//)]);
+	});
+
 	it("a digest of many long titles stays within 2000 characters: as many lines as fit, then how many more", () => {
 		const posts = Array.from({ length: 60 }, (_, i) => post(i + 1, `${"T".repeat(240)} ${i + 1}`));
 		const body = digest(t, posts, {
