@@ -20,6 +20,12 @@
  *
  * 3. grouping: subscriptions over 20 user filters, 5 tags, NSFW or not: imgpile requests per cycle
  *    with one poll per tag (see groupingRun) beside the count per filter combination.
+ * 4. notify: personal notifications of 2,000 users (`--notify-users`), no feed at all: each follows
+ *    what one of 20 imgpile readers follows (3 of 20 authors) and 2 of 5 tags; 200 posts over 10
+ *    minutes, then 20 quiet minutes. Prints imgpile requests per minute (target: the firehose + 5
+ *    tag polls, whatever the number of users, plus following-list reads within the background
+ *    share), DMs sent and posts they carried against the expected (target: every post each user
+ *    should get, once; at most one DM per user per 15 minutes), and the cycle's wall time.
  *
  *   npm run bench:feeds -- --guilds 1000 --queries 20 --posts 200 --cycles 10
  *   npm run bench:feeds -- --run limits --limits-guilds 200 --limits-queries 2 --limits-burst 10 [--delivery-concurrency 8]
@@ -54,6 +60,7 @@ const { values } = parseArgs({
 		"limits-burst": { type: "string", default: "10" },
 		/** The bot's feed delivery concurrency in the limits run (default: the bot's own default). */
 		"delivery-concurrency": { type: "string" },
+		"notify-users": { type: "string", default: "2000" },
 	},
 });
 const INTERVAL = 60_000;
@@ -69,6 +76,7 @@ interface World {
 	imgpile: Awaited<ReturnType<typeof startImgpileEmulator>>;
 	bot: Bot;
 	channels: Channel[];
+	store: Awaited<ReturnType<typeof openStore>>;
 	tagOfChannel: Map<string, string>;
 	filtersOfChannel: Map<string, FeedFilters>;
 	wal: boolean;
@@ -189,6 +197,7 @@ async function setup(opts: {
 		imgpile,
 		bot,
 		channels,
+		store,
 		tagOfChannel,
 		filtersOfChannel,
 		wal,
@@ -575,9 +584,133 @@ async function limitsRun(): Promise<boolean> {
 	return ok;
 }
 
+async function notifyRun(): Promise<boolean> {
+	const USERS = Number(values["notify-users"]);
+	const AUTHORS = 20;
+	const READERS = 20;
+	const TAGS = 5;
+	const POSTS = 200;
+	const MINUTES = 10;
+	const QUIET_MINUTES = 20;
+	const authors = Array.from({ length: AUTHORS }, (_, i) => `author${i}`);
+	const readers = Array.from({ length: READERS }, (_, i) => `reader${i}`);
+	/** Reader r follows three authors. */
+	const followed = (r: number) => [r, r + 7, r + 13].map((a) => `author${a % AUTHORS}`);
+	const tagsOf = (u: number) => [`t${u % TAGS}`, `t${(u + 1) % TAGS}`];
+	console.log(
+		`bench:feeds (notify) — ${USERS} users with notifications (follows of one of ${READERS} readers, 2 of ${TAGS} tags), no feed; ${POSTS} posts over ${MINUTES} min, then ${QUIET_MINUTES} min`,
+	);
+	const world = await setup({ guilds: 0, queries: 1, users: [...authors, ...readers], discordLimits: false });
+	const { discord, imgpile, bot, store } = world;
+	for (const [r, reader] of readers.entries()) {
+		const token = `ip-${reader}-${String(AUTHORS + r).padStart(12, "0")}`;
+		for (const author of followed(r)) {
+			const res = await fetch(`${imgpile.apiUrl}/users/${author}/follow`, {
+				method: "POST",
+				headers: { authorization: `Bearer ${token}` },
+			});
+			if (!res.ok) throw new Error(`follow: ${res.status}`);
+		}
+	}
+	const users = Array.from({ length: USERS }, (_, i) => {
+		const user = discord.createUser({ username: `member${i}` });
+		discord.installUserApp(user);
+		return user;
+	});
+	const since = new Date(now).toISOString();
+	for (const [i, user] of users.entries()) {
+		const r = i % READERS;
+		await store.notify.update(user.id, (p) => ({
+			...p,
+			follows: true,
+			username: readers[r] ?? null,
+			following: followed(r),
+			// Read over the last hour: about a sixtieth falls due each minute.
+			followingAt: new Date(now - Math.floor((i / USERS) * 3_600_000)).toISOString(),
+			tags: tagsOf(i),
+			since,
+		}));
+	}
+	bot.feeds.changed();
+	now += INTERVAL;
+	await bot.tick(); // seeding cycle: the polls' first reads announce nothing
+
+	const expected = new Map<string, number>();
+	let requestIndex = imgpile.requests.length;
+	const perMinute: Array<{ polls: number; following: number }> = [];
+	const wall: number[] = [];
+	let queued = 0;
+	for (let minute = 0; minute < MINUTES + QUIET_MINUTES; minute++) {
+		if (minute < MINUTES) {
+			for (let k = 0; k < POSTS / MINUTES; k++) {
+				const n = minute * (POSTS / MINUTES) + k;
+				const author = n % AUTHORS;
+				const tag = n % 3 === 0 ? null : `t${n % TAGS}`;
+				imgpile.seedPost({ username: `author${author}`, tags: tag ? [tag] : [], title: `Post ${n}` });
+				for (const [i, user] of users.entries()) {
+					if (followed(i % READERS).includes(`author${author}`) || (tag && tagsOf(i).includes(tag))) {
+						expected.set(user.id, (expected.get(user.id) ?? 0) + 1);
+					}
+				}
+			}
+		}
+		for (let tick = 1; tick <= TICKS_PER_CYCLE; tick++) {
+			now += INTERVAL / TICKS_PER_CYCLE;
+			const started = performance.now();
+			const report = await bot.tick();
+			wall.push(performance.now() - started);
+			queued += report.notifyQueued;
+		}
+		const reads = imgpile.requests.slice(requestIndex);
+		requestIndex = imgpile.requests.length;
+		perMinute.push({
+			polls: reads.filter((r) => r.path === "/api/v1/posts").length,
+			following: reads.filter((r) => r.path.endsWith("/following")).length,
+		});
+	}
+	let dms = 0;
+	let carried = 0;
+	let maxPerUser = 0;
+	let wrong = 0;
+	for (const user of users) {
+		const messages = discord.dmsTo(user).filter((m) => m.author.id === discord.botUser.id);
+		dms += messages.length;
+		maxPerUser = Math.max(maxPerUser, messages.length);
+		const count = messages.reduce((sum, m) => sum + Number(/\*\*(\d+)\*\*/.exec(m.content)?.[1] ?? 0), 0);
+		carried += count;
+		if (count !== (expected.get(user.id) ?? 0)) wrong++;
+	}
+	const want = [...expected.values()].reduce((a, b) => a + b, 0);
+	const pending = (await store.notifyOutbox.pending()).length;
+	const sorted = [...wall].sort((a, b) => a - b);
+	const p = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+	const polls = perMinute.map((m) => m.polls);
+	const following = perMinute.map((m) => m.following);
+	console.log(
+		`imgpile requests per minute: polls ${Math.min(...polls)}–${Math.max(...polls)} (target ${1 + TAGS}: firehose + ${TAGS} tags, for ${USERS} users), following lists ${Math.min(...following)}–${Math.max(...following)} (background share; ${following.reduce((a, b) => a + b, 0)} in ${perMinute.length} min while ${Math.round(USERS / 60)} fall due each minute)`,
+	);
+	// 10 minutes of posts, then quiet: the first post at once, the rest 15 minutes later.
+	const ok =
+		queued === want &&
+		carried === want &&
+		wrong === 0 &&
+		pending === 0 &&
+		maxPerUser <= 2 &&
+		Math.max(...polls) <= 1 + TAGS;
+	console.log(
+		`DMs: ${dms} to ${USERS} users (at most ${maxPerUser} each in ${MINUTES + QUIET_MINUTES} min, every 15 min), posts carried ${carried} of ${want} expected (queued ${queued}), users with a wrong count ${wrong}, still waiting ${pending}${ok ? " ✓" : " ✗"}`,
+	);
+	console.log(
+		`cycle wall time: p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${Math.round(sorted[sorted.length - 1] ?? 0)} ms`,
+	);
+	await world.close();
+	return ok;
+}
+
 const run = values.run ?? "all";
 let ok = true;
 if (run === "all" || run === "scheduler") ok = (await schedulerRun()) && ok;
 if (run === "all" || run === "limits") ok = (await limitsRun()) && ok;
 if (run === "all" || run === "grouping") ok = (await groupingRun()) && ok;
+if (run === "all" || run === "notify") ok = (await notifyRun()) && ok;
 if (!ok) process.exitCode = 1;

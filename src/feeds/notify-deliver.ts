@@ -19,6 +19,8 @@ import { type CycleContext, type FeedRuntime, iso, MAX_BACKOFF_MS, mapLimit, par
 
 /** How often the whole notifications outbox is read (between, only users known to wait are looked at). */
 const NOTIFY_SCAN_MS = 5 * 60_000;
+/** Batch DMs a cycle at most (about a second of Discord's 50 requests a second). */
+const NOTIFY_BATCHES_PER_CYCLE = 40;
 /** The bot's recent DMs to a user looked through for a batch that may have reached Discord. */
 const DM_HISTORY = 20;
 /** Discord codes that mean the user cannot get DMs from the bot (closed DMs; no such user any more). */
@@ -39,9 +41,12 @@ export function notifyMarker(entry: Pick<OutboxEntry, "postId">): string {
 /** Step 7 of a cycle: the batches that are due (and those a crash interrupted). */
 export async function deliverNotifications(rt: FeedRuntime, ctx: CycleContext): Promise<void> {
 	await scanWaiting(rt, ctx.now);
+	// The longest-waiting first, a bounded number a cycle: a burst of batches (a busy tag, many
+	// users) goes out over a few cycles instead of holding the feeds' polls and deliveries back.
+	const waiting = [...rt.notifyWaiting].filter(([, notBefore]) => notBefore <= ctx.now);
+	waiting.sort((a, b) => a[1] - b[1]);
 	const due: NotifyProfile[] = [];
-	for (const [userId, notBefore] of rt.notifyWaiting) {
-		if (notBefore > ctx.now) continue;
+	for (const [userId] of waiting.slice(0, NOTIFY_BATCHES_PER_CYCLE)) {
 		const profile = await rt.store.notify.get(userId);
 		if (!profile || profile.paused) {
 			// Paused: looked at again when resumed (`changed()` rescans).
@@ -61,9 +66,7 @@ async function scanWaiting(rt: FeedRuntime, now: number): Promise<void> {
 	if (now - rt.notifyScanAt < NOTIFY_SCAN_MS) return;
 	rt.notifyScanAt = now;
 	rt.notifyWaiting.clear();
-	for (const entry of await rt.store.notifyOutbox.pending()) {
-		if (!rt.notifyWaiting.has(entry.subscriptionId)) rt.notifyWaiting.set(entry.subscriptionId, now);
-	}
+	for (const userId of await rt.store.notifyOutbox.waiting()) rt.notifyWaiting.set(userId, now);
 }
 
 async function batchFor(rt: FeedRuntime, ctx: CycleContext, profile: NotifyProfile): Promise<void> {

@@ -62,6 +62,8 @@ export interface Outbox {
 	 * before a crash): the worker should `done` those instead of sending them again.
 	 */
 	pending(query?: PendingQuery): Promise<OutboxEntry[]>;
+	/** The subscriptions that have entries not done (from the index: one may turn out to have none left). */
+	waiting(): Promise<string[]>;
 	/** Records that Discord accepted the message; false if the entry no longer exists. */
 	recordSent(key: string, discordMessageId: string, fence?: Fence): Promise<boolean>;
 	/**
@@ -171,6 +173,10 @@ export class OutboxRepository implements Outbox {
 			}
 		}
 		return selectPending(entries, query);
+	}
+
+	async waiting(): Promise<string[]> {
+		return asStringArray(await this.#kv.get<string[]>(SUBS_INDEX));
 	}
 
 	async recordSent(key: string, discordMessageId: string, fence?: Fence): Promise<boolean> {

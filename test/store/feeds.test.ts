@@ -26,6 +26,19 @@ function manualClock(start = Date.parse("2030-01-01T00:00:00.000Z")) {
 
 forEachEngine((openAt) => {
 	describe("outbox", () => {
+		it("waiting lists the subscriptions with entries not done, and the notifications outbox is its own", async () => {
+			const { store } = await openAt(dir, cipher);
+			await store.notifyOutbox.put({ subscriptionId: "u1", postId: 1, payload: {} });
+			await store.notifyOutbox.put({ subscriptionId: "u2", postId: 1, payload: {} });
+			await store.notifyOutbox.put({ subscriptionId: "u2", postId: 2, payload: {} });
+			expect((await store.notifyOutbox.waiting()).sort()).toEqual(["u1", "u2"]);
+			await store.notifyOutbox.done("u1:1");
+			expect(await store.notifyOutbox.waiting()).toEqual(["u2"]);
+			// The feeds' outbox knows nothing of them.
+			expect(await store.outbox.waiting()).not.toContain("u2");
+			expect(await store.outbox.pending({ subscriptionId: "u2" })).toEqual([]);
+		});
+
 		it("put is idempotent: a second put never overwrites or duplicates", async () => {
 			const { store } = await openAt(dir, cipher);
 			expect(await store.outbox.put({ subscriptionId: "s1", postId: 42, payload: { v: 1 } })).toEqual({

@@ -138,6 +138,10 @@ export class RedisOutbox implements Outbox {
 		return selectPending(entries, query);
 	}
 
+	async waiting(): Promise<string[]> {
+		return this.#backend.client.zRange(this.#k("subs"), 0, -1);
+	}
+
 	async recordSent(key: string, discordMessageId: string, fence?: Fence): Promise<boolean> {
 		parseOutboxKey(key);
 		assertId("discordMessageId", discordMessageId);
