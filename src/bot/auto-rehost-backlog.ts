@@ -100,7 +100,7 @@ const byId = (a: { id: string }, b: { id: string }) => (BigInt(a.id) < BigInt(b.
 
 /**
  * Reads back, for each channel turned on in `guilds`, the messages after its cursor, then those
- * of its active threads (forum posts) after theirs (a thread without one: after the channel's),
+ * of its active threads (forum posts) after theirs, and never before the channel's,
  * and hands each to `take`, oldest first per channel. A channel met without a cursor (turned on
  * before cursors existed) starts one now and reads nothing.
  */
@@ -121,7 +121,8 @@ export async function catchUp(deps: BacklogDeps, guilds: readonly Guild[], take:
 				await readBack(deps, channelId, cursor, take);
 				const under = threads.filter((t) => t.parentId === channelId && !(t.id in autoRehost));
 				for (const thread of await busiest(deps, under, cursor)) {
-					await readBack(deps, thread.id, (await store.autoRehost.cursor(thread.id)) ?? cursor, take);
+					// Never before the channel's: what a thread got while the channel was off stays unread.
+					await readBack(deps, thread.id, maxId((await store.autoRehost.cursor(thread.id)) ?? cursor, cursor), take);
 				}
 			} catch (error) {
 				logger.warn({ err: error, channelId }, "auto-rehost: could not read a channel's backlog");

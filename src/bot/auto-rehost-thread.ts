@@ -9,6 +9,7 @@ import {
 	DiscordAPIError,
 	type Message,
 	type MessageCreateOptions,
+	PermissionFlagsBits,
 	RESTJSONErrorCodes,
 	type ThreadChannel,
 } from "discord.js";
@@ -37,13 +38,24 @@ export async function postInThread(
 	payload: MessageCreateOptions,
 	lastAnswer: string | undefined,
 ): Promise<Message | undefined> {
+	// Permissions taken away since the command: a reply, without a request Discord would refuse.
+	const me = message.guild.members.me;
+	const perms = me ? message.channel.permissionsFor(me) : null;
+	const needed = message.hasThread ? [] : [PermissionFlagsBits.CreatePublicThreads];
+	if (perms && !perms.has([...needed, PermissionFlagsBits.SendMessagesInThreads])) {
+		ctx.log.warn("auto-rehost may no longer start threads or post in them here; replying instead");
+		return undefined;
+	}
 	const found = await threadOf(ctx, message);
 	if (!found) return undefined;
 	const sent =
 		(found.existed ? await postedBefore(found.thread, lastAnswer || message.id) : undefined) ??
 		(await found.thread.send(payload));
 	// With the first answer only: a later one (an edit's new files) finds ✅ there already.
-	if (!lastAnswer) {
+	if (
+		!lastAnswer &&
+		(!perms || perms.has([PermissionFlagsBits.AddReactions, PermissionFlagsBits.ReadMessageHistory]))
+	) {
 		try {
 			await message.react(DONE);
 		} catch (error) {

@@ -122,10 +122,11 @@ export class AutoRehost {
 			}
 			await this.#catchUp([...this.#client.guilds.cache.values()], new Set(mine.map((job) => job.messageId)));
 		} finally {
-			await this.#release();
+			// Even after a failure: the cursors move again, and whoever waits on `recovered` goes on.
+			await this.#release().catch((error: unknown) => log.warn({ err: error }, "auto-rehost: could not move cursors"));
+			await Promise.allSettled([...this.#running.values()]);
+			this.#markRecovered();
 		}
-		await Promise.allSettled([...this.#running.values()]);
-		this.#markRecovered();
 	}
 
 	/**

@@ -109,6 +109,30 @@ describe("auto-rehost catch-up", () => {
 		h.discord.assertNoViolations();
 	});
 
+	it("what a forum post got while its forum was off is not read back when it is on again, what came after is", async () => {
+		const forum = h.guild.createChannel({ name: "photos", type: "forum" });
+		const turn = async (enabled: boolean) =>
+			expect((await settings(h, h.alice, h.general, { enabled, channel: forum })).reply?.content).toContain(
+				enabled ? "is on" : "is off",
+			);
+		await turn(true);
+		const post = forum.createThread({ name: "holiday", owner: h.alice });
+		expect(await handled(h, await postImage(h, h.alice, post, "on.png", 72))).toEqual([
+			{ trigger: "create", outcome: "replied" },
+		]);
+		await turn(false);
+		const whileOff = await postImage(h, h.alice, post, "off.png", 73);
+		expect(await handled(h, whileOff)).toEqual([{ trigger: "create", outcome: "not-enabled" }]);
+		await turn(true);
+		let whileDown: Message | undefined;
+		await restart(async () => {
+			whileDown = await postImage(h, h.alice, post, "down.png", 74);
+		});
+		expect(h.bot.autoRehost?.outcomes(whileDown?.id ?? "")).toEqual([{ trigger: "backlog", outcome: "replied" }]);
+		expect(h.bot.autoRehost?.outcomes(whileOff.id)).toEqual([]);
+		expect(repliesTo(h, whileOff)).toEqual([]);
+	});
+
 	it("reads back at most 24 h and 100 messages per channel, and says what it skipped", async () => {
 		let stale: Message | undefined;
 		let recent: Message | undefined;

@@ -152,6 +152,19 @@ describe("auto-rehost in thread mode", () => {
 		h.discord.assertNoViolations();
 	});
 
+	it("with thread permissions taken away since, the links are a reply, and Discord is asked nothing it would refuse", async () => {
+		const corner = h.guild.createChannel({ name: "corner" });
+		await world.settings(h, h.alice, h.general, { enabled: true, channel: corner, reply: "thread" });
+		expect((await h.store.guilds.get(h.guild.id)).autoRehost[corner.id]).toMatchObject({ reply: "thread" });
+		corner.setPermissionOverwrite(h.discord.botUser, { deny: ["CreatePublicThreads", "AddReactions"] });
+		const message = await world.postImage(h, h.alice, corner, "t8.png", 98);
+		expect(await world.handled(h, message)).toEqual([{ trigger: "create", outcome: "replied" }]);
+		expect(world.repliesTo(h, message)).toHaveLength(1);
+		expect(threadOf(message).thread).toBeNull();
+		expect(reactedDone(message)).toBe(false);
+		h.discord.assertNoViolations();
+	});
+
 	it("in a thread, thread mode falls back to a reply, and the command says so", async () => {
 		const talk = h.guild.createChannel({ name: "talk" });
 		const topic = talk.createThread({ name: "show your work", owner: h.alice });

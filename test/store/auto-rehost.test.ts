@@ -1,5 +1,9 @@
+import pino from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { GuildSettingsRepository } from "../../src/store/guilds.js";
 import { AUTO_REHOST_CHANNELS_MAX } from "../../src/store/index.js";
+import { Kv } from "../../src/store/kv.js";
+import { SqliteBackend } from "../../src/store/sqlite.js";
 import { forEachEngine, randomCipher, tempDir } from "./helpers.js";
 
 let dir: string;
@@ -80,5 +84,18 @@ forEachEngine((openAt) => {
 			);
 			await store.close();
 		});
+	});
+});
+
+describe("auto-rehost channel settings", () => {
+	it("written before the reply setting existed, read as replying with a message", async () => {
+		const backend = await SqliteBackend.open(":memory:", pino({ level: "silent" }), false);
+		const kv = new Kv(backend, "guilds");
+		await kv.set("100", { v: 1, autoRehost: { "200": { serverToken: true, setBy: "7" } } });
+		const guilds = new GuildSettingsRepository(kv, randomCipher());
+		expect((await guilds.get("100")).autoRehost).toEqual({
+			"200": { serverToken: true, setBy: "7", reply: "message" },
+		});
+		await backend.close();
 	});
 });
