@@ -56,6 +56,26 @@ forEachEngine((openAt) => {
 			await store.close();
 		});
 
+		it("remember when follows and each tag were turned on (older posts of them are not sent)", async () => {
+			let now = Date.parse("2031-05-01T10:00:00Z");
+			const { store } = await openAt(dir, randomCipher(), { clock: () => now });
+			await store.notify.update("9", (p) => ({ ...p, tags: ["cats"] }));
+			now += 60_000;
+			await store.notify.update("9", (p) => ({ ...p, follows: true, tags: [...p.tags, "dogs"] }));
+			let profile = await store.notify.get("9");
+			expect(profile?.tagsSince).toEqual({ cats: "2031-05-01T10:00:00.000Z", dogs: "2031-05-01T10:01:00.000Z" });
+			expect(profile?.followsSince).toBe("2031-05-01T10:01:00.000Z");
+			// Kept while on; a tag removed and added again, or follows turned off and on, start over.
+			now += 60_000;
+			await store.notify.update("9", (p) => ({ ...p, follows: false, tags: ["dogs"] }));
+			now += 60_000;
+			await store.notify.update("9", (p) => ({ ...p, follows: true, tags: ["dogs", "cats"] }));
+			profile = await store.notify.get("9");
+			expect(profile?.tagsSince).toEqual({ dogs: "2031-05-01T10:01:00.000Z", cats: "2031-05-01T10:03:00.000Z" });
+			expect(profile?.followsSince).toBe("2031-05-01T10:03:00.000Z");
+			await store.close();
+		});
+
 		it("refuses an 11th tag and a non-positive spacing, changing nothing", async () => {
 			const { store } = await openAt(dir, randomCipher());
 			const tags = Array.from({ length: NOTIFY_MAX_TAGS }, (_, i) => `t${i}`);
