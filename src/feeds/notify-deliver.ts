@@ -1,8 +1,8 @@
 /**
  * Batch DMs of personal notifications, sent by the feed leader with the feed outbox's invariants:
  * every entry of a batch gets its attempt recorded (fenced) before the DM, so the entries with
- * attempts are the batch; Discord's acceptance is recorded on each (`recordSent`), then each is
- * done and the profile's `lastBatchAt` written. A batch that may have reached Discord before a
+ * attempts are the batch; Discord's acceptance is recorded on the marker's entry (`recordSent`),
+ * then each is done and the profile's `lastBatchAt` written. A batch that may have reached Discord before a
  * crash is looked for in the DM channel by its marker (`n:` + its oldest post id, also its
  * enforced nonce) before it is sent again. At most one DM per user per `every`, none in quiet
  * hours (notify-schedule.ts). Discord's 50007 (the user does not take DMs from the bot) pauses
@@ -118,10 +118,12 @@ async function batchFor(rt: FeedRuntime, ctx: CycleContext, profile: NotifyProfi
 		messageId = await send(rt, ctx, profile, channelId, batch, marker);
 		if (!messageId) return;
 	}
-	for (const entry of batch) {
-		if (entry.state !== "sent") await rt.store.notifyOutbox.recordSent(entry.key, messageId, ctx.fence);
-	}
-	for (const entry of batch) await rt.store.notifyOutbox.done(entry.key, ctx.fence);
+	// Recorded on the marker's entry only (a batch is one message; a crash before the entries are
+	// done finds it there, or by the marker): a batch of N posts writes N attempts, 1, then N dones.
+	// The marker's entry is done last, so a crash in between still finds the message through it.
+	if (first.state !== "sent") await rt.store.notifyOutbox.recordSent(first.key, messageId, ctx.fence);
+	for (const entry of batch.slice(1)) await rt.store.notifyOutbox.done(entry.key, ctx.fence);
+	await rt.store.notifyOutbox.done(first.key, ctx.fence);
 	await rt.store.notify.updateExisting(userId, (current) => ({ ...current, lastBatchAt: iso(ctx.now) }), ctx.fence);
 	// Posts queued while this batch went out wait for the next one (`every` from now).
 	if (entries.length > batch.length) rt.notifyWaiting.set(userId, ctx.now + profile.everyMs);

@@ -214,6 +214,26 @@ describe("crash safety", () => {
 		expect(await h.store.notifyOutbox.pending({ subscriptionId: h.alice.id })).toEqual([]);
 	});
 
+	it("a crash while the batch's entries were being done finishes them without sending again", async () => {
+		await cycle(20 * MINUTE);
+		const start = dms(h.alice).length;
+		seed("Done one");
+		seed("Done two");
+		seed("Done three");
+		crash.at = "afterAccepted";
+		await expect(cycle()).rejects.toThrow(/simulated crash/);
+		expect(dms(h.alice)).toHaveLength(start + 1);
+		// What the delivery had written when it stopped: the message recorded on the marker's
+		// (oldest) entry, then one of the others done.
+		const [marker, second] = await h.store.notifyOutbox.pending({ subscriptionId: h.alice.id });
+		await h.store.notifyOutbox.recordSent(marker?.key ?? "", last(h.alice).id);
+		await h.store.notifyOutbox.done(second?.key ?? "");
+		await cycle();
+		await cycle(20 * MINUTE);
+		expect(dms(h.alice)).toHaveLength(start + 1);
+		expect(await h.store.notifyOutbox.pending({ subscriptionId: h.alice.id })).toEqual([]);
+	});
+
 	it("a crash before the DM went sends it once at the next cycle", async () => {
 		await cycle(20 * MINUTE);
 		const start = dms(h.alice).length;
