@@ -1,26 +1,18 @@
 import pino from "pino";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GuildSettingsRepository } from "../../src/store/guilds.js";
 import { AUTO_REHOST_CHANNELS_MAX } from "../../src/store/index.js";
 import { Kv } from "../../src/store/kv.js";
 import { SqliteBackend } from "../../src/store/sqlite.js";
-import { forEachEngine, randomCipher, tempDir } from "./helpers.js";
+import { forEachEngine, randomCipher, tempDirPerTest } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-	({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-	await cleanup();
-});
+const dir = tempDirPerTest();
 
 forEachEngine((openAt) => {
 	describe("auto-rehost records", () => {
 		it("keep channels, opt-outs, answers, cursors and pending work across a restart", async () => {
 			const cipher = randomCipher();
-			let { store } = await openAt(dir, cipher);
+			let { store } = await openAt(dir(), cipher);
 			expect(await store.guilds.setAutoRehost("100", "200", { serverToken: true, setBy: "7", reply: "thread" })).toBe(
 				true,
 			);
@@ -48,7 +40,7 @@ forEachEngine((openAt) => {
 			await store.autoRehost.dropCursor("201");
 			await store.close();
 
-			({ store } = await openAt(dir, cipher));
+			({ store } = await openAt(dir(), cipher));
 			expect((await store.guilds.get("100")).autoRehost).toEqual({
 				"200": { serverToken: true, setBy: "7", reply: "thread" },
 			});
@@ -66,7 +58,7 @@ forEachEngine((openAt) => {
 		});
 
 		it("tells a member something once, however many messages race, and caps a server's channels", async () => {
-			const { store } = await openAt(dir, randomCipher());
+			const { store } = await openAt(dir(), randomCipher());
 			const told = await Promise.all(Array.from({ length: 5 }, () => store.autoRehost.firstNotice("100", "7", "link")));
 			expect(told.filter(Boolean)).toHaveLength(1);
 			expect(await store.autoRehost.firstNotice("100", "7", "cap:2026-12-02")).toBe(true);

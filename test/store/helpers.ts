@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pino, { type Logger } from "pino";
-import { afterAll, beforeAll, describe } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe } from "vitest";
 import { openStore, type Store, type StoreOptions, TokenCipher } from "../../src/store/index.js";
 import { describeRedis, type RedisServer, startRedis } from "../support/redis.js";
 
@@ -31,6 +31,21 @@ export function memoryLogger(): { logger: Logger; records: LogRecord[] } {
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
 	const dir = await mkdtemp(path.join(os.tmpdir(), "imgpile-bot-store-"));
 	return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A fresh temporary directory for each test of the file, removed after it: call `dir()` in a test. */
+export function tempDirPerTest(): () => string {
+	let current: { dir: string; cleanup: () => Promise<void> } | undefined;
+	beforeEach(async () => {
+		current = await tempDir();
+	});
+	afterEach(async () => {
+		await current?.cleanup();
+	});
+	return () => {
+		if (!current) throw new Error("tempDirPerTest: no directory outside a test");
+		return current.dir;
+	};
 }
 
 export function randomCipher(): TokenCipher {

@@ -1,21 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
 	NOTIFY_DEFAULT_EVERY_MS,
 	NOTIFY_MAX_TAGS,
 	type NotifyProfile,
 	StoreValidationError,
 } from "../../src/store/index.js";
-import { forEachEngine, randomCipher, tempDir } from "./helpers.js";
+import { forEachEngine, randomCipher, tempDirPerTest } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-
-beforeEach(async () => {
-	({ dir, cleanup } = await tempDir());
-});
-afterEach(async () => {
-	await cleanup();
-});
+const dir = tempDirPerTest();
 
 const withTag = (tag: string) => (p: NotifyProfile) => ({ ...p, tags: [...p.tags, tag] });
 
@@ -23,7 +15,7 @@ forEachEngine((openAt) => {
 	describe("personal notification profiles", () => {
 		it("start from the defaults, keep what is set across a restart, and list who has anything on", async () => {
 			const cipher = randomCipher();
-			let { store } = await openAt(dir, cipher);
+			let { store } = await openAt(dir(), cipher);
 			expect(await store.notify.get("7")).toBeUndefined();
 			const fresh = await store.notify.getOrDefault("7");
 			expect(fresh).toMatchObject({
@@ -45,7 +37,7 @@ forEachEngine((openAt) => {
 			await store.notify.update("9", (p) => ({ ...p, everyMs: 3_600_000 }));
 			await store.close();
 
-			({ store } = await openAt(dir, cipher));
+			({ store } = await openAt(dir(), cipher));
 			expect(await store.notify.get("7")).toMatchObject({ tags: ["cats"], locale: "zh-CN" });
 			expect(await store.notify.get("9")).toMatchObject({ everyMs: 3_600_000, tags: [], follows: false });
 			expect((await store.notify.listActive()).map((p) => p.userId)).toEqual(["7", "8"]);
@@ -58,7 +50,7 @@ forEachEngine((openAt) => {
 
 		it("remember when follows and each tag were turned on (older posts of them are not sent)", async () => {
 			let now = Date.parse("2031-05-01T10:00:00Z");
-			const { store } = await openAt(dir, randomCipher(), { clock: () => now });
+			const { store } = await openAt(dir(), randomCipher(), { clock: () => now });
 			await store.notify.update("9", (p) => ({ ...p, tags: ["cats"] }));
 			now += 60_000;
 			await store.notify.update("9", (p) => ({ ...p, follows: true, tags: [...p.tags, "dogs"] }));
@@ -77,7 +69,7 @@ forEachEngine((openAt) => {
 		});
 
 		it("refuses an 11th tag and a non-positive spacing, changing nothing", async () => {
-			const { store } = await openAt(dir, randomCipher());
+			const { store } = await openAt(dir(), randomCipher());
 			const tags = Array.from({ length: NOTIFY_MAX_TAGS }, (_, i) => `t${i}`);
 			await store.notify.update("7", (p) => ({ ...p, tags }));
 			await expect(store.notify.update("7", withTag("one-more"))).rejects.toBeInstanceOf(StoreValidationError);
@@ -89,7 +81,7 @@ forEachEngine((openAt) => {
 		});
 
 		it("keeps every concurrent change, and updateExisting never creates a profile", async () => {
-			const { store } = await openAt(dir, randomCipher());
+			const { store } = await openAt(dir(), randomCipher());
 			await Promise.all(Array.from({ length: 8 }, (_, i) => store.notify.update("7", withTag(`t${i}`))));
 			expect((await store.notify.get("7"))?.tags).toHaveLength(8);
 			expect(await store.notify.updateExisting("8", (p) => ({ ...p, nsfw: true }))).toBeUndefined();
