@@ -210,30 +210,22 @@ export class ImgpileClient {
 	async userPosts(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<Post>> {
 		return this.#get(`/users/${seg(username)}/posts`, listParams(query), options);
 	}
-
 	async userMedia(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<Media>> {
 		return this.#get(`/users/${seg(username)}/media`, listParams(query), options);
 	}
-
 	async userComments(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<Comment>> {
 		return this.#get(`/users/${seg(username)}/comments`, listParams(query), options);
 	}
-
 	async followers(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<UserSummary>> {
 		return this.#get(`/users/${seg(username)}/followers`, listParams(query), options);
 	}
-
 	async following(username: string, query: PageQuery = {}, options: CallOptions = {}): Promise<Page<UserSummary>> {
 		return this.#get(`/users/${seg(username)}/following`, listParams(query), options);
 	}
 
 	/** `GET /users/{username}/following` once (see SingleAttemptOptions), with the rate-limit headers. */
-	async followingOnce(
-		username: string,
-		query: PageQuery = {},
-		options: SingleAttemptOptions = {},
-	): Promise<ListedPage<UserSummary>> {
-		return this.#listOnce(this.#http.apiEndpoint(`/users/${seg(username)}/following`, listParams(query)), options);
+	async followingOnce(name: string, query: PageQuery, opts: SingleAttemptOptions): Promise<ListedPage<UserSummary>> {
+		return this.#listOnce(this.#http.apiEndpoint(`/users/${seg(name)}/following`, listParams(query)), opts);
 	}
 
 	async follow(username: string, options: CallOptions = {}): Promise<MessageResponse> {
